@@ -1,0 +1,217 @@
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { parse } from "yaml";
+import { MAX_NAME_LENGTH } from "./mysql.ts";
+import {
+  mysqlCRD,
+  NAME_MESSAGE,
+  NAME_REGEX,
+  NAME_RULE,
+  PASSWORD_MESSAGE,
+  PASSWORD_RULE,
+  QUANTITY_RULE,
+  SCHEDULE_REGEX,
+  SCHEDULE_RULE,
+} from "./crd.ts";
+import { CRD_PATH } from "./gen_crd.ts";
+import { checkSchema, isPositiveQuantity, mirrorRule } from "./schema_check.ts";
+
+type Schema = Record<string, unknown>;
+
+mirrorRule(NAME_RULE, (self) => {
+  const name = (self as { metadata?: { name?: string } }).metadata?.name ?? "";
+  return name.length <= MAX_NAME_LENGTH && new RegExp(NAME_REGEX).test(name);
+});
+mirrorRule(
+  PASSWORD_RULE,
+  (self) => ("password" in (self as object)) !== ("passwordSecretRef" in (self as object)),
+);
+mirrorRule(QUANTITY_RULE, (self) => isPositiveQuantity(self as string));
+mirrorRule(SCHEDULE_RULE, (self) => new RegExp(SCHEDULE_REGEX).test(self as string));
+
+const crd = mysqlCRD() as {
+  metadata: { name: string };
+  spec: {
+    group: string;
+    scope: string;
+    names: Record<string, unknown>;
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      subresources: unknown;
+      additionalPrinterColumns: { name: string; type: string; jsonPath: string }[];
+      schema: { openAPIV3Schema: Schema };
+    }[];
+  };
+};
+const [version] = crd.spec.versions;
+const schema = version.schema.openAPIV3Schema;
+
+/** The course's example object, as deploy/mysql-instance.yaml must hold it. */
+const COURSE = {
+  apiVersion: "otus.homework/v1",
+  kind: "MySQL",
+  metadata: { name: "mysql-instance" },
+  spec: { image: "mysql:5.7", database: "otus-database", password: "otuspassword", storage_size: "1Gi" },
+};
+
+/** The course object with `spec` fields replaced (`undefined` removes one) and another name if given. */
+function variant(spec: Record<string, unknown>, name = "mysql-instance"): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...COURSE.spec, ...spec };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return { ...COURSE, metadata: { name }, spec: merged };
+}
+
+Deno.test("deploy/crd.yaml is exactly the generated CRD (run `deno task gen` after changing api/crd.ts)", async () => {
+  deepStrictEqual(parse(await Deno.readTextFile(CRD_PATH)), mysqlCRD());
+});
+
+Deno.test("deploy/mysql-instance.yaml is the course's example object", async () => {
+  deepStrictEqual(
+    parse(await Deno.readTextFile(new URL("../deploy/mysql-instance.yaml", import.meta.url))),
+    COURSE,
+  );
+});
+
+Deno.test("CRD identity: mysqls.otus.homework, kind MySQL, short name ms, namespaced, v1 with status", () => {
+  equal(crd.metadata.name, "mysqls.otus.homework");
+  equal(crd.spec.group, "otus.homework");
+  equal(crd.spec.scope, "Namespaced");
+  deepStrictEqual(crd.spec.names, {
+    kind: "MySQL",
+    listKind: "MySQLList",
+    plural: "mysqls",
+    singular: "mysql",
+    shortNames: ["ms"],
+  });
+  equal(crd.spec.versions.length, 1);
+  equal(version.name, "v1");
+  ok(version.served && version.storage);
+  deepStrictEqual(version.subresources, { status: {} });
+  deepStrictEqual(version.additionalPrinterColumns.map((c) => [c.name, c.type, c.jsonPath]), [
+    ["Ready", "string", '.status.conditions[?(@.type=="Ready")].status'],
+    ["Phase", "string", ".status.phase"],
+    ["Storage", "string", ".spec.storage_size"],
+    ["Last backup", "date", ".status.lastBackupTime"],
+    ["Age", "date", ".metadata.creationTimestamp"],
+  ]);
+});
+
+Deno.test("every string in the schema is bounded (CEL cost) and every CEL rule has a message", () => {
+  const unbounded: string[] = [];
+  const walk = (s: Schema, path: string) => {
+    if (
+      s.type === "string" && s.maxLength === undefined && s.enum === undefined && path !== ".apiVersion" &&
+      path !== ".kind"
+    ) unbounded.push(path);
+    for (const v of (s["x-kubernetes-validations"] ?? []) as { rule: string; message?: string }[]) {
+      ok((v.message ?? "").length > 20, `message of ${v.rule}`);
+    }
+    for (const [k, child] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) {
+      walk(child, `${path}.${k}`);
+    }
+    if (s.items) walk(s.items as Schema, `${path}[]`);
+  };
+  walk(schema, "");
+  deepStrictEqual(unbounded, []);
+});
+
+Deno.test("the schema accepts the course object and complete valid objects", () => {
+  deepStrictEqual(checkSchema(schema, COURSE), []);
+  const full = variant({
+    password: undefined,
+    passwordSecretRef: { name: "db-root", key: "root.pw" },
+    image: "mariadb:11",
+    storageClassName: "fast",
+    resources: { requests: { cpu: 1, memory: "256Mi" }, limits: { memory: "1Gi", cpu: "500m" } },
+    backup: {
+      image: "mysql:8.4",
+      schedule: "*/15 3 * * 1-5",
+      retention: 1000,
+      storage_size: "500Mi",
+      storageClassName: "nfs",
+    },
+  }, "a".repeat(MAX_NAME_LENGTH));
+  deepStrictEqual(checkSchema(schema, full), []);
+  const withStatus = {
+    ...COURSE,
+    status: {
+      observedGeneration: 2,
+      phase: "Ready",
+      conditions: [{
+        type: "Ready",
+        status: "True",
+        reason: "MySQLReady",
+        message: "mysqld answers",
+        lastTransitionTime: "2026-11-25T13:00:00Z",
+        observedGeneration: 2,
+      }],
+      instanceId: "default/mysql-instance",
+      lastBackupTime: "2026-11-25T13:00:00Z",
+      lastBackup: "default_mysql-instance/20261125T130000Z.sql.gz",
+      lastBackupFailure: { time: "2026-11-25T12:00:00Z", reason: "DumpFailed", message: "exit 2" },
+      backupNowHandled: "1",
+      restore: { result: "NothingToRestore", time: "2026-11-25T12:00:00Z" },
+      serviceIP: "10.96.0.12",
+    },
+  };
+  deepStrictEqual(checkSchema(schema, withStatus), []);
+});
+
+Deno.test("the schema rejects bad objects with a clear message", () => {
+  const cases: [string, unknown, string][] = [
+    ["no spec", { ...COURSE, spec: undefined }, "spec: Required value"],
+    ["both password sources", variant({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
+    ["no password source", variant({ password: undefined }), PASSWORD_MESSAGE],
+    [
+      "numeric password (unquoted YAML)",
+      variant({ password: 123456 }),
+      "spec.password: must be of type string",
+    ],
+    ["empty password", variant({ password: "" }), "spec.password: shorter"],
+    ["secret ref without name", variant({ password: undefined, passwordSecretRef: {} }), "name: Required"],
+    ["no image", variant({ image: undefined }), "spec.image: Required value"],
+    ["empty image", variant({ image: "" }), "spec.image: shorter"],
+    ["database with a space", variant({ database: "otus db" }), "spec.database: should match"],
+    ["database with a quote", variant({ database: "a`; drop" }), "spec.database: should match"],
+    ["zero size", variant({ storage_size: "0" }), "positive Kubernetes quantity"],
+    ["negative size", variant({ storage_size: "-1Gi" }), "positive Kubernetes quantity"],
+    ["unparseable size", variant({ storage_size: "1.2.3Gi" }), "positive Kubernetes quantity"],
+    ["size in words", variant({ storage_size: "one gig" }), "spec.storage_size: should match"],
+    ["numeric size", variant({ storage_size: 1 }), "spec.storage_size: must be of type string"],
+    ["retention 0", variant({ backup: { retention: 0 } }), "spec.backup.retention: below 1"],
+    ["retention 1001", variant({ backup: { retention: 1001 } }), "spec.backup.retention: above 1000"],
+    ["schedule of 4 fields", variant({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
+    ["schedule in words", variant({ backup: { schedule: "every day" } }), "cron expression of 5"],
+    [
+      "backup size zero",
+      variant({ backup: { storage_size: "0Gi" } }),
+      "spec.backup.storage_size must be a pos",
+    ],
+    ["bad resource quantity", variant({ resources: { limits: { memory: "lots" } } }), "memory: should match"],
+    ["unknown spec field", variant({ ignoreDbDir: true }), "spec.ignoreDbDir: unknown field"],
+    ["upper-case name", variant({}, "MySQL"), NAME_MESSAGE],
+    ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
+    ["name ending with a dash", variant({}, "db-"), NAME_MESSAGE],
+    ["name too long", variant({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
+  ];
+  for (const [what, object, message] of cases) {
+    const errors = checkSchema(schema, object);
+    ok(
+      errors.some((e) => e.includes(message)),
+      `${what}: expected "${message}", got ${JSON.stringify(errors)}`,
+    );
+  }
+});
+
+Deno.test("the rule messages say what is wrong", () => {
+  ok(NAME_MESSAGE.includes(String(MAX_NAME_LENGTH)) && NAME_MESSAGE.includes("starting with a letter"));
+  equal(PASSWORD_MESSAGE, "exactly one of spec.password and spec.passwordSecretRef must be set");
+});
+
+Deno.test("conditions are a map list keyed by type", () => {
+  const status = (schema.properties as Record<string, Schema>).status;
+  const conditions = (status.properties as Record<string, Schema>).conditions;
+  equal(conditions["x-kubernetes-list-type"], "map");
+  deepStrictEqual(conditions["x-kubernetes-list-map-keys"], ["type"]);
+});

@@ -1,0 +1,70 @@
+/**
+ * `--help` texts: what each subcommand does, every flag, and examples.
+ *
+ * @module
+ */
+
+const SELECTION = `Cluster selection:
+  --kubeconfig PATH        kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config)
+  --context NAME           serve this kubeconfig context; repeat for several (default: the current context)
+  --all-contexts           serve every context of the kubeconfig
+  --in-cluster             also serve the cluster this pod runs in (service-account token); alone, only that one
+  --namespace NS           only these namespaces; repeat for several (default: all)`;
+
+/** Help texts by subcommand. */
+export const HELP: Record<string, string> = {
+  main: `mysql-operator — runs MySQL instances declared as MySQL objects (mysqls.otus.homework/v1, short name ms)
+in one or many Kubernetes clusters from one process.
+
+Usage:
+  mysql-operator run [flags]       run the operator (one watcher per selected context)
+  mysql-operator status [flags]    one table of every MySQL object across the selected contexts
+  mysql-operator crd [--install]   print the CRD, or install it into the selected contexts
+  mysql-operator --version         print the version
+  mysql-operator COMMAND --help    help of a command
+
+Examples:
+  mysql-operator run --all-contexts
+  mysql-operator run --context minikube --context staging --log-format pretty
+  mysql-operator status --all-contexts -o json
+  mysql-operator crd --install --context minikube`,
+  run: `mysql-operator run — reconcile MySQL objects in the selected clusters until SIGINT/SIGTERM.
+
+Each context gets its own client, caches, work queue and lease: a slow or dead cluster does not slow the others.
+On SIGINT/SIGTERM it stops taking work, lets running reconciles finish and releases its leases.
+
+${SELECTION}
+
+Operation:
+  --concurrency N          objects reconciled at once per cluster (default 8)
+  --hostpath-root DIR      node directory of operator-made hostPath volumes (default /tmp/hostpath_pv)
+  --image-pull-policy P    Always | IfNotPresent | Never for every pod (default: the cluster's)
+  --resync-seconds N       re-check every object at least this often (default 600)
+
+Leader election (one Lease per cluster; two processes never reconcile one cluster at once):
+  --no-leader-elect        reconcile without a Lease (one process only!)
+  --lease-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else kube-system)
+  --lease-name NAME        Lease name (default mysql-operator)
+  --lease-duration-seconds N  failover time after a holder dies (default 15)
+  --identity ID            holder identity (default: hostname-pid-random)
+
+Output:
+  --log-format FMT         json (default: JSON lines) | pretty (one readable line per record)
+  --log-level LEVEL        debug | info (default) | warning | error
+  --http-addr HOST:PORT    /healthz, /readyz, /metrics (default 127.0.0.1:8080; :0 picks a free port; "off" disables)`,
+  status: `mysql-operator status — one table of every MySQL object across the selected contexts.
+
+Columns: CLUSTER NAMESPACE NAME READY PHASE STORAGE LAST-BACKUP AGE. A context that cannot be reached is listed
+with its error; the others are still shown.
+
+${SELECTION}
+
+Output:
+  -o, --output FMT         table (default) | json`,
+  crd: `mysql-operator crd — print the CustomResourceDefinition of mysqls.otus.homework as YAML, or install it.
+
+  --install                apply it (server-side) to the selected contexts instead of printing
+  --kubeconfig PATH        kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config)
+  --context NAME           target context; repeat for several (default: the current context)
+  --all-contexts           every context of the kubeconfig`,
+};

@@ -1,0 +1,68 @@
+/**
+ * `run`: the operator until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { intFlag, oneOf, parse, RUN_FLAGS, UsageError } from "./args.ts";
+import { resolveSelection } from "./select.ts";
+import { LOG_CATEGORY, setupLogging } from "../runtime/logging.ts";
+import { startOperator } from "../runtime/operator.ts";
+import { podNamespace } from "../runtime/kube/in_cluster.ts";
+import { HELP } from "./help.ts";
+
+function defaultIdentity(): string {
+  let host = "local";
+  try {
+    host = Deno.hostname();
+  } catch { /* no --allow-sys=hostname */ }
+  return `${host}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Runs the operator; resolves with the exit code. */
+export async function runCommand(args: string[]): Promise<number> {
+  const f = parse(args, RUN_FLAGS);
+  if (f.help) {
+    console.log(HELP.run);
+    return 0;
+  }
+  const logFormat = oneOf(f["log-format"], "log-format", ["json", "pretty"], "json");
+  const logLevel = oneOf(f["log-level"], "log-level", ["debug", "info", "warning", "error"], "info");
+  const pullPolicy = f["image-pull-policy"]
+    ? oneOf(f["image-pull-policy"], "image-pull-policy", ["Always", "IfNotPresent", "Never"], "IfNotPresent")
+    : undefined;
+  if (f["leader-elect"] && f["no-leader-elect"]) throw new UsageError("--leader-elect and --no-leader-elect conflict");
+  const leaseSeconds = intFlag(f["lease-duration-seconds"], "lease-duration-seconds", 15, 3);
+  const concurrency = intFlag(f.concurrency, "concurrency", 8);
+  const resync = intFlag(f["resync-seconds"], "resync-seconds", 600, 10);
+  await setupLogging(logFormat, logLevel);
+  const log = getLogger([LOG_CATEGORY]);
+  const selection = resolveSelection(f);
+  const httpAddr = f["http-addr"] === "off" ? undefined : f["http-addr"] ?? "127.0.0.1:8080";
+  const op = await startOperator({
+    kubeconfig: selection.kubeconfig,
+    contexts: selection.contexts,
+    inCluster: selection.inCluster,
+    namespaces: f.namespace ?? [],
+    concurrency,
+    httpAddr,
+    lease: f["no-leader-elect"] ? undefined : {
+      namespace: f["lease-namespace"] ?? Deno.env.get("POD_NAMESPACE") ?? podNamespace() ?? "kube-system",
+      name: f["lease-name"] ?? "mysql-operator",
+      identity: f.identity ?? defaultIdentity(),
+      leaseDurationMs: leaseSeconds * 1000,
+    },
+    reconcile: {
+      render: { hostPathRoot: f["hostpath-root"] ?? "/tmp/hostpath_pv", imagePullPolicy: pullPolicy },
+      resyncMs: resync * 1000,
+    },
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      log.info("received {signal}", { signal: sig });
+      op.stop();
+    });
+  }
+  await op.done;
+  return op.failed.length > 0 && op.runtimes.length === 0 ? 1 : 0;
+}

@@ -1,0 +1,31 @@
+/**
+ * Turns selection flags into connections: kubeconfig contexts and, optionally, the in-cluster one.
+ *
+ * @module
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeconfig, selectContexts } from "../runtime/kube/config.ts";
+import { inClusterConnection } from "../runtime/kube/in_cluster.ts";
+import type { Connection } from "../runtime/kube/client.ts";
+
+/** The parsed selection. */
+export interface Selection {
+  kubeconfig?: KubeConfig;
+  contexts: string[];
+  inCluster?: Connection;
+}
+
+/** Resolves the selection flags. */
+export function resolveSelection(flags: {
+  kubeconfig?: string;
+  context?: string[];
+  "all-contexts"?: boolean;
+  "in-cluster"?: boolean;
+}): Selection {
+  const inCluster = flags["in-cluster"] ? inClusterConnection() : undefined;
+  const wantsKubeconfig = !inCluster || flags.kubeconfig || flags.context?.length || flags["all-contexts"];
+  if (!wantsKubeconfig) return { contexts: [], inCluster };
+  const kubeconfig = loadKubeconfig({ path: flags.kubeconfig });
+  const contexts = selectContexts(kubeconfig, flags.context ?? [], Boolean(flags["all-contexts"]));
+  return { kubeconfig, contexts, inCluster };
+}

@@ -1,0 +1,130 @@
+/**
+ * Backup Jobs of one instance: record each finished Job's outcome exactly once (status, event, backup-PVC
+ * annotation), delete Jobs whose outcome is recorded, and start new ones (on request, on schedule, at deletion) one
+ * at a time.
+ *
+ * @module
+ */
+import { ANNOTATIONS, FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
+import type { KubeObject } from "../runtime/kube/client.ts";
+import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { backupJobName, childNames } from "../templates/names.ts";
+import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.ts";
+import type { ClusterContext } from "./context.ts";
+import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
+import { CONDITIONS, type StatusBuilder } from "./status.ts";
+
+/** Label that tells backup Jobs from restore Jobs. */
+const COMPONENT = "app.kubernetes.io/component";
+/** Label with the reason of a backup Job. */
+const REASON = "otus.homework/backup-reason";
+
+/** The instance's backup Jobs (owned by this incarnation). */
+export function backupJobs(ctx: ClusterContext, obj: MySQL): KubeObject[] {
+  return ctx.cache.jobs(obj.metadata.namespace, obj.metadata.name)
+    .filter((j) => j.metadata?.labels?.[COMPONENT] === "backup" && ownedBy(j, obj.metadata.uid));
+}
+
+/** Work to do only after the pass's status write succeeded. */
+export type AfterStatus = Array<() => Promise<void>>;
+
+/**
+ * Records finished Jobs (one outcome per pass) and deletes each Job once its outcome is persisted: the deletion is
+ * queued in `after`, which runs only when the status write succeeded. Returns true while a backup Job is running
+ * or an outcome is still to be recorded.
+ */
+export async function settleBackupJobs(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  after: AfterStatus,
+): Promise<boolean> {
+  let busy = false;
+  for (const job of backupJobs(ctx, obj)) {
+    if (job.metadata?.deletionTimestamp) continue;
+    const state = jobState(job);
+    if (state === "active") {
+      busy = true;
+      continue;
+    }
+    const name = job.metadata!.name!;
+    const path = objectPath(RESOURCES.job, obj.metadata.namespace, name);
+    const deleteJob = () => ctx.client.delete(path, "Background");
+    if (obj.status?.lastBackupJob === name) {
+      after.push(deleteJob); // recorded in an earlier pass whose Job deletion did not happen
+      continue;
+    }
+    if (sb.status.lastBackupJob !== obj.status?.lastBackupJob) {
+      busy = true; // one outcome per pass; the next pass records this one
+      continue;
+    }
+    await record(ctx, obj, sb, job, state);
+    after.push(deleteJob);
+  }
+  return busy;
+}
+
+async function record(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  job: KubeObject,
+  state: "succeeded" | "failed",
+): Promise<void> {
+  const name = job.metadata!.name!;
+  const reason = (job.metadata?.labels?.[REASON] ?? "manual") as BackupReason;
+  const report = await readJobReport(ctx.client, job);
+  const done = report?.result === "BackedUp" ? report : undefined;
+  const failed = report?.result === "Failed" ? report : undefined;
+  sb.status.lastBackupJob = name;
+  if (state === "succeeded" && !failed) {
+    const time = done?.time ?? job.status?.completionTime ?? sb.now;
+    const file = done?.file ?? `job ${name} (no report: the pod left no termination message)`;
+    sb.status.lastBackupTime = time;
+    sb.status.lastBackup = file;
+    if (reason === "final") sb.status.finalBackupTime = time;
+    sb.set(CONDITIONS.backupReady, "True", "BackupSucceeded", `${reason} backup ${file} succeeded`);
+    await ctx.events.emit(obj, "Normal", "BackupSucceeded", `${reason} backup ${file} succeeded (Job ${name})`);
+    await markBackupPVC(ctx, obj, time, file);
+    ctx.observe?.backupSucceeded?.(obj, new Date(time));
+    return;
+  }
+  const failure = jobFailure(job);
+  const why = failed?.reason ?? failure.reason;
+  const message = failed?.message || failure.message;
+  sb.status.lastBackupFailure = { time: sb.now, reason: why, message };
+  if (reason === "final") sb.status.finalBackupAttempts = (sb.status.finalBackupAttempts ?? 0) + 1;
+  sb.set(CONDITIONS.backupReady, "False", "BackupFailed", `${reason} backup failed: ${why}: ${message}`);
+  await ctx.events.emit(obj, "Warning", "BackupFailed", `${reason} backup Job ${name} failed: ${why}: ${message}`);
+  ctx.observe?.backupFailed?.(obj);
+}
+
+/**
+ * The backup PVC outlives the object: its annotations tell a re-created instance that a backup of it exists, which
+ * is what makes it restore (and only then).
+ */
+async function markBackupPVC(ctx: ClusterContext, obj: MySQL, time: string, file: string): Promise<void> {
+  const pvc = childNames(objectRef(obj)).backupPVC;
+  await ctx.client.mergePatch(objectPath(RESOURCES.pvc, obj.metadata.namespace, pvc), {
+    metadata: { annotations: { [ANNOTATIONS.lastBackupTime]: time, [ANNOTATIONS.lastBackup]: file } },
+  }, FIELD_MANAGER);
+}
+
+/** Creates a backup Job (a leftover with the same name is reused, never a conflict). */
+export async function startBackup(
+  ctx: ClusterContext,
+  obj: MySQL,
+  reason: BackupReason,
+  token: string,
+  host: string,
+): Promise<string> {
+  const jobName = backupJobName(objectRef(obj), reason, token);
+  const job = renderBackupJob(obj, { jobName, reason, host }, ctx.options.render);
+  try {
+    await ctx.client.create(collectionPath(RESOURCES.job, obj.metadata.namespace), job, FIELD_MANAGER);
+    await ctx.events.emit(obj, "Normal", "BackupStarted", `${reason} backup Job ${jobName} started`);
+  } catch (err) {
+    if ((err as { status?: number }).status !== 409) throw err;
+  }
+  return jobName;
+}

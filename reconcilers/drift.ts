@@ -1,0 +1,52 @@
+/**
+ * Drift detection without a write: a child needs applying only when some field we set differs from the live object.
+ * Fields the API server adds (defaults, status, managedFields) are ignored because only desired fields are compared.
+ * This keeps an idle operator at zero writes.
+ *
+ * @module
+ */
+
+/** Canonical text of a quantity for comparison (`1024Mi` and `1Gi` are the same). */
+function canonicalQuantity(v: string): string | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/.exec(v);
+  if (!m) return undefined;
+  const mult: Record<string, number> = {
+    "": 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+    Pi: 1024 ** 5,
+    Ei: 1024 ** 6,
+  };
+  return String(Number(m[1]) * mult[m[2] ?? ""]);
+}
+
+/** True when every field of `desired` is present and equal in `actual` (arrays: same length, element-wise). */
+export function isSubset(desired: unknown, actual: unknown): boolean {
+  if (desired === actual) return true;
+  if (desired === null || desired === undefined) return actual === null || actual === undefined;
+  if (typeof desired === "number" && typeof actual === "string") return String(desired) === actual;
+  if (typeof desired === "string" && typeof actual === "string") {
+    const a = canonicalQuantity(desired), b = canonicalQuantity(actual);
+    return a !== undefined && a === b;
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(actual) || actual.length !== desired.length) return false;
+    return desired.every((d, i) => isSubset(d, actual[i]));
+  }
+  if (typeof desired === "object") {
+    if (typeof actual !== "object" || actual === null || Array.isArray(actual)) return false;
+    const a = actual as Record<string, unknown>;
+    // An undefined desired field is one we do not set (JSON drops it), so the server's value is fine.
+    return Object.entries(desired as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, a[k]));
+  }
+  return false;
+}

@@ -1,0 +1,45 @@
+/**
+ * Reading Jobs: their state, their owner, and the one-line report their container left as termination message.
+ *
+ * @module
+ */
+import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
+import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { type JobReport, parseJobReport } from "../templates/job_report.ts";
+
+/** Where a Job is. */
+export type JobState = "active" | "succeeded" | "failed";
+
+/** State of a Job from its conditions. */
+export function jobState(job: KubeObject): JobState {
+  const conds: Array<{ type: string; status: string }> = job.status?.conditions ?? [];
+  if (conds.some((c) => c.type === "Complete" && c.status === "True")) return "succeeded";
+  if (conds.some((c) => c.type === "Failed" && c.status === "True")) return "failed";
+  return "active";
+}
+
+/** The reason and message of a failed Job (from its Failed condition). */
+export function jobFailure(job: KubeObject): { reason: string; message: string } {
+  const c = (job.status?.conditions ?? []).find((c: { type: string }) => c.type === "Failed");
+  return { reason: c?.reason ?? "JobFailed", message: c?.message ?? "the Job failed" };
+}
+
+/** True when the Job's controller owner is the object with this UID. */
+export function ownedBy(job: KubeObject, uid: string): boolean {
+  return (job.metadata?.ownerReferences ?? []).some((o: { uid: string; controller?: boolean }) =>
+    o.uid === uid && o.controller
+  );
+}
+
+/** The report of a finished Job's last pod, when it left one (pods on simulated nodes leave none). */
+export async function readJobReport(client: KubeClient, job: KubeObject): Promise<JobReport | undefined> {
+  const pods = await client.list(collectionPath(RESOURCES.pod, job.metadata?.namespace), {
+    labelSelector: `batch.kubernetes.io/job-name=${job.metadata?.name}`,
+  });
+  const messages = pods.items
+    .flatMap((p) => (p.status?.containerStatuses ?? []) as Array<{ state?: { terminated?: KubeObject } }>)
+    .map((s) => s.state?.terminated)
+    .filter((t): t is KubeObject => Boolean(t?.message))
+    .sort((a, b) => String(a.finishedAt ?? "").localeCompare(String(b.finishedAt ?? "")));
+  return parseJobReport(messages.at(-1)?.message);
+}

@@ -1,0 +1,99 @@
+/**
+ * The one restore of an incarnation: only when a backup of this instance exists (the backup PVC says so), only once
+ * mysqld is Ready, its outcome read from the Job and recorded in status, and never a second time.
+ *
+ * @module
+ */
+import { ANNOTATIONS, FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
+import type { KubeObject } from "../runtime/kube/client.ts";
+import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { childNames } from "../templates/names.ts";
+import { objectRef, renderRestoreJob } from "../templates/mod.ts";
+import type { AfterStatus } from "./backups.ts";
+import type { ClusterContext } from "./context.ts";
+import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
+import { CONDITIONS, type StatusBuilder } from "./status.ts";
+
+/** Where the restore stands after this pass. */
+export type RestoreProgress = "done" | "waiting" | "running" | "failed";
+
+/** Drives the restore one step. `available` says whether mysqld is Ready; `host` is the Service ClusterIP. */
+export async function reconcileRestore(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  input: { available: boolean; host?: string; backupPVC?: KubeObject },
+  after: AfterStatus,
+): Promise<RestoreProgress> {
+  const ns = obj.metadata.namespace;
+  const jobName = childNames(objectRef(obj)).restoreJob;
+  const job = ctx.cache.jobs(ns, obj.metadata.name).find((j) => j.metadata?.name === jobName);
+  const jobPath = objectPath(RESOURCES.job, ns, jobName);
+
+  if (sb.status.restore) {
+    // Recorded: the Job, if still there, has done its work.
+    if (job && ownedBy(job, obj.metadata.uid) && jobState(job) !== "active") {
+      after.push(() => ctx.client.delete(jobPath, "Background"));
+    }
+    return sb.status.restore.result === "Failed" ? "failed" : "done";
+  }
+  const lastBackup = input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime];
+  if (!lastBackup) {
+    sb.status.restore = { result: "NothingToRestore", time: sb.now, message: "no backup of this instance exists" };
+    sb.set(CONDITIONS.restored, "True", "NothingToRestore", "no backup of this instance exists; started empty");
+    return "done";
+  }
+  if (!input.available || !input.host) {
+    sb.set(CONDITIONS.restored, "False", "RestorePending", `waiting for mysqld to be Ready to restore ${lastBackup}`);
+    return "waiting";
+  }
+  if (job && !ownedBy(job, obj.metadata.uid)) {
+    // A leftover of an earlier incarnation with the same name: remove it, never let it wedge us.
+    await ctx.client.delete(jobPath, "Background", job.metadata?.uid);
+    sb.set(CONDITIONS.restored, "False", "RestorePending", `removing leftover Job ${jobName}`);
+    return "waiting";
+  }
+  if (!job) {
+    try {
+      await ctx.client.create(
+        collectionPath(RESOURCES.job, ns),
+        renderRestoreJob(obj, { host: input.host }, ctx.options.render),
+        FIELD_MANAGER,
+      );
+    } catch (err) {
+      if ((err as { status?: number }).status !== 409) throw err;
+    }
+    await ctx.events.emit(obj, "Normal", "RestoreStarted", `restoring the newest backup (Job ${jobName})`);
+    sb.set(CONDITIONS.restored, "False", "Restoring", `restore Job ${jobName} is running`);
+    return "running";
+  }
+  const state = jobState(job);
+  if (state === "active") {
+    sb.set(CONDITIONS.restored, "False", "Restoring", `restore Job ${jobName} is running`);
+    return "running";
+  }
+  const report = await readJobReport(ctx.client, job);
+  const restored = report?.result === "Restored" ? report : undefined;
+  const failed = report?.result === "Failed" ? report : undefined;
+  if (state === "succeeded" && !failed) {
+    const nothing = report?.result === "NothingToRestore";
+    sb.status.restore = {
+      result: nothing ? "NothingToRestore" : "Restored",
+      time: sb.now,
+      ...(restored ? { backup: restored.backup } : {}),
+      ...(report ? {} : { message: "the restore Job succeeded but left no report" }),
+    };
+    const what = nothing ? "the restore found no backup of this instance" : `restored ${restored?.backup ?? "the newest backup"}`;
+    sb.set(CONDITIONS.restored, "True", nothing ? "NothingToRestore" : "Restored", what);
+    await ctx.events.emit(obj, "Normal", nothing ? "NothingToRestore" : "Restored", what);
+    after.push(() => ctx.client.delete(jobPath, "Background"));
+    return "done";
+  }
+  const failure = jobFailure(job);
+  const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}`;
+  sb.status.restore = { result: "Failed", time: sb.now, message };
+  sb.set(CONDITIONS.restored, "False", "RestoreFailed", message);
+  await ctx.events.emit(obj, "Warning", "RestoreFailed", `restore Job ${jobName} failed: ${message}`);
+  after.push(() => ctx.client.delete(jobPath, "Background"));
+  return "failed";
+}

@@ -1,0 +1,114 @@
+/**
+ * Status of a MySQL object, built up during one reconcile pass and written once at its end, and only when it
+ * changed (so an idle operator writes nothing).
+ *
+ * @module
+ */
+import type { Condition, MySQL, MySQLStatus } from "../api/mysql.ts";
+import type { KubeClient } from "../runtime/kube/client.ts";
+import { isStatus } from "../runtime/kube/client.ts";
+import { FIELD_MANAGER } from "../api/mysql.ts";
+import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+
+/** Condition types the operator maintains. */
+export const CONDITIONS = {
+  /** mysqld is serving and, on first creation, the restore has finished. */
+  ready: "Ready",
+  /** The one restore at first creation has a result. */
+  restored: "Restored",
+  /** The last backup succeeded. */
+  backupReady: "BackupReady",
+  /** The password lives only in a Secret (False while spec.password is used). */
+  credentialsSecured: "CredentialsSecured",
+  /** The spec's storage size matches the volume. */
+  storageResized: "StorageResized",
+} as const;
+
+/** Mutable status of one pass. Starts from the object's current status. */
+export class StatusBuilder {
+  readonly status: MySQLStatus;
+  readonly #generation: number | undefined;
+  readonly #now: string;
+  readonly #before: string;
+
+  /** Starts from the object's current status. */
+  constructor(obj: MySQL, now: Date) {
+    this.status = structuredClone(obj.status ?? {});
+    this.#generation = obj.metadata.generation;
+    this.#now = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    this.#before = canonical(obj.status ?? {});
+  }
+
+  /** The pass's time, RFC 3339 without fractions. */
+  get now(): string {
+    return this.#now;
+  }
+
+  /** Sets a condition; the transition time moves only when the status value changes. */
+  set(type: string, status: Condition["status"], reason: string, message: string): void {
+    const list = this.status.conditions ?? [];
+    const old = list.find((c) => c.type === type);
+    const next: Condition = {
+      type,
+      status,
+      reason,
+      message,
+      lastTransitionTime: old && old.status === status ? old.lastTransitionTime : this.#now,
+      ...(this.#generation !== undefined ? { observedGeneration: this.#generation } : {}),
+    };
+    this.status.conditions = [...list.filter((c) => c.type !== type), next].sort((a, b) =>
+      a.type.localeCompare(b.type)
+    );
+  }
+
+  /** Removes a condition. */
+  remove(type: string): void {
+    if (!this.status.conditions) return;
+    this.status.conditions = this.status.conditions.filter((c) => c.type !== type);
+  }
+
+  /** A condition by type. */
+  get(type: string): Condition | undefined {
+    return this.status.conditions?.find((c) => c.type === type);
+  }
+
+  /** Marks the spec as observed (only at the end of a pass that acted on it). */
+  observe(): void {
+    if (this.#generation !== undefined) this.status.observedGeneration = this.#generation;
+  }
+
+  /** Whether anything differs from what the object had. */
+  get changed(): boolean {
+    return canonical(this.status) !== this.#before;
+  }
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).filter(([, x]) => x !== undefined).sort(([a], [b]) =>
+        a.localeCompare(b)
+      ))
+      : val);
+}
+
+/**
+ * Writes the status with a merge patch on the status subresource, when it changed. Fields that disappeared are
+ * sent as null. A deleted object is not an error.
+ */
+export async function writeStatus(client: KubeClient, obj: MySQL, builder: StatusBuilder): Promise<boolean> {
+  if (!builder.changed) return false;
+  const patch: Record<string, unknown> = { ...builder.status };
+  for (const k of Object.keys(obj.status ?? {})) if (!(k in patch)) patch[k] = null;
+  try {
+    await client.mergePatch(
+      objectPath(RESOURCES.mysql, obj.metadata.namespace, obj.metadata.name) + "/status",
+      { status: patch },
+      FIELD_MANAGER,
+    );
+  } catch (err) {
+    if (isStatus(err, 404)) return false;
+    throw err;
+  }
+  return true;
+}

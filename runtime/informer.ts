@@ -1,0 +1,205 @@
+/**
+ * List+watch cache of one resource in one cluster: lists, then watches from the list's resourceVersion with
+ * bookmarks; relists on 410 Gone; reconnects with backoff and jitter when the API server is unreachable; and treats
+ * a watch that is silent for too long as dropped. Every change calls `onChange(obj)`.
+ *
+ * @module
+ */
+import { ApiError, type KubeClient, type KubeObject } from "./kube/client.ts";
+import { backoffDelay, sleep } from "./backoff.ts";
+import { collectionPath, keyOf, type Resource } from "./kube/resources.ts";
+
+/** Informer settings. */
+export interface InformerOptions {
+  resource: Resource;
+  /** Namespace to watch; undefined: all. */
+  namespace?: string;
+  labelSelector?: string;
+  /** Server-side watch timeout (the server ends the watch; we continue from the last resourceVersion). */
+  watchTimeoutSeconds?: number;
+  /** A watch with no event (not even a bookmark) for this long is treated as dropped. */
+  idleTimeoutMs?: number;
+  /** Page size of lists. */
+  pageSize?: number;
+  /** Called for every added, changed or deleted object (deleted: the last known state). */
+  onChange: (obj: KubeObject, deleted: boolean) => void;
+  /** Called when the watch restarts, with the reason (metrics, logs). */
+  onRestart?: (reason: "relist" | "reconnect" | "expired" | "idle", err?: unknown) => void;
+  /** Called on every connection state change. */
+  onState?: (state: InformerState) => void;
+}
+
+/** Health of an informer. */
+export interface InformerState {
+  /** The first list completed. */
+  synced: boolean;
+  /** The last request succeeded and a watch is open. */
+  connected: boolean;
+  lastError?: string;
+}
+
+/** A list+watch cache. */
+export class Informer {
+  readonly #client: KubeClient;
+  readonly #opts: Required<Omit<InformerOptions, "namespace" | "labelSelector" | "onRestart" | "onState">> &
+    InformerOptions;
+  readonly #cache = new Map<string, KubeObject>();
+  #resourceVersion = "";
+  #state: InformerState = { synced: false, connected: false };
+  #current?: AbortController;
+  #syncedWaiters: Array<() => void> = [];
+
+  /** Creates an informer; call {@linkcode run} to start it. */
+  constructor(client: KubeClient, opts: InformerOptions) {
+    this.#client = client;
+    this.#opts = { watchTimeoutSeconds: 300, idleTimeoutMs: 90_000, pageSize: 500, ...opts };
+  }
+
+  /** The cached object with this key (`ns/name` or `name`). */
+  get(key: string): KubeObject | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** All cached objects. */
+  list(): KubeObject[] {
+    return [...this.#cache.values()];
+  }
+
+  /** Current health. */
+  get state(): InformerState {
+    return { ...this.#state };
+  }
+
+  /** The resource version the next watch resumes from. */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  /** Resolves once the first list completed. */
+  synced(): Promise<void> {
+    if (this.#state.synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncedWaiters.push(resolve));
+  }
+
+  /** Aborts the open watch (tests use it to simulate a dropped connection). */
+  dropWatch(): void {
+    this.#current?.abort(new Error("watch dropped on request"));
+  }
+
+  #setState(patch: Partial<InformerState>): void {
+    const next = { ...this.#state, ...patch };
+    if (next.synced && !this.#state.synced) {
+      for (const w of this.#syncedWaiters.splice(0)) w();
+    }
+    this.#state = next;
+    this.#opts.onState?.(next);
+  }
+
+  async #list(signal: AbortSignal): Promise<void> {
+    const path = collectionPath(this.#opts.resource, this.#opts.namespace);
+    const fresh = new Map<string, KubeObject>();
+    let cont: string | undefined;
+    let rv = "";
+    do {
+      if (signal.aborted) throw signal.reason;
+      const page = await this.#client.list(path, {
+        limit: this.#opts.pageSize,
+        continue: cont,
+        labelSelector: this.#opts.labelSelector,
+      });
+      for (const item of page.items) fresh.set(keyOf(item), item);
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    // Replace the cache and tell about every difference, deletions included (nothing missed during a gap).
+    const old = new Map(this.#cache);
+    this.#cache.clear();
+    for (const [k, v] of fresh) this.#cache.set(k, v);
+    this.#resourceVersion = rv;
+    for (const [k, v] of fresh) {
+      if (old.get(k)?.metadata?.resourceVersion !== v.metadata?.resourceVersion) this.#opts.onChange(v, false);
+      old.delete(k);
+    }
+    for (const v of old.values()) this.#opts.onChange(v, true);
+    this.#setState({ synced: true, connected: true, lastError: undefined });
+  }
+
+  /** Watches until the server ends the watch (returns) or something fails (throws). */
+  async #watch(signal: AbortSignal): Promise<void> {
+    const path = collectionPath(this.#opts.resource, this.#opts.namespace);
+    const ctl = new AbortController();
+    this.#current = ctl;
+    const onAbort = () => ctl.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ctl.abort(new IdleWatch()), this.#opts.idleTimeoutMs);
+    };
+    try {
+      arm();
+      const events = this.#client.watch(path, {
+        resourceVersion: this.#resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.#opts.watchTimeoutSeconds,
+        labelSelector: this.#opts.labelSelector,
+      }, ctl.signal);
+      for await (const ev of events) {
+        arm();
+        this.#setState({ connected: true, lastError: undefined });
+        if (ev.type === "ERROR") {
+          const status = ev.object as { code?: number; reason?: string; message?: string };
+          throw new ApiError(status.code ?? 500, status.reason ?? "Error", status.message ?? "watch error", path);
+        }
+        const rv = ev.object?.metadata?.resourceVersion;
+        if (rv) this.#resourceVersion = rv;
+        if (ev.type === "BOOKMARK") continue;
+        const key = keyOf(ev.object);
+        if (ev.type === "DELETED") this.#cache.delete(key);
+        else this.#cache.set(key, ev.object);
+        this.#opts.onChange(ev.object, ev.type === "DELETED");
+      }
+      if (ctl.signal.aborted) throw ctl.signal.reason;
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener("abort", onAbort);
+      this.#current = undefined;
+    }
+  }
+
+  /** Runs until `signal` aborts. Never throws. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.#list(signal);
+          needList = false;
+        }
+        await this.#watch(signal);
+        failures = 0; // the server closed the watch normally: resume from the last resourceVersion
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof ApiError && err.status === 410) {
+          needList = true;
+          this.#opts.onRestart?.("expired", err);
+          continue; // relist at once: the resourceVersion is too old, nothing to wait for
+        }
+        failures++;
+        const idle = err instanceof IdleWatch;
+        this.#opts.onRestart?.(idle ? "idle" : "reconnect", err);
+        this.#setState({ connected: false, lastError: (err as Error)?.message ?? String(err) });
+        if (!this.#resourceVersion) needList = true;
+        if (!idle) await sleep(backoffDelay(failures, { baseMs: 500, maxMs: 30_000 }), signal);
+      }
+    }
+  }
+}
+
+/** The watch was silent for longer than the idle timeout. */
+class IdleWatch extends Error {
+  constructor() {
+    super("watch idle for too long; reconnecting");
+  }
+}

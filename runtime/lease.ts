@@ -1,0 +1,185 @@
+/**
+ * Per-cluster leader election on a coordination.k8s.io Lease, after client-go's leaderelection: so that when two
+ * operator processes serve the same cluster, exactly one reconciles it at a time, and the cluster fails over when
+ * its holder dies. Expiry is judged by our own clock from when we last saw the record change (no clock-skew
+ * assumptions). A holder that cannot renew within the renew deadline stops before its lease expires.
+ *
+ * @module
+ */
+import { isStatus, type KubeClient, type KubeObject } from "./kube/client.ts";
+import { collectionPath, objectPath, RESOURCES } from "./kube/resources.ts";
+import { sleep } from "./backoff.ts";
+
+/** Lease settings. */
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/** Defaults (client-go's: 15 s / 10 s / 2 s). */
+export const DEFAULT_LEASE: Omit<LeaseOptions, "identity" | "namespace"> = {
+  name: "mysql-operator",
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
+
+/** Callbacks of an elector. */
+export interface LeaseCallbacks {
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+  onHolder?(holder: string): void;
+  onError?(err: unknown): void;
+}
+
+function micro(d: Date): string {
+  return d.toISOString().replace("Z", "000Z");
+}
+
+/** One cluster's elector. */
+export class LeaderElector {
+  readonly #client: KubeClient;
+  readonly #opts: LeaseOptions;
+  readonly #cb: LeaseCallbacks;
+  #leading = false;
+  #lastRenew = 0;
+  #observed?: { record: string; at: number };
+  #holder = "";
+
+  /** Creates an elector; {@linkcode run} campaigns until aborted. */
+  constructor(client: KubeClient, opts: LeaseOptions, cb: LeaseCallbacks) {
+    this.#client = client;
+    this.#opts = opts;
+    this.#cb = cb;
+  }
+
+  /** Whether this process leads now. */
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** The last holder seen. */
+  get holder(): string {
+    return this.#holder;
+  }
+
+  #path(): string {
+    return objectPath(RESOURCES.lease, this.#opts.namespace, this.#opts.name);
+  }
+
+  #setLeading(v: boolean): void {
+    if (v === this.#leading) return;
+    this.#leading = v;
+    if (v) this.#cb.onStartedLeading();
+    else this.#cb.onStoppedLeading();
+  }
+
+  #seeHolder(h: string): void {
+    if (h !== this.#holder) {
+      this.#holder = h;
+      this.#cb.onHolder?.(h);
+    }
+  }
+
+  /** One attempt to acquire or renew. Returns true when we hold the lease afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    const spec = {
+      holderIdentity: this.#opts.identity,
+      leaseDurationSeconds: Math.ceil(this.#opts.leaseDurationMs / 1000),
+      renewTime: micro(now),
+    };
+    const lease = await this.#client.getOrUndefined(this.#path());
+    if (!lease) {
+      try {
+        await this.#client.create(collectionPath(RESOURCES.lease, this.#opts.namespace), {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
+          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 },
+        }, "mysql-operator");
+      } catch (err) {
+        if (isStatus(err, 409)) return false;
+        throw err;
+      }
+      this.#observed = { record: "", at: Date.now() };
+      this.#seeHolder(this.#opts.identity);
+      return true;
+    }
+    const holder: string = lease.spec?.holderIdentity ?? "";
+    const record = `${holder}|${lease.spec?.renewTime ?? ""}`;
+    if (this.#observed?.record !== record) this.#observed = { record, at: Date.now() };
+    this.#seeHolder(holder);
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+    const expired = Date.now() > this.#observed.at + durationMs;
+    if (holder && holder !== this.#opts.identity && !expired) return false;
+    const taking = holder !== this.#opts.identity;
+    const next: KubeObject = {
+      ...lease,
+      spec: {
+        ...lease.spec,
+        ...spec,
+        ...(taking ? { acquireTime: micro(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),
+      },
+    };
+    try {
+      await this.#client.request("PUT", this.#path(), { body: next }, "update");
+    } catch (err) {
+      if (isStatus(err, 409)) return false; // someone else wrote first
+      throw err;
+    }
+    this.#seeHolder(this.#opts.identity);
+    return true;
+  }
+
+  /** Campaigns and renews until `signal` aborts; then releases the lease if held. Never throws. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let held = false;
+      try {
+        held = await withTimeout(this.tryAcquireOrRenew(), this.#opts.renewDeadlineMs);
+      } catch (err) {
+        this.#cb.onError?.(err);
+      }
+      if (held) {
+        this.#lastRenew = Date.now();
+        this.#setLeading(true);
+      } else if (
+        this.#leading &&
+        (this.#holder !== this.#opts.identity || Date.now() - this.#lastRenew > this.#opts.renewDeadlineMs)
+      ) {
+        // Lost it, or could not renew in time: stop before the lease can expire and someone else starts.
+        this.#setLeading(false);
+      }
+      await sleep(this.#opts.retryPeriodMs, signal);
+    }
+    if (this.#leading) await this.release();
+  }
+
+  /** Gives the lease up so another process takes over at once (shutdown). */
+  async release(): Promise<void> {
+    this.#setLeading(false);
+    try {
+      const lease = await this.#client.getOrUndefined(this.#path());
+      if (!lease || lease.spec?.holderIdentity !== this.#opts.identity) return;
+      await this.#client.request("PUT", this.#path(), {
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 } },
+      }, "update");
+    } catch (err) {
+      this.#cb.onError?.(err);
+    }
+  }
+}
+
+/** Rejects when `p` takes longer than `ms` (a hung request must not keep a stale leader going). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,135 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text exposition format.
+ * Every series the operator exports carries a `cluster` label.
+ *
+ * @module
+ */
+
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k])}"`).join(",");
+}
+
+function escape(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+abstract class Metric {
+  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  abstract lines(): string[];
+}
+
+/** A monotonically increasing counter. */
+export class Counter extends Metric {
+  readonly #values = new Map<string, number>();
+  /** Creates a counter. */
+  constructor(name: string, help: string) {
+    super(name, help, "counter");
+  }
+  /** Adds `n` (default 1). */
+  inc(labels: Labels, n = 1): void {
+    const k = labelKey(labels);
+    this.#values.set(k, (this.#values.get(k) ?? 0) + n);
+  }
+  /** Current value (tests). */
+  get(labels: Labels): number {
+    return this.#values.get(labelKey(labels)) ?? 0;
+  }
+  /** Exposition lines. */
+  lines(): string[] {
+    return [...this.#values].map(([k, v]) => `${this.name}{${k}} ${v}`);
+  }
+}
+
+/** A value that goes up and down. */
+export class Gauge extends Metric {
+  readonly #values = new Map<string, number>();
+  /** Creates a gauge. */
+  constructor(name: string, help: string) {
+    super(name, help, "gauge");
+  }
+  /** Sets the value. */
+  set(labels: Labels, v: number): void {
+    this.#values.set(labelKey(labels), v);
+  }
+  /** Removes a series. */
+  delete(labels: Labels): void {
+    this.#values.delete(labelKey(labels));
+  }
+  /** Current value (tests). */
+  get(labels: Labels): number | undefined {
+    return this.#values.get(labelKey(labels));
+  }
+  /** Exposition lines. */
+  lines(): string[] {
+    return [...this.#values].map(([k, v]) => `${this.name}{${k}} ${v}`);
+  }
+}
+
+/** A histogram with fixed buckets. */
+export class Histogram extends Metric {
+  readonly #series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  readonly #buckets: number[];
+  /** Creates a histogram with upper bounds `buckets` (seconds). */
+  constructor(name: string, help: string, buckets: number[]) {
+    super(name, help, "histogram");
+    this.#buckets = [...buckets].sort((a, b) => a - b);
+  }
+  /** Records one observation. */
+  observe(labels: Labels, v: number): void {
+    const k = labelKey(labels);
+    let s = this.#series.get(k);
+    if (!s) this.#series.set(k, s = { counts: this.#buckets.map(() => 0), sum: 0, count: 0 });
+    this.#buckets.forEach((b, i) => {
+      if (v <= b) s!.counts[i]++;
+    });
+    s.sum += v;
+    s.count++;
+  }
+  /** Exposition lines. */
+  lines(): string[] {
+    const out: string[] = [];
+    for (const [k, s] of this.#series) {
+      const sep = k ? "," : "";
+      this.#buckets.forEach((b, i) => out.push(`${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket{${k}${sep}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum{${k}} ${s.sum}`);
+      out.push(`${this.name}_count{${k}} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+/** The operator's metrics. */
+export class OperatorMetrics {
+  readonly reconciles = new Counter("mysql_operator_reconciles_total", "Reconcile passes by result.");
+  readonly reconcileErrors = new Counter("mysql_operator_reconcile_errors_total", "Reconcile passes that failed.");
+  readonly reconcileDuration = new Histogram(
+    "mysql_operator_reconcile_duration_seconds",
+    "Duration of reconcile passes.",
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  readonly queueDepth = new Gauge("mysql_operator_queue_depth", "Keys waiting to be reconciled.");
+  readonly watchRestarts = new Counter("mysql_operator_watch_restarts_total", "Watches restarted, by reason.");
+  readonly apiRequests = new Counter("mysql_operator_api_requests_total", "API requests by verb and HTTP code.");
+  readonly lastBackup = new Gauge(
+    "mysql_operator_last_successful_backup_timestamp_seconds",
+    "Unix time of the last successful backup per instance.",
+  );
+  readonly backupFailures = new Counter("mysql_operator_backup_failures_total", "Backup Jobs that failed.");
+  readonly leader = new Gauge("mysql_operator_lease_held", "1 when this process holds the cluster's lease.");
+  readonly leaseHolder = new Gauge("mysql_operator_lease_holder_info", "The cluster's lease holder (value 1).");
+  readonly clusterUp = new Gauge("mysql_operator_cluster_up", "1 when the cluster's watches are connected.");
+  readonly synced = new Gauge("mysql_operator_cluster_synced", "1 when the cluster's caches have synced.");
+
+  /** Prometheus text exposition. */
+  render(): string {
+    const out: string[] = [];
+    for (const m of Object.values(this)) {
+      if (!(m instanceof Metric)) continue;
+      out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.lines());
+    }
+    return out.join("\n") + "\n";
+  }
+}

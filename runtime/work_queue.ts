@@ -1,0 +1,163 @@
+/**
+ * A keyed work queue: a key is never processed by two workers at once (per-object serial work), different keys run
+ * concurrently up to a limit, a key added while it is being processed runs once more afterwards, and delayed
+ * re-adds (requeue after a wait, backoff after an error) are timers, never blocked workers.
+ *
+ * @module
+ */
+
+/** What a handler asks for after processing a key. */
+export interface HandlerResult {
+  /** Process the key again after this many milliseconds (a wait for a Job, for mysqld, a schedule slot). */
+  requeueAfterMs?: number;
+}
+
+/** Processes one key. A throw goes to the error policy. */
+export type Handler = (key: string) => Promise<HandlerResult | void>;
+
+/** Decides the delay after a failure (the `failures`-th in a row for this key). */
+export type ErrorPolicy = (key: string, err: unknown, failures: number) => number;
+
+/** Queue settings. */
+export interface WorkQueueOptions {
+  concurrency: number;
+  handler: Handler;
+  errorPolicy: ErrorPolicy;
+  /** Observes every processed key (metrics, logs). */
+  onDone?: (key: string, seconds: number, err?: unknown) => void;
+}
+
+/** The queue. */
+export class WorkQueue {
+  readonly #opts: WorkQueueOptions;
+  readonly #ready: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #timers = new Map<string, { at: number; id: ReturnType<typeof setTimeout> }>();
+  readonly #failures = new Map<string, number>();
+  #paused = true;
+  #closed = false;
+  #idleWaiters: Array<() => void> = [];
+
+  /** Creates a paused queue; {@linkcode resume} starts processing. */
+  constructor(opts: WorkQueueOptions) {
+    this.#opts = opts;
+  }
+
+  /** Keys waiting to run (not counting delayed ones). */
+  get depth(): number {
+    return this.#ready.length;
+  }
+
+  /** Keys being processed now. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /** Keys waiting on a timer. */
+  get delayed(): number {
+    return this.#timers.size;
+  }
+
+  /** Adds a key to run as soon as a worker is free. */
+  add(key: string): void {
+    if (this.#closed) return;
+    const t = this.#timers.get(key);
+    if (t) {
+      clearTimeout(t.id);
+      this.#timers.delete(key);
+    }
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#ready.push(key);
+    this.#pump();
+  }
+
+  /** Adds a key after a delay; an earlier pending delay wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.#closed) return;
+    const at = Date.now() + ms;
+    const existing = this.#timers.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.id);
+    const id = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, Math.max(0, ms));
+    this.#timers.set(key, { at, id });
+  }
+
+  /** Stops starting new work (in-flight work finishes). Used when the lease is lost and on shutdown. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Starts or resumes processing. */
+  resume(): void {
+    if (this.#closed) return;
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /** Whether the queue is paused. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Pauses, drops timers and resolves when in-flight work has finished. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#paused = true;
+    for (const t of this.#timers.values()) clearTimeout(t.id);
+    this.#timers.clear();
+    await this.idle();
+  }
+
+  /** Resolves when no key is being processed. */
+  idle(): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #pump(): void {
+    while (!this.#paused && this.#active.size < this.#opts.concurrency && this.#ready.length > 0) {
+      const key = this.#ready.shift()!;
+      this.#queued.delete(key);
+      this.#active.add(key);
+      this.#process(key);
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    const started = performance.now();
+    let delay: number | undefined;
+    try {
+      const result = await this.#opts.handler(key);
+      this.#failures.delete(key);
+      delay = result?.requeueAfterMs;
+      this.#opts.onDone?.(key, (performance.now() - started) / 1000);
+    } catch (err) {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      delay = this.#opts.errorPolicy(key, err, failures);
+      this.#opts.onDone?.(key, (performance.now() - started) / 1000, err);
+    } finally {
+      this.#active.delete(key);
+    }
+    if (this.#dirty.delete(key)) {
+      // A change arrived while we worked: run again now (level-triggered). After an error the change may be our
+      // own status write, so wait a little (never longer than 5 s: a user's fix should not wait out a long backoff).
+      if (this.#failures.has(key) && delay !== undefined) this.addAfter(key, Math.min(delay, 5_000));
+      else this.add(key);
+    } else if (delay !== undefined) {
+      this.addAfter(key, delay);
+    }
+    if (this.#active.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    this.#pump();
+  }
+}

@@ -1,0 +1,166 @@
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { BACKUP_SCRIPT, COMMON_SH, sh } from "./backup_script.ts";
+
+/** Constructs that dash, busybox sh or posh reject or treat differently from bash. */
+const BASHISMS: [RegExp, string][] = [
+  [/\[\[/, "[["],
+  [/pipefail/, "pipefail"],
+  [/^\s*local\s/m, "local"],
+  [/^\s*function\s/m, "function keyword"],
+  [/\$'/, "$'...'"],
+  [/<<</, "here-string"],
+  [/&>/, "&>"],
+  [/\$\{[A-Za-z_]+:[0-9]/, "substring expansion"],
+  [/\$\{[A-Za-z_]+\/\//, "pattern substitution"],
+  [/\$RANDOM|\$BASH|\$PIPESTATUS/, "bash variable"],
+  [/^\s*(source|declare|typeset|let|select|shopt)\s/m, "bash builtin"],
+  [/\becho -[en]/, "echo option"],
+  [/\[ [^\]]*==/, "== in test"],
+  [/\$\(\(\s*[A-Za-z_]+\+\+/, "++"],
+];
+
+/** Programs that can parse a script without running it, when installed. */
+const PARSERS: [string, string[]][] = [
+  ["dash", ["-n"]],
+  ["busybox", ["sh", "-n"]],
+  ["posh", ["-n"]],
+  ["bash", ["--posix", "-n"]],
+];
+
+async function installed(cmd: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("sh", { args: ["-c", 'command -v "$1"', "sh", cmd], stdout: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+async function runWithScript(cmd: string, args: string[], script: string) {
+  const dir = await Deno.makeTempDir({ prefix: "script-lint-" });
+  try {
+    await Deno.writeTextFile(`${dir}/script.sh`, script);
+    const out = await new Deno.Command(cmd, { args: [...args, `${dir}/script.sh`], stdout: "piped", stderr: "piped" })
+      .output();
+    const dec = new TextDecoder();
+    return { code: out.code, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Checks a job script for bashisms, then parses it with every POSIX-ish shell (and checkbashisms) present. */
+export async function lintJobScript(script: string): Promise<string[]> {
+  for (const [re, what] of BASHISMS) ok(!re.test(script), `script uses ${what}`);
+  ok(!script.includes("\\${"), "a JavaScript escape leaked into the script");
+  const used: string[] = [];
+  for (const [cmd, args] of PARSERS) {
+    if (!(await installed(cmd))) continue;
+    const res = await runWithScript(cmd, args, script);
+    equal(res.code, 0, `${cmd} ${args.join(" ")} rejects the script: ${res.output}`);
+    used.push(cmd);
+  }
+  if (await installed("checkbashisms")) {
+    const res = await runWithScript("checkbashisms", ["--posix"], script);
+    equal(res.code, 0, `checkbashisms: ${res.output}`);
+    used.push("checkbashisms");
+  } else {
+    console.log("checkbashisms not installed (Debian package devscripts): skipped");
+  }
+  ok(used.includes("dash"), "dash (Debian's /bin/sh) must be present to check the script");
+  return used;
+}
+
+Deno.test("sh tag keeps shell text verbatim", () => {
+  equal(sh`a \${B:-x} "\\" '\n' \`c\``, 'a ${B:-x} "\\\\" \'\\n\' \\`c\\`');
+});
+
+Deno.test("the backup script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {
+  const used = await lintJobScript(BACKUP_SCRIPT);
+  console.log(`parsed by: ${used.join(", ")}`);
+});
+
+Deno.test("the password never reaches a command line", () => {
+  // The only uses of MYSQL_PASSWORD: the presence check, awk's ENVIRON and the unset.
+  const uses = [...BACKUP_SCRIPT.matchAll(/MYSQL_PASSWORD[^\n]*/g)].map((m) => m[0]);
+  deepStrictEqual(uses, [
+    "MYSQL_PASSWORD+set}\" = set ] || fail InvalidEnvironment 'MYSQL_PASSWORD must be set'",
+    'MYSQL_PASSWORD"])',
+    "MYSQL_PASSWORD is too long for a client option file'",
+    "MYSQL_PASSWORD",
+  ]);
+  ok(!/--password|\s-p\S|MYSQL_PWD/.test(BACKUP_SCRIPT), "no password option or MYSQL_PWD");
+  ok(BACKUP_SCRIPT.includes('--defaults-extra-file="$cnf"'));
+});
+
+Deno.test("the dump is consistent, complete and never piped", () => {
+  const dumpLine = BACKUP_SCRIPT.split("\n").findIndex((l) => l.startsWith('"$dump" --defaults-extra-file'));
+  ok(dumpLine >= 0);
+  const command = BACKUP_SCRIPT.split("\n").slice(dumpLine, dumpLine + 2).join("\n");
+  for (const opt of ["--single-transaction", "--routines", "--triggers", "--events", '"$MYSQL_DATABASE"']) {
+    ok(command.includes(opt), `dump lacks ${opt}`);
+  }
+  ok(!command.includes("|"), "the dump is piped");
+  ok(command.trimEnd().endsWith("&"), "the dump runs in the background and is waited for");
+});
+
+/**
+ * Proves the option-file quoting with the clients' own parser: `my_print_defaults` (MariaDB client package)
+ * prints the options a client would read. The integration test proves the same against a real server.
+ */
+Deno.test({
+  name: "option file: passwords round-trip through the client's own parser",
+  ignore: !(await installed("my_print_defaults")),
+  async fn() {
+    const passwords = [
+      "simple",
+      "",
+      " lead and trail ",
+      "'single' \"double\" `back`",
+      "$HOME ${PATH} $(id) \\$ \\\\",
+      "#comment ;semi = equals",
+      "line1\nline2\n",
+      "tab\there\r\nCR \b backspace",
+      "ends with backslash\\",
+      '"',
+      "'",
+      "\\",
+      "\\n is not a newline, \\s is not a space",
+      "ünïcödé ✓ 密码",
+      "x".repeat(3000),
+    ];
+    // All printable ASCII in one password too.
+    passwords.push(Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join(""));
+    const script = COMMON_SH +
+      '\nmake_work\nwrite_credentials\nmy_print_defaults --defaults-file="$cnf" client\ncleanup\n';
+    for (const password of passwords) {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", script],
+        env: { MYSQL_PASSWORD: password, MYSQL_HOST: "db.example", MYSQL_PORT: "3306", MYSQL_USER: "u s'r" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const start = text.indexOf("--password=") + "--password=".length;
+      const end = text.indexOf("\n--host=");
+      equal(text.slice(start, end), password, `password ${JSON.stringify(password)} did not round-trip`);
+      ok(text.startsWith("--user=u s'r\n"), text);
+      ok(text.endsWith("\n--host=db.example\n--port=3306\n--protocol=TCP\n"), text);
+    }
+  },
+});
+
+Deno.test("option file: a password too long for one option-file line fails clearly", async () => {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", COMMON_SH + "\nmake_work\nwrite_credentials\necho written\n"],
+    env: { MYSQL_PASSWORD: "x".repeat(5000), MYSQL_HOST: "h", REPORT_FILE: "/dev/null" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(out.code, 1);
+  const text = new TextDecoder().decode(out.stdout);
+  ok(text.includes('"reason":"InvalidEnvironment"'), text);
+  ok(!text.includes("written"));
+});

@@ -1,0 +1,139 @@
+/**
+ * Backup and restore Jobs.
+ *
+ * Each Job runs a constant POSIX sh script (`command: ["/bin/sh", "-c", SCRIPT]`); every value reaches it through
+ * the environment, never spliced into the text. The password comes only from a Secret key reference. The Job
+ * writes one JSON report line to its termination message (see templates/job_report.ts).
+ *
+ * @module
+ */
+import { DEFAULT_BACKUP_RETENTION, type MySQL } from "../api/mysql.ts";
+import { childLabels, childNames, instanceId, type ObjectRef } from "./names.ts";
+import { BACKUP_REASON_LABEL } from "./labels.ts";
+import { childMeta, objectRef } from "./owner.ts";
+import { passwordSecretKeyRef } from "./secret.ts";
+import { BACKUP_MOUNT_PATH } from "./volumes.ts";
+import { MYSQL_PORT } from "./deployment.ts";
+import { podSpecDefaults } from "./pod.ts";
+import { BACKUP_SCRIPT } from "./backup_script.ts";
+import { RESTORE_SCRIPT } from "./restore_script.ts";
+import type { RenderOptions } from "./options.ts";
+import type { Container, EnvVar, Job } from "./k8s_types.ts";
+
+/** Why a backup runs. */
+export type BackupReason = "final" | "scheduled" | "manual";
+
+/** Per-request inputs of a backup Job. */
+export interface BackupJobInput {
+  /** From `backupJobName` (templates/names.ts). */
+  jobName: string;
+  reason: BackupReason;
+  /** ClusterIP of the instance's Service. */
+  host: string;
+}
+
+/** Per-request inputs of the restore Job. */
+export interface RestoreJobInput {
+  /** ClusterIP of the instance's Service. */
+  host: string;
+}
+
+/** Where the container writes its one-line JSON report. */
+export const TERMINATION_MESSAGE_PATH = "/dev/termination-log";
+/** Hard limit of one Job run; a hung dump or load fails instead of blocking the operator. */
+export const JOB_ACTIVE_DEADLINE_SECONDS = 3600;
+/** Safety net only: the operator deletes a Job once it has recorded the outcome. */
+export const JOB_TTL_SECONDS_AFTER_FINISHED = 86400;
+
+/** Directory of one instance's backups under `BACKUP_DIR` (`<namespace>_<name>`; neither may contain `_`). */
+export function backupSubdir(ref: ObjectRef): string {
+  return `${ref.namespace}_${ref.name}`;
+}
+
+/** Image of backup and restore Jobs: `spec.backup.image`, else the mysqld image (which has the client tools). */
+export function jobImage(mysql: MySQL): string {
+  return mysql.spec.backup?.image ?? mysql.spec.image;
+}
+
+/** A backup Job: dumps the database to the shared backup volume and prunes to the retention. */
+export function renderBackupJob(mysql: MySQL, input: BackupJobInput, opts: RenderOptions): Job {
+  const labels = { ...childLabels(objectRef(mysql), "backup"), [BACKUP_REASON_LABEL]: input.reason };
+  const env = [...jobEnv(mysql, input.host), { name: "BACKUP_REASON", value: input.reason }];
+  return job(mysql, input.jobName, labels, "backup", BACKUP_SCRIPT, env, opts);
+}
+
+/** The restore Job of an incarnation: loads the newest good backup of the instance, if any. */
+export function renderRestoreJob(mysql: MySQL, input: RestoreJobInput, opts: RenderOptions): Job {
+  const ref = objectRef(mysql);
+  const labels = childLabels(ref, "restore");
+  return job(
+    mysql,
+    childNames(ref).restoreJob,
+    labels,
+    "restore",
+    RESTORE_SCRIPT,
+    jobEnv(mysql, input.host),
+    opts,
+  );
+}
+
+/** The environment contract shared by backup and restore Jobs. */
+function jobEnv(mysql: MySQL, host: string): EnvVar[] {
+  const ref = objectRef(mysql);
+  return [
+    { name: "MYSQL_HOST", value: host },
+    { name: "MYSQL_PORT", value: String(MYSQL_PORT) },
+    { name: "MYSQL_USER", value: "root" },
+    { name: "MYSQL_PASSWORD", valueFrom: { secretKeyRef: passwordSecretKeyRef(mysql) } },
+    { name: "MYSQL_DATABASE", value: mysql.spec.database },
+    { name: "INSTANCE_ID", value: instanceId(ref) },
+    { name: "INSTANCE_UID", value: mysql.metadata.uid },
+    { name: "BACKUP_DIR", value: BACKUP_MOUNT_PATH },
+    { name: "BACKUP_SUBDIR", value: backupSubdir(ref) },
+    { name: "BACKUP_RETENTION", value: String(mysql.spec.backup?.retention ?? DEFAULT_BACKUP_RETENTION) },
+  ];
+}
+
+function job(
+  mysql: MySQL,
+  name: string,
+  labels: Record<string, string>,
+  containerName: string,
+  script: string,
+  env: EnvVar[],
+  opts: RenderOptions,
+): Job {
+  const container: Container = {
+    name: containerName,
+    image: jobImage(mysql),
+    command: ["/bin/sh", "-c", script],
+    env,
+    volumeMounts: [{ name: "backup", mountPath: BACKUP_MOUNT_PATH }],
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
+    terminationMessagePolicy: "File",
+  };
+  if (opts.imagePullPolicy !== undefined) container.imagePullPolicy = opts.imagePullPolicy;
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: childMeta(mysql, name, labels),
+    spec: {
+      // The operator decides about retries (with backoff); a Job is one attempt.
+      backoffLimit: 0,
+      activeDeadlineSeconds: JOB_ACTIVE_DEADLINE_SECONDS,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS_AFTER_FINISHED,
+      template: {
+        metadata: { labels: { ...labels } },
+        spec: {
+          ...podSpecDefaults(opts),
+          restartPolicy: "Never",
+          containers: [container],
+          volumes: [{
+            name: "backup",
+            persistentVolumeClaim: { claimName: childNames(objectRef(mysql)).backupPVC },
+          }],
+        },
+      },
+    },
+  };
+}

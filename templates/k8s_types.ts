@@ -1,0 +1,159 @@
+/**
+ * Minimal local shapes of the Kubernetes objects the renderers produce: only the fields this operator sets.
+ *
+ * They are plain data (what server-side apply sends), deliberately not the classes of `@kubernetes/client-node`, so
+ * the renderers stay pure and their output serializes to JSON or YAML unchanged.
+ *
+ * @module
+ */
+
+/** `metav1.OwnerReference`. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** The parts of `metav1.ObjectMeta` the renderers set. */
+export interface ObjectMeta {
+  name: string;
+  /** Absent on cluster-scoped objects (PersistentVolumes). */
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+/** Any rendered object. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+}
+
+/** `core/v1` Secret. */
+export interface Secret extends KubeObject {
+  apiVersion: "v1";
+  kind: "Secret";
+  type: string;
+  /** Base64 of the UTF-8 bytes of each value. */
+  data: Record<string, string>;
+}
+
+/** `core/v1` PersistentVolume (hostPath only). */
+export interface PersistentVolume extends KubeObject {
+  apiVersion: "v1";
+  kind: "PersistentVolume";
+  spec: {
+    capacity: { storage: string };
+    accessModes: string[];
+    persistentVolumeReclaimPolicy: "Retain" | "Delete";
+    storageClassName: string;
+    volumeMode: "Filesystem";
+    hostPath: { path: string; type: string };
+  };
+}
+
+/** `core/v1` PersistentVolumeClaim. */
+export interface PersistentVolumeClaim extends KubeObject {
+  apiVersion: "v1";
+  kind: "PersistentVolumeClaim";
+  spec: {
+    accessModes: string[];
+    resources: { requests: { storage: string } };
+    storageClassName: string;
+    volumeMode: "Filesystem";
+    volumeName?: string;
+  };
+}
+
+/** `core/v1` EnvVar: a literal value or a Secret key reference. */
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
+
+/** `core/v1` Probe (exec only). */
+export interface Probe {
+  exec: { command: string[] };
+  initialDelaySeconds?: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  successThreshold?: number;
+}
+
+/** `core/v1` Container. */
+export interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  command?: string[];
+  args?: string[];
+  env: EnvVar[];
+  ports?: { name: string; containerPort: number; protocol: "TCP" }[];
+  volumeMounts: { name: string; mountPath: string; subPath?: string }[];
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: "File" | "FallbackToLogsOnError";
+}
+
+/** `core/v1` PodSpec (the fields this operator sets). */
+export interface PodSpec {
+  restartPolicy?: "Always" | "Never" | "OnFailure";
+  enableServiceLinks: boolean;
+  automountServiceAccountToken: boolean;
+  terminationGracePeriodSeconds?: number;
+  nodeSelector?: Record<string, string>;
+  containers: Container[];
+  volumes: { name: string; persistentVolumeClaim: { claimName: string } }[];
+}
+
+/** `core/v1` PodTemplateSpec. */
+export interface PodTemplateSpec {
+  metadata: { labels: Record<string, string> };
+  spec: PodSpec;
+}
+
+/** `apps/v1` Deployment. */
+export interface Deployment extends KubeObject {
+  apiVersion: "apps/v1";
+  kind: "Deployment";
+  spec: {
+    replicas: number;
+    revisionHistoryLimit: number;
+    strategy: { type: "Recreate" };
+    selector: { matchLabels: Record<string, string> };
+    template: PodTemplateSpec;
+  };
+}
+
+/** `core/v1` Service (ClusterIP). */
+export interface Service extends KubeObject {
+  apiVersion: "v1";
+  kind: "Service";
+  spec: {
+    type: "ClusterIP";
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: number | string; protocol: "TCP" }[];
+  };
+}
+
+/** `batch/v1` Job. */
+export interface Job extends KubeObject {
+  apiVersion: "batch/v1";
+  kind: "Job";
+  spec: {
+    backoffLimit: number;
+    activeDeadlineSeconds: number;
+    ttlSecondsAfterFinished: number;
+    template: PodTemplateSpec;
+  };
+}

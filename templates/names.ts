@@ -1,0 +1,100 @@
+/**
+ * Deterministic names and labels of every child of a MySQL object.
+ *
+ * Namespaced children differ from each other by a fixed suffix per kind, so two objects in one namespace (say `x`
+ * and `x-backup`) never claim the same child. Cluster-scoped PersistentVolumes carry a hash of namespace and name,
+ * so equal names in different namespaces never collide either.
+ *
+ * @module
+ */
+
+/** The identity parts of a MySQL object that names derive from. */
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+/** FNV-1a 64-bit, as 16 hex digits: small, synchronous and stable across runtimes (names only, not security). */
+export function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
+/** A short, stable hash of the given parts (10 hex digits). */
+export function shortHash(...parts: string[]): string {
+  return fnv1a64(parts.join("\u0000")).slice(0, 10);
+}
+
+/** Stable identity of an instance's backups: survives delete + re-create of the object with the same name. */
+export function instanceId(ref: ObjectRef): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/** Names of all children of one MySQL object. */
+export interface ChildNames {
+  /** Deployment and Service (the Service name is what clients in the namespace use). */
+  deployment: string;
+  service: string;
+  /** Owned Secret holding the password copied from `spec.password`. */
+  secret: string;
+  /** Data PVC (namespaced) and PV (cluster-scoped, per incarnation: a re-created object starts empty). */
+  dataPVC: string;
+  dataPV: string;
+  /** Backup PVC and PV: created once per namespace/name, reused by every incarnation, never deleted. */
+  backupPVC: string;
+  backupPV: string;
+  /** Restore Job (one per incarnation). */
+  restoreJob: string;
+  /** Backup Jobs get a suffix per request: see {@linkcode backupJobName}. */
+  backupJobPrefix: string;
+}
+
+/** Computes every child name of a MySQL object. */
+export function childNames(ref: ObjectRef): ChildNames {
+  const nsHash = shortHash(ref.namespace, ref.name);
+  const incarnation = shortHash(ref.namespace, ref.name, ref.uid ?? "");
+  return {
+    deployment: ref.name,
+    service: ref.name,
+    secret: `${ref.name}-credentials`,
+    dataPVC: `${ref.name}-data`,
+    dataPV: `mysql-${ref.name}-data-${incarnation}`,
+    backupPVC: `${ref.name}-backup`,
+    backupPV: `mysql-${ref.name}-backup-${nsHash}`,
+    restoreJob: `${ref.name}-restore`,
+    backupJobPrefix: `${ref.name}-backup-`,
+  };
+}
+
+/**
+ * Name of a backup Job. `reason` is `final`, `scheduled` or `manual`; `token` distinguishes requests (a schedule
+ * slot, an annotation value) so a leftover Job of an earlier request never blocks a new one.
+ */
+export function backupJobName(ref: ObjectRef, reason: "final" | "scheduled" | "manual", token: string): string {
+  const short = { final: "f", scheduled: "s", manual: "m" }[reason];
+  return `${ref.name}-backup-${short}${shortHash(ref.uid ?? "", reason, token).slice(0, 8)}`;
+}
+
+/** Labels every child carries (app.kubernetes.io recommended labels). */
+export function childLabels(ref: ObjectRef, component: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "mysql",
+    "app.kubernetes.io/instance": ref.name,
+    "app.kubernetes.io/component": component,
+    "app.kubernetes.io/managed-by": "mysql-operator",
+  };
+}
+
+/** Labels that select the mysqld pod of an instance (stable: a Deployment selector is immutable). */
+export function selectorLabels(ref: ObjectRef): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "mysql",
+    "app.kubernetes.io/instance": ref.name,
+    "app.kubernetes.io/component": "database",
+  };
+}

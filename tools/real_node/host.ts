@@ -1,0 +1,126 @@
+/**
+ * Host helpers for the real node: running commands, installing the Debian packages it needs, and a cheap
+ * support probe that explains why a machine cannot run it.
+ *
+ * @module
+ */
+
+/** Result of a finished command. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode run}. */
+export interface RunOptions {
+  /** Text written to the command's standard input. */
+  stdin?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Working directory. */
+  cwd?: string;
+  /** When false, a non-zero exit is returned instead of thrown. Default true. */
+  check?: boolean;
+}
+
+/** Runs a command to completion; throws (with its stderr) on a non-zero exit unless `check: false`. */
+export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      env: opts.env,
+      cwd: opts.cwd,
+      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (opts.check === false && e instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${cmd}: not found` };
+    }
+    throw new Error(`cannot run ${cmd}: ${e instanceof Error ? e.message : e}`);
+  }
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const res = {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+  if (opts.check !== false && res.code !== 0) {
+    const tail = (res.stderr || res.stdout).trim().split("\n").slice(-15).join("\n");
+    throw new Error(`${cmd} ${args.join(" ")} exited ${res.code}:\n${tail}`);
+  }
+  return res;
+}
+
+/** True when `name` resolves on PATH (or is an existing absolute path). */
+export async function which(name: string): Promise<string | undefined> {
+  const r = await run("sh", ["-c", 'command -v "$1"', "sh", name], { check: false });
+  const p = r.stdout.trim();
+  return r.code === 0 && p !== "" ? p : undefined;
+}
+
+/** Returns true when `path` exists. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** A Debian package and a file that proves it is installed. */
+interface HostPackage {
+  pkg: string;
+  file: string;
+}
+
+/** What the real node needs on the host (binaries are probed by path: PATH may lack /usr/sbin). */
+export const REAL_NODE_PACKAGES: readonly HostPackage[] = [
+  { pkg: "containerd", file: "/usr/bin/containerd" },
+  { pkg: "runc", file: "/usr/sbin/runc" },
+  { pkg: "containernetworking-plugins", file: "/usr/lib/cni/bridge" },
+  { pkg: "iptables", file: "/usr/sbin/iptables" },
+  { pkg: "mariadb-client", file: "/usr/bin/mariadb" },
+];
+
+/** What building the images needs. */
+export const IMAGE_PACKAGES: readonly HostPackage[] = [
+  { pkg: "debootstrap", file: "/usr/sbin/debootstrap" },
+  { pkg: "gcc", file: "/usr/bin/gcc" },
+  { pkg: "libc6-dev", file: "/usr/lib/x86_64-linux-gnu/libc.a" },
+];
+
+let aptUpdated = false;
+
+/**
+ * Installs the packages whose marker file is missing with apt-get (one `apt-get update` per process, retried
+ * while another apt holds the lock). Throws a message naming the packages when that is impossible.
+ */
+export async function ensurePackages(pkgs: readonly HostPackage[]): Promise<void> {
+  const missing: string[] = [];
+  for (const p of pkgs) if (!(await exists(p.file))) missing.push(p.pkg);
+  if (missing.length === 0) return;
+  if (Deno.uid() !== 0) throw new Error(`missing packages ${missing.join(", ")} and not root to install them`);
+  if (!(await which("apt-get"))) throw new Error(`missing packages ${missing.join(", ")} and no apt-get`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  // Another apt on the machine (another helper, unattended upgrades) holds the lock for a while: wait for it.
+  const lockWait = ["-o", "DPkg::Lock::Timeout=300"];
+  if (!aptUpdated) {
+    await run("apt-get", [...lockWait, "update", "-qq"], { env });
+    aptUpdated = true;
+  }
+  await run("apt-get", [...lockWait, "install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
+  for (const p of pkgs) {
+    if (!(await exists(p.file))) throw new Error(`apt-get installed ${p.pkg} but ${p.file} is still missing`);
+  }
+}
