@@ -6,7 +6,7 @@
  * - The dump (`--single-transaction`, routines, triggers, events, the one database `MYSQL_DATABASE`) goes to a
  *   hidden temporary file on the backup volume, never through a pipe (a pipe would hide the dump's exit status).
  *   It counts only when the dump tool exited 0, the file is not empty and its last line is the dump tool's
- *   `-- Dump completed` marker; then it is renamed to `<subdir>/<tag>-<UTC time>-<random>.sql`.
+ *   `-- Dump completed` marker; then it is renamed to `<subdir>/<tag>-<UTC time>-<48 random bits>.sql`.
  * - A backup exists only once its manifest (`<same stem>.manifest`, written to a temporary file and renamed last)
  *   is in place: instance identity (`INSTANCE_ID`, `INSTANCE_UID`), database, time, size, sha256, a sequence number
  *   that orders backups independent of clocks, and a format version. A killed or failed run leaves no manifest,
@@ -127,9 +127,9 @@ check_env() {
 
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).
 pick() {
-  for p in "$@"; do
-    if command -v "$p" >/dev/null 2>&1; then
-      printf '%s' "$p"
+  for _p in "$@"; do
+    if command -v "$_p" >/dev/null 2>&1; then
+      printf '%s' "$_p"
       return 0
     fi
   done
@@ -137,8 +137,8 @@ pick() {
 }
 
 check_tools() {
-  for t in awk sed grep tr cut tail sort wc mv rm mkdir mktemp date sha256sum; do
-    command -v "$t" >/dev/null 2>&1 || fail MissingTool "$t is not in the image"
+  for _t in awk sed grep tr cut tail sort wc od mv rm mkdir mktemp date sha256sum; do
+    command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
   done
 }
 
@@ -201,18 +201,18 @@ mget() {
 }
 
 size_of() {
-  s=$(wc -c < "$1") || return 1
-  set -- $s
+  _s=$(wc -c < "$1") || return 1
+  set -- $_s
   case \${1:-} in '' | *[!0-9]*) return 1 ;; esac
   printf '%s' "$1"
 }
 
 sha_of() {
-  s=$(sha256sum "$1") || return 1
-  s=\${s%% *}
-  case $s in '' | *[!0-9a-f]*) return 1 ;; esac
-  [ \${#s} -eq 64 ] || return 1
-  printf '%s' "$s"
+  _s=$(sha256sum "$1") || return 1
+  _s=\${_s%% *}
+  case $_s in '' | *[!0-9a-f]*) return 1 ;; esac
+  [ \${#_s} -eq 64 ] || return 1
+  printf '%s' "$_s"
 }
 
 sync_path() {
@@ -224,18 +224,18 @@ sync_path() {
 list_backups() {
   : > "$work/list" || return 1
   if [ -d "$dir" ]; then
-    for m in "$dir"/*.manifest; do
-      [ -f "$m" ] || continue
-      stem=\${m##*/}
-      stem=\${stem%.manifest}
-      case $stem in '' | *[!A-Za-z0-9._-]*) continue ;; esac
-      [ "$(mget "$m" format)" = 1 ] || continue
-      [ "$(mget "$m" instance_id)" = "$INSTANCE_ID" ] || continue
-      [ "$(mget "$m" file)" = "$stem.sql" ] || continue
-      [ -f "$dir/$stem.sql" ] || continue
-      seq=$(mget "$m" seq)
-      case $seq in '' | *[!0-9]*) continue ;; esac
-      printf '%s %s\n' "$seq" "$stem" >> "$work/list" || return 1
+    for _m in "$dir"/*.manifest; do
+      [ -f "$_m" ] || continue
+      _stem=\${_m##*/}
+      _stem=\${_stem%.manifest}
+      case $_stem in '' | *[!A-Za-z0-9._-]*) continue ;; esac
+      [ "$(mget "$_m" format)" = 1 ] || continue
+      [ "$(mget "$_m" instance_id)" = "$INSTANCE_ID" ] || continue
+      [ "$(mget "$_m" file)" = "$_stem.sql" ] || continue
+      [ -f "$dir/$_stem.sql" ] || continue
+      _seq=$(mget "$_m" seq)
+      case $_seq in '' | *[!0-9]*) continue ;; esac
+      printf '%s %s\n' "$_seq" "$_stem" >> "$work/list" || return 1
     done
   fi
   sort -k1,1nr -k2,2r "$work/list" > "$work/list.sorted"
@@ -243,18 +243,19 @@ list_backups() {
 `;
 
 /** The backup Job's script (run as `/bin/sh -c BACKUP_SCRIPT`). */
-export const BACKUP_SCRIPT: string = "# mysql-operator backup job (see templates/backup_script.ts)\n" + COMMON_SH +
+export const BACKUP_SCRIPT: string = "# mysql-operator backup job (see templates/backup_script.ts)\n" +
+  COMMON_SH +
   sh`
 # prune_stale: this instance's leftovers of runs killed outright (no trap ran), older than an hour.
 prune_stale() {
   command -v find >/dev/null 2>&1 || return 0
   find "$dir" -maxdepth 1 -type f -name ".partial-$tag-*" -mmin +60 > "$work/stale" 2>/dev/null || return 0
-  while IFS= read -r f; do
-    rm -f "$f" && say "removed stale temporary file \${f##*/}"
+  while IFS= read -r _f; do
+    rm -f "$_f" && say "removed stale temporary file \${_f##*/}"
   done < "$work/stale"
   find "$dir" -maxdepth 1 -type f -name "$tag-*.sql" -mmin +60 > "$work/stale" 2>/dev/null || return 0
-  while IFS= read -r f; do
-    [ -e "\${f%.sql}.manifest" ] || { rm -f "$f" && say "removed dump without manifest \${f##*/}"; }
+  while IFS= read -r _f; do
+    [ -e "\${_f%.sql}.manifest" ] || { rm -f "$_f" && say "removed dump without manifest \${_f##*/}"; }
   done < "$work/stale"
 }
 
@@ -281,11 +282,20 @@ stamp=\${1:-}
 started=\${2:-}
 case $stamp in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
 
-tmp_dump=$(mktemp "$dir/.partial-$tag-$stamp-XXXXXX") || {
-  tmp_dump=''
+# 48 random bits make the name unique (mktemp's names are not: it may hand out a name again once the first file
+# was renamed away, and a rename onto an older backup would destroy it).
+rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+case $rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
+[ \${#rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
+stem=$tag-$stamp-$rnd
+if [ -e "$dir/$stem.sql" ] || [ -e "$dir/$stem.manifest" ]; then
+  fail WriteFailed "$stem exists already"
+fi
+# noclobber: the temporary file is created only if no other run has it.
+if ! (set -C && : > "$dir/.partial-$stem.sql") 2>/dev/null; then
   fail WriteFailed "cannot create a file in $BACKUP_SUBDIR on the backup volume"
-}
-stem=$tag-$stamp-\${tmp_dump##*-}
+fi
+tmp_dump=$dir/.partial-$stem.sql
 
 # MySQL 8 adds GTID statements to dumps unless told not to; MariaDB's tools have no such option.
 gtid=''
@@ -318,6 +328,7 @@ seq=0
 read -r seq rest < "$work/list.sorted" || seq=0
 seq=$((seq + 1))
 
+[ ! -e "$dir/$stem.sql" ] || fail WriteFailed "$stem.sql exists already"
 mv -f "$tmp_dump" "$dir/$stem.sql" || fail WriteFailed 'cannot rename the dump'
 unfinished=$dir/$stem.sql
 tmp_dump=''

@@ -41,7 +41,11 @@ async function runWithScript(cmd: string, args: string[], script: string) {
   const dir = await Deno.makeTempDir({ prefix: "script-lint-" });
   try {
     await Deno.writeTextFile(`${dir}/script.sh`, script);
-    const out = await new Deno.Command(cmd, { args: [...args, `${dir}/script.sh`], stdout: "piped", stderr: "piped" })
+    const out = await new Deno.Command(cmd, {
+      args: [...args, `${dir}/script.sh`],
+      stdout: "piped",
+      stderr: "piped",
+    })
       .output();
     const dec = new TextDecoder();
     return { code: out.code, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
@@ -73,7 +77,7 @@ export async function lintJobScript(script: string): Promise<string[]> {
 }
 
 Deno.test("sh tag keeps shell text verbatim", () => {
-  equal(sh`a \${B:-x} "\\" '\n' \`c\``, 'a ${B:-x} "\\\\" \'\\n\' \\`c\\`');
+  equal(sh`a \${B:-x} "\\" '\n' \`c\``, "a ${B:-x} \"\\\\\" '\\n' \\`c\\`");
 });
 
 Deno.test("the backup script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {

@@ -106,5 +106,7 @@ Deno.test("every reason the scripts can report is a known, CamelCase failure rea
   for (const m of BACKUP_SCRIPT.matchAll(/printf '(AccessDenied|ConnectionFailed)'/g)) used.add(m[1]);
   const known = new Set<string>(FAILURE_REASONS);
   for (const reason of used) assertEquals(known.has(reason), true, `unknown reason ${reason}`);
-  for (const reason of FAILURE_REASONS) assertEquals(used.has(reason), true, `reason ${reason} is never used`);
+  for (const reason of FAILURE_REASONS) {
+    assertEquals(used.has(reason), true, `reason ${reason} is never used`);
+  }
 });

@@ -5,11 +5,19 @@ import { COMMON_SH } from "./backup_script.ts";
 /** Constructs that dash, busybox sh or posh reject or treat differently from bash. */
 const BASHISMS = [/\[\[/, /pipefail/, /^\s*local\s/m, /^\s*function\s/m, /\$'/, /<<</, /&>/, /\[ [^\]]*==/];
 
-async function parses(cmd: string, args: string[], script: string): Promise<{ code: number; output: string }> {
+async function parses(
+  cmd: string,
+  args: string[],
+  script: string,
+): Promise<{ code: number; output: string }> {
   const dir = await Deno.makeTempDir({ prefix: "script-lint-" });
   try {
     await Deno.writeTextFile(`${dir}/script.sh`, script);
-    const out = await new Deno.Command(cmd, { args: [...args, `${dir}/script.sh`], stdout: "piped", stderr: "piped" })
+    const out = await new Deno.Command(cmd, {
+      args: [...args, `${dir}/script.sh`],
+      stdout: "piped",
+      stderr: "piped",
+    })
       .output();
     return { code: out.code, output: new TextDecoder().decode(out.stderr) };
   } catch {
@@ -24,7 +32,11 @@ Deno.test("the restore script is POSIX sh (no bashisms; dash, busybox, posh pars
   ok(!RESTORE_SCRIPT.includes("\\${"), "a JavaScript escape leaked into the script");
   const dash = await parses("dash", ["-n"], RESTORE_SCRIPT);
   equal(dash.code, 0, dash.output);
-  for (const [cmd, args] of [["busybox", ["sh", "-n"]], ["posh", ["-n"]], ["checkbashisms", ["--posix"]]] as const) {
+  for (
+    const [cmd, args] of [["busybox", ["sh", "-n"]], ["posh", ["-n"]], ["checkbashisms", [
+      "--posix",
+    ]]] as const
+  ) {
     const res = await parses(cmd, [...args], RESTORE_SCRIPT);
     if (res.code === -1) console.log(`${cmd} not installed: skipped`);
     else equal(res.code, 0, `${cmd}: ${res.output}`);

@@ -144,7 +144,7 @@ export interface MariaDBServer {
   kill(): void;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -187,7 +187,7 @@ export async function startMariaDB(opts: { rootPassword: string }): Promise<Mari
 
   // A free port can be taken between the probe and the bind: try a few ports.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = freePort();
     const proc = new Deno.Command(mariadbd, {
       args: [
         "--no-defaults",
@@ -232,7 +232,14 @@ export async function startMariaDB(opts: { rootPassword: string }): Promise<Mari
     }
 
     const sql = async (statements: string, database?: string): Promise<string> => {
-      const args = ["--no-defaults", `--socket=${socket}`, "-uroot", "--batch", "--skip-column-names"];
+      const args = [
+        "--no-defaults",
+        `--socket=${socket}`,
+        "-uroot",
+        "--batch",
+        "--skip-column-names",
+        "--default-character-set=utf8mb4",
+      ];
       if (database) args.push(database);
       const res = await run(client, args, { stdin: statements });
       if (res.code !== 0) throw new Error(`SQL failed (${res.code}): ${res.stderr}`);

@@ -31,12 +31,12 @@ export async function inputsHash(inputs: unknown): Promise<string> {
 }
 
 /**
- * Runs `fn` while holding an exclusive lock on `<dir>/.lock`, so concurrent builds of one cache entry (parallel
- * tests, two terminals) wait for each other instead of racing.
+ * Runs `fn` while holding an exclusive lock on `<imagesDir>/.<name>.lock`, so concurrent builds of one image
+ * (parallel tests, two terminals) wait for each other instead of racing.
  */
-export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  await Deno.mkdir(dir, { recursive: true });
-  const file = await Deno.open(`${dir}/.lock`, { create: true, write: true });
+export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  await Deno.mkdir(imagesDir(), { recursive: true });
+  const file = await Deno.open(`${imagesDir()}/.${name}.lock`, { create: true, write: true });
   try {
     await file.lock(true);
     return await fn();

@@ -56,7 +56,9 @@ export async function debianMirror(suite: string): Promise<string> {
   const files = ["/etc/apt/sources.list"];
   try {
     for await (const e of Deno.readDir("/etc/apt/sources.list.d")) {
-      if (e.name.endsWith(".list") || e.name.endsWith(".sources")) files.push(`/etc/apt/sources.list.d/${e.name}`);
+      if (e.name.endsWith(".list") || e.name.endsWith(".sources")) {
+        files.push(`/etc/apt/sources.list.d/${e.name}`);
+      }
     }
   } catch { /* no directory */ }
   for (const f of files.sort()) {
@@ -69,7 +71,9 @@ export async function debianMirror(suite: string): Promise<string> {
     if (f.endsWith(".sources")) {
       for (const stanza of text.split(/\n\s*\n/)) {
         const field = (k: string) =>
-          stanza.split("\n").find((l) => l.toLowerCase().startsWith(`${k.toLowerCase()}:`))?.slice(k.length + 1)
+          stanza.split("\n").find((l) => l.toLowerCase().startsWith(`${k.toLowerCase()}:`))?.slice(
+            k.length + 1,
+          )
             .trim().split(/\s+/) ?? [];
         if (field("Enabled")[0]?.toLowerCase() === "no") continue;
         if (field("Types").includes("deb") && field("Suites").includes(suite) && field("URIs")[0]) {
@@ -139,9 +143,11 @@ async function buildBaseLayer(blobs: string): Promise<Layer> {
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(`${meta}.tmp`, JSON.stringify(layer));
     await Deno.rename(`${meta}.tmp`, meta);
-    console.error(`images: base layer ${layer.digest} (${(layer.size / 2 ** 20).toFixed(0)} MiB gzip) in ${
-      ((Date.now() - started) / 1000).toFixed(0)
-    } s`);
+    console.error(
+      `images: base layer ${layer.digest} (${(layer.size / 2 ** 20).toFixed(0)} MiB gzip) in ${
+        ((Date.now() - started) / 1000).toFixed(0)
+      } s`,
+    );
     return layer;
   } finally {
     await killChrootProcesses(root);
@@ -168,7 +174,7 @@ export async function mariadbImageRef(): Promise<BuiltImage & { entrypoint: stri
 export async function buildMariadbImage(): Promise<BuiltImage> {
   const { name, archive, entrypoint } = await mariadbImageRef();
   const blobs = `${imagesDir()}/blobs`;
-  return await withLock(imagesDir(), async () => {
+  return await withLock("mariadb", async () => {
     if (await exists(archive)) return { name, archive };
     const base = await buildBaseLayer(blobs);
     const stage = await Deno.makeTempDir({ prefix: "mariadb-top-" });

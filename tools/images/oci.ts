@@ -144,7 +144,16 @@ export async function writeOciArchive(
         }],
       }),
     );
-    await run("tar", ["--create", "--file", `${out}.tmp`, "--numeric-owner", "--hard-dereference", "-C", stage, "."]);
+    await run("tar", [
+      "--create",
+      "--file",
+      `${out}.tmp`,
+      "--numeric-owner",
+      "--hard-dereference",
+      "-C",
+      stage,
+      ".",
+    ]);
     await Deno.rename(`${out}.tmp`, out);
   } finally {
     await Deno.remove(stage, { recursive: true });

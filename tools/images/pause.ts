@@ -30,7 +30,7 @@ export async function buildPauseImage(): Promise<BuiltImage> {
   const name = `${PAUSE_REPO}:${hash}`;
   const dir = `${imagesDir()}/pause-${hash}`;
   const archive = `${dir}/image.oci.tar`;
-  return await withLock(imagesDir(), async () => {
+  return await withLock("pause", async () => {
     try {
       await Deno.stat(archive);
       return { name, archive };

@@ -63,7 +63,9 @@ export async function bridgeExists(): Promise<boolean> {
  * `name: "mysql-operator" id: "<container>"`), in case a pod's CNI DEL never ran.
  */
 export async function removeCniIptables(): Promise<void> {
-  const list = await run("iptables", ["-t", "nat", "-L", "POSTROUTING", "-n", "--line-numbers"], { check: false });
+  const list = await run("iptables", ["-t", "nat", "-L", "POSTROUTING", "-n", "--line-numbers"], {
+    check: false,
+  });
   const doomed: { num: number; chain: string }[] = [];
   for (const line of list.stdout.split("\n")) {
     const m = line.match(/^(\d+)\s+(CNI-[0-9a-f]+)\s.*name: "([^"]*)"/);

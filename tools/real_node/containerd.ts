@@ -93,7 +93,11 @@ export async function containerdUp(): Promise<boolean> {
 }
 
 /** Starts containerd unless it runs; with `restart`, a running one is restarted (its config changed). */
-export async function ensureContainerd(stateDir: string, configPath: string, restart: boolean): Promise<void> {
+export async function ensureContainerd(
+  stateDir: string,
+  configPath: string,
+  restart: boolean,
+): Promise<void> {
   const d = containerdDaemon(stateDir);
   if ((await daemonPid(d)) !== undefined) {
     if (!restart && (await containerdUp())) return;

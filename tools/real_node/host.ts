@@ -110,7 +110,9 @@ export async function ensurePackages(pkgs: readonly HostPackage[]): Promise<void
   const missing: string[] = [];
   for (const p of pkgs) if (!(await exists(p.file))) missing.push(p.pkg);
   if (missing.length === 0) return;
-  if (Deno.uid() !== 0) throw new Error(`missing packages ${missing.join(", ")} and not root to install them`);
+  if (Deno.uid() !== 0) {
+    throw new Error(`missing packages ${missing.join(", ")} and not root to install them`);
+  }
   if (!(await which("apt-get"))) throw new Error(`missing packages ${missing.join(", ")} and no apt-get`);
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   // Another apt on the machine (another helper, unattended upgrades) holds the lock for a while: wait for it.

@@ -22,7 +22,8 @@ async function certUsable(crt: string, caCrt: string, id: Identity): Promise<boo
   if (verify.code !== 0) return false;
   const end = await run("openssl", ["x509", "-in", crt, "-noout", "-checkend", "86400"], { check: false });
   if (end.code !== 0) return false;
-  const subject = (await run("openssl", ["x509", "-in", crt, "-noout", "-subject", "-nameopt", "RFC2253"])).stdout;
+  const subject =
+    (await run("openssl", ["x509", "-in", crt, "-noout", "-subject", "-nameopt", "RFC2253"])).stdout;
   const want = [`CN=${id.commonName}`, ...(id.organization ? [`O=${id.organization}`] : [])];
   return want.every((w) => subject.includes(w));
 }
@@ -63,7 +64,9 @@ export async function ensureClientCert(pkiDir: string, clusterDir: string, id: I
       `${pkiDir}/${id.file}.csr`,
     ]);
     await Deno.chmod(key, 0o600);
-    const serial = `0x${Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const serial = `0x${
+      Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")
+    }`;
     // -set_serial: no ca.srl is written next to the cluster's CA (that directory belongs to kwokctl).
     await run("openssl", [
       "x509",

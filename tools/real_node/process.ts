@@ -41,7 +41,11 @@ export async function daemonPid(d: Daemon): Promise<number | undefined> {
  * Starts `d.bin args` detached (setsid, stdin from /dev/null, stdout and stderr appended to the log file) and
  * writes its pid file. Returns the pid. `env` is added to this process's environment.
  */
-export async function startDaemon(d: Daemon, args: string[], env: Record<string, string> = {}): Promise<number> {
+export async function startDaemon(
+  d: Daemon,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
   if (!(await exists(d.bin))) throw new Error(`${d.name}: ${d.bin} does not exist`);
   await Deno.remove(d.pidFile).catch(() => {});
   await Deno.writeTextFile(d.logFile, `--- ${new Date().toISOString()} start ${d.bin} ${args.join(" ")}\n`, {

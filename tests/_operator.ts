@@ -1,0 +1,101 @@
+/**
+ * Runs the operator for integration tests exactly as users run it: the same entry point (main.ts) with the same
+ * permission flags as the compiled binary, as a separate process. Logs go to a file the test can read.
+ *
+ * @module
+ */
+import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A running operator process. */
+export interface OperatorProcess extends AsyncDisposable {
+  /** Port of /healthz, /readyz, /metrics. */
+  port: number;
+  /** Path of the log file (JSON lines). */
+  logFile: string;
+  /** The child process. */
+  child: Deno.ChildProcess;
+  /** SIGTERM and wait (graceful). Returns the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait (a crash). */
+  kill(): Promise<void>;
+  /** The log so far. */
+  logs(): Promise<string>;
+  /** GET a path of the HTTP endpoint. */
+  http(path: string): Promise<{ status: number; body: string }>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Path of the Deno running the tests (the pinned one). */
+export const DENO = Deno.execPath();
+
+/**
+ * Starts `main.ts run` with the operator's permissions. `args` come after `run`; `--http-addr` and `--log-format`
+ * are set here. Waits until /healthz answers.
+ */
+export async function startOperatorProcess(args: string[], env: Record<string, string> = {}): Promise<OperatorProcess> {
+  const port = freePort();
+  const logFile = await Deno.makeTempFile({ prefix: "mysql-operator-", suffix: ".log" });
+  const out = await Deno.open(logFile, { write: true, append: true });
+  const child = new Deno.Command(DENO, {
+    args: ["run", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, "run", "--http-addr", `127.0.0.1:${port}`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Both streams into one file, so a test failure can show the whole story.
+  const pump = Promise.all([child.stdout, child.stderr].map(async (s) => {
+    for await (const chunk of s) await out.write(chunk);
+  })).finally(() => out.close());
+  const http = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, body: await res.text() };
+  };
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`the operator exited at start:\n${await Deno.readTextFile(logFile)}`);
+    try {
+      if ((await http("/healthz")).status === 200) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`the operator did not serve /healthz:\n${await Deno.readTextFile(logFile)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = async () => {
+    if (!exited) child.kill("SIGTERM");
+    const s = await status;
+    await pump;
+    return s.code;
+  };
+  const kill = async () => {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    await pump;
+  };
+  return {
+    port,
+    logFile,
+    child,
+    stop,
+    kill,
+    logs: () => Deno.readTextFile(logFile),
+    http,
+    [Symbol.asyncDispose]: async () => {
+      await kill();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * A TCP proxy in front of an API server, for tests of connection failures that really happen: `cut()` closes every
+ * connection and refuses new ones (a dropped watch, a dead network), `freeze()` keeps connections open but stops
+ * forwarding bytes (a half-open connection: only an idle timeout notices), `restore()` ends either.
+ * TLS passes through untouched (the proxy listens on 127.0.0.1, which the API server's certificate names).
+ *
+ * @module
+ */
+
+/** A running proxy. */
+export interface ApiProxy {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  cut(): void;
+  freeze(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy to `target` (an https URL). */
+export function startProxy(target: string): ApiProxy {
+  const { hostname, port } = new URL(target);
+  let listener: Deno.Listener | undefined;
+  const conns = new Set<Deno.Conn>();
+  let frozen = false;
+  let accepted = 0;
+  const thawWaiters: Array<() => void> = [];
+  let listenPort = 0;
+
+  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        while (frozen) await new Promise<void>((r) => thawWaiters.push(r));
+        let off = 0;
+        while (off < n) off += await to.write(buf.subarray(off, n));
+      }
+    } catch { /* closed */ }
+    try {
+      from.close();
+    } catch { /* already */ }
+    try {
+      to.close();
+    } catch { /* already */ }
+  };
+
+  const listen = () => {
+    listener = Deno.listen({ hostname: "127.0.0.1", port: listenPort });
+    listenPort = (listener.addr as Deno.NetAddr).port;
+    (async () => {
+      for await (const client of listener!) {
+        accepted++;
+        let upstream: Deno.Conn;
+        try {
+          upstream = await Deno.connect({ hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) });
+        } catch {
+          client.close();
+          continue;
+        }
+        conns.add(client);
+        conns.add(upstream);
+        Promise.all([pipe(client, upstream), pipe(upstream, client)]).finally(() => {
+          conns.delete(client);
+          conns.delete(upstream);
+        });
+      }
+    })().catch(() => {});
+  };
+  listen();
+
+  const closeAll = () => {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* already */ }
+    }
+    conns.clear();
+  };
+
+  return {
+    url: `https://127.0.0.1:${listenPort}`,
+    get accepted() {
+      return accepted;
+    },
+    cut() {
+      try {
+        listener?.close();
+      } catch { /* already */ }
+      listener = undefined;
+      closeAll();
+    },
+    freeze() {
+      frozen = true;
+    },
+    restore() {
+      frozen = false;
+      for (const w of thawWaiters.splice(0)) w();
+      if (!listener) listen();
+    },
+    async close() {
+      frozen = false;
+      for (const w of thawWaiters.splice(0)) w();
+      try {
+        listener?.close();
+      } catch { /* already */ }
+      closeAll();
+      await new Promise((r) => setTimeout(r, 10));
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Many clusters from one process: independent convergence, an outage of one cluster that the others do not feel,
+ * leases between two operator processes, and a broken context next to healthy ones.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { ensureNamedClusters, kubectl, startCluster, stopCluster, waitFor } from "./_clusters.ts";
+import { clustersWithCRD, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
+import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
+import { kubectlWithStdin } from "./_clusters.ts";
+import { parse, stringify } from "yaml";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const { kubeconfig, contexts } = await clustersWithCRD(3);
+
+/** A namespace with the same name in every given context. */
+async function sharedNamespace(ctxs: string[], prefix: string) {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  await Promise.all(ctxs.map((c) => kubectl(c, "create", "namespace", name)));
+  return {
+    name,
+    cleanup: () => Promise.all(ctxs.map((c) => kubectl(c, "delete", "namespace", name, "--wait=false", "--ignore-not-found"))),
+  };
+}
+
+function contextArgs(ctxs: string[]): string[] {
+  return ctxs.flatMap((c) => ["--context", c]);
+}
+
+async function showLogs(op: OperatorProcess | undefined, label: string) {
+  if (op) console.error(`--- ${label} log ---\n${(await op.logs()).slice(-15_000)}`);
+}
+
+function metricSum(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name + "{")) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").at(-1));
+  }
+  return sum;
+}
+
+Deno.test("three contexts from one process converge independently; `status` shows them all", async () => {
+  const ns = await sharedNamespace(contexts, "multi");
+  const op = await startOperatorProcess(["--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name]);
+  try {
+    await Promise.all(contexts.map(async (c, i) => {
+      await kubectlApply(c, await courseObject(ns.name, {}, `db-${i}`));
+    }));
+    await Promise.all(contexts.map((c, i) => waitCondition(c, ns.name, `db-${i}`, "Ready", "True")));
+    const ready = JSON.parse((await op.http("/readyz")).body);
+    assertEquals(ready.ready, true);
+    assertEquals(ready.clusters.map((c: { cluster: string }) => c.cluster).sort(), [...contexts].sort());
+    // status: one table across contexts, and JSON.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=uid,hostname", `${ROOT}main.ts`, "status", "--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name, "-o", "json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const rows = JSON.parse(new TextDecoder().decode(out.stdout)).items;
+    assertEquals(rows.length, 3);
+    for (const r of rows) assertEquals([r.ready, r.phase, r.storage], ["True", "Ready", "1Gi"]);
+    const table = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=uid,hostname", `${ROOT}main.ts`, "status", "--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name],
+      stdout: "piped",
+    }).output();
+    const text = new TextDecoder().decode(table.stdout);
+    assertStringIncludes(text, "CLUSTER");
+    for (const c of contexts) assertStringIncludes(text, c);
+  } catch (err) {
+    await showLogs(op, "operator");
+    throw err;
+  } finally {
+    await op.stop();
+    await ns.cleanup();
+  }
+});
+
+Deno.test("one cluster down for a minute: the others converge meanwhile, it catches up when back", async () => {
+  // A cluster of its own, so stopping it never disturbs tests running in parallel on the shared set.
+  const outage = await ensureNamedClusters(["mo-outage-1"]);
+  const crd = await Deno.readTextFile(`${ROOT}deploy/crd.yaml`);
+  const outageCtx = outage.contexts[0];
+  await kubectlWithStdin(outageCtx, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
+  await kubectl(outageCtx, "wait", "--for=condition=Established", "crd/mysqls.otus.homework", "--timeout=60s");
+  // Both kubeconfigs merged into one file, as a user's would be.
+  const merged = parse(await Deno.readTextFile(kubeconfig));
+  const other = parse(await Deno.readTextFile(outage.kubeconfig));
+  for (const k of ["clusters", "users", "contexts"]) {
+    const names = new Set(merged[k].map((e: { name: string }) => e.name));
+    merged[k].push(...other[k].filter((e: { name: string }) => !names.has(e.name)));
+  }
+  const mergedPath = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(mergedPath, stringify(merged));
+  const healthy = contexts.slice(0, 2);
+  const all = [...healthy, outageCtx];
+  const ns = await sharedNamespace(all, "outage");
+  const op = await startOperatorProcess(["--kubeconfig", mergedPath, ...contextArgs(all), "--namespace", ns.name]);
+  let stopped = false;
+  try {
+    await kubectlApply(outageCtx, await courseObject(ns.name, {}, "before"));
+    await waitCondition(outageCtx, ns.name, "before", "Ready", "True");
+    await stopCluster("mo-outage-1");
+    stopped = true;
+    const downSince = Date.now();
+    await Promise.all(healthy.map(async (c) => kubectlApply(c, await courseObject(ns.name, {}, "during"))));
+    await Promise.all(healthy.map((c) => waitCondition(c, ns.name, "during", "Ready", "True")));
+    const r = JSON.parse((await op.http("/readyz")).body);
+    const down = r.clusters.find((c: { cluster: string }) => c.cluster === outageCtx);
+    const up = r.clusters.filter((c: { cluster: string }) => c.cluster !== outageCtx);
+    assertEquals(down.connected, false, "the stopped cluster shows as down");
+    assert(up.every((c: { connected: boolean }) => c.connected), "the others show as up");
+    const m = (await op.http("/metrics")).body;
+    assertEquals(metricSum(m, "mysql_operator_cluster_up", { cluster: outageCtx }), 0);
+    // Keep it down for a minute in all.
+    await new Promise((res) => setTimeout(res, Math.max(0, 60_000 - (Date.now() - downSince))));
+    await startCluster("mo-outage-1");
+    stopped = false;
+    // Changes right after it returns are served, and what was there before is still right.
+    await kubectlApply(outageCtx, await courseObject(ns.name, {}, "after"));
+    await kubectl(outageCtx, "patch", "mysql", "before", "-n", ns.name, "--type=merge", "-p", '{"spec":{"image":"mysql:8.4"}}');
+    await waitCondition(outageCtx, ns.name, "after", "Ready", "True", undefined, 90_000);
+    await waitFor("the image change after the outage", async () =>
+      (await kubectl(outageCtx, "get", "deployment", "before", "-n", ns.name, "-o", "jsonpath={.spec.template.spec.containers[0].image}")) === "mysql:8.4", 60_000);
+  } catch (err) {
+    await showLogs(op, "operator");
+    throw err;
+  } finally {
+    if (stopped) await startCluster("mo-outage-1");
+    await op.stop();
+    await ns.cleanup();
+    await Deno.remove(mergedPath);
+  }
+});
+
+Deno.test("two operator processes: one reconciles each cluster; killing it hands over within the lease time", async () => {
+  const two = contexts.slice(0, 2);
+  const ns = await sharedNamespace(two, "lease");
+  const args = ["--kubeconfig", kubeconfig, ...contextArgs(two), "--namespace", ns.name, "--lease-duration-seconds", "6"];
+  let a: OperatorProcess | undefined, b: OperatorProcess | undefined;
+  try {
+    a = await startOperatorProcess([...args, "--identity", "op-a"]);
+    b = await startOperatorProcess([...args, "--identity", "op-b"]);
+    const leaders = async () => {
+      const ra = JSON.parse((await a!.http("/readyz")).body).clusters;
+      const rb = JSON.parse((await b!.http("/readyz")).body).clusters;
+      return two.map((c) => ({
+        a: ra.find((x: { cluster: string }) => x.cluster === c).leading as boolean,
+        b: rb.find((x: { cluster: string }) => x.cluster === c).leading as boolean,
+      }));
+    };
+    await waitFor("one leader per cluster", async () => (await leaders()).every((l) => l.a !== l.b), 30_000);
+    await Promise.all(two.map(async (c) => kubectlApply(c, await courseObject(ns.name, {}, "shared"))));
+    await Promise.all(two.map((c) => waitCondition(c, ns.name, "shared", "Ready", "True")));
+    // Only the holder reconciled: for each cluster, exactly one process counted reconciles.
+    const ma = (await a.http("/metrics")).body, mb = (await b.http("/metrics")).body;
+    for (const c of two) {
+      const na = metricSum(ma, "mysql_operator_reconciles_total", { cluster: c });
+      const nb = metricSum(mb, "mysql_operator_reconciles_total", { cluster: c });
+      assert((na > 0) !== (nb > 0), `cluster ${c}: reconciles by a=${na}, b=${nb}`);
+    }
+    // Kill whoever leads the first cluster; the other takes over and serves new objects.
+    const l0 = (await leaders())[0];
+    const [dead, alive] = l0.a ? [a, b] : [b, a];
+    await dead.kill();
+    const killedAt = Date.now();
+    await waitFor("the survivor to lead both clusters", async () => {
+      const r = JSON.parse((await alive.http("/readyz")).body).clusters;
+      return r.every((x: { leading: boolean }) => x.leading);
+    }, 30_000);
+    const handover = Date.now() - killedAt;
+    console.log(`handover took ${handover} ms (lease 6 s)`);
+    await kubectlApply(two[0], await courseObject(ns.name, {}, "after-failover"));
+    await waitCondition(two[0], ns.name, "after-failover", "Ready", "True");
+  } catch (err) {
+    await showLogs(a, "operator a");
+    await showLogs(b, "operator b");
+    throw err;
+  } finally {
+    await a?.stop();
+    await b?.stop();
+    await ns.cleanup();
+  }
+});
+
+Deno.test("a kubeconfig with a broken context: a clear error naming it, the healthy ones are served", async () => {
+  const kc = parse(await Deno.readTextFile(kubeconfig));
+  const good = kc.contexts.find((c: { name: string }) => c.name === contexts[0]);
+  kc.users.push({ name: "broken-user", user: { "client-certificate": "/nonexistent/cert.pem", "client-key": "/nonexistent/key.pem" } });
+  kc.contexts.push({ name: "broken", context: { cluster: good.context.cluster, user: "broken-user" } });
+  const path = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(path, stringify(kc));
+  const ns = await sharedNamespace([contexts[0]], "broken");
+  const op = await startOperatorProcess(["--kubeconfig", path, "--context", "broken", "--context", "missing-context", "--context", contexts[0], "--namespace", ns.name]);
+  try {
+    await kubectlApply(contexts[0], await courseObject(ns.name));
+    await waitCondition(contexts[0], ns.name, "mysql-instance", "Ready", "True");
+    const r = JSON.parse((await op.http("/readyz")).body);
+    const failed = Object.fromEntries(r.failed.map((f: { cluster: string; error: string }) => [f.cluster, f.error]));
+    assertStringIncludes(failed["broken"], 'context "broken"');
+    assertStringIncludes(failed["broken"], "/nonexistent/cert.pem");
+    assertStringIncludes(failed["missing-context"], "no such context");
+    const logs = await op.logs();
+    assertStringIncludes(logs, "cannot serve context");
+    assertStringIncludes(logs, "broken");
+  } catch (err) {
+    await showLogs(op, "operator");
+    throw err;
+  } finally {
+    await op.stop();
+    await ns.cleanup();
+    await Deno.remove(path);
+  }
+});
