@@ -37,7 +37,9 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`mysql-operator: ${err.message}\nRun 'mysql-operator ${command ?? ""} --help' for usage.`);
+      console.error(
+        `mysql-operator: ${err.message}\nRun 'mysql-operator ${command ?? ""} --help' for usage.`,
+      );
       return 2;
     }
     console.error(`mysql-operator: ${(err as Error).message}`);

@@ -215,11 +215,13 @@ export function mysqlCRD(): Record<string, unknown> {
             "x-kubernetes-validations": [{
               rule: NAME_RULE,
               message: NAME_MESSAGE,
+              // Reported at metadata.name instead of the object root.
+              fieldPath: ".metadata.name",
             }],
             properties: {
               apiVersion: { type: "string" },
               kind: { type: "string" },
-              metadata: { type: "object" },
+              metadata: { type: "object", properties: { name: { type: "string", maxLength: 253 } } },
               spec: specSchema,
               status: statusSchema,
             },

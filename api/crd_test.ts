@@ -118,6 +118,8 @@ Deno.test("every string in the schema is bounded (CEL cost) and every CEL rule h
 
 Deno.test("the schema accepts the course object and complete valid objects", () => {
   deepStrictEqual(checkSchema(schema, COURSE), []);
+  const stored = { ...COURSE, metadata: { name: "db", namespace: "ns1", uid: "u", labels: { a: "b" } } };
+  deepStrictEqual(checkSchema(schema, stored), []);
   const full = variant({
     password: undefined,
     passwordSecretRef: { name: "db-root", key: "root.pw" },

@@ -34,7 +34,7 @@ export const ANNOTATIONS = {
   lastBackup: `${GROUP}/last-backup`,
 } as const;
 
-/** Longest object name; every derived child name stays a valid DNS label (63) with this. */
+/** Longest object name: every namespaced child name stays a DNS label (63 characters) with this. */
 export const MAX_NAME_LENGTH = 40;
 
 /** Default number of complete backups kept per instance. */
@@ -52,8 +52,8 @@ export interface SecretKeyRef {
 
 /** Compute resources of the mysqld container (a subset of core/v1 ResourceRequirements). */
 export interface ResourceRequirements {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
+  requests?: Record<string, string | number>;
+  limits?: Record<string, string | number>;
 }
 
 /** Backup settings. */
@@ -176,11 +176,18 @@ export const mysqlSpecSchema = z.object({
   database: z.string().regex(new RegExp(DATABASE_PATTERN), "spec.database must match " + DATABASE_PATTERN),
   password: z.string().min(1).optional(),
   passwordSecretRef: z.object({ name: z.string().min(1), key: z.string().min(1).optional() }).optional(),
-  storage_size: z.string().regex(new RegExp(QUANTITY_PATTERN), "spec.storage_size must be a quantity such as 1Gi"),
+  storage_size: z.string().regex(
+    new RegExp(QUANTITY_PATTERN),
+    "spec.storage_size must be a quantity such as 1Gi",
+  )
+    .refine(
+      (v) => !/^[+-]?0*(\.0*)?[a-zA-Z]*$/.test(v) && !v.startsWith("-"),
+      "spec.storage_size must be more than 0",
+    ),
   storageClassName: z.string().optional(),
   resources: z.object({
-    requests: z.record(z.string(), z.string()).optional(),
-    limits: z.record(z.string(), z.string()).optional(),
+    requests: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    limits: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   }).optional(),
   backup: z.object({
     image: z.string().min(1).optional(),
@@ -202,7 +209,8 @@ export function validateMySQL(obj: { metadata?: { name?: string }; spec?: unknow
   if (!dnsLabel.test(name) || name.length > MAX_NAME_LENGTH) {
     return {
       ok: false,
-      message: `metadata.name must be a DNS label of at most ${MAX_NAME_LENGTH} characters starting with a letter`,
+      message:
+        `metadata.name must be a DNS label of at most ${MAX_NAME_LENGTH} characters starting with a letter`,
     };
   }
   if (obj.spec === undefined || obj.spec === null) return { ok: false, message: "spec is required" };

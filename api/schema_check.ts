@@ -92,7 +92,10 @@ export function checkSchema(schema: Schema, value: unknown, path = ""): string[]
       const childPath = path === "" ? key : `${path}.${key}`;
       const childSchema = properties[key] ?? (schema.additionalProperties as Schema | undefined);
       if (childSchema !== undefined) errors.push(...checkSchema(childSchema, child, childPath));
-      else if (schema.properties !== undefined) errors.push(`${childPath}: unknown field`);
+      // ObjectMeta is validated by the API server itself; the schema only narrows metadata.name.
+      else if (schema.properties !== undefined && path !== "metadata") {
+        errors.push(`${childPath}: unknown field`);
+      }
     }
   }
   // Like the API server, CEL rules run only on values that passed the schema.

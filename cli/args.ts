@@ -66,13 +66,22 @@ export function parse<S extends Spec>(args: string[], spec: S) {
 export function intFlag(value: string | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+  }
   return n;
 }
 
 /** One of the allowed values. */
-export function oneOf<T extends string>(value: string | undefined, name: string, allowed: T[], fallback: T): T {
+export function oneOf<T extends string>(
+  value: string | undefined,
+  name: string,
+  allowed: T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got ${value}`);
+  if (!allowed.includes(value as T)) {
+    throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got ${value}`);
+  }
   return value as T;
 }

@@ -13,7 +13,8 @@ const SELECTION = `Cluster selection:
 
 /** Help texts by subcommand. */
 export const HELP: Record<string, string> = {
-  main: `mysql-operator — runs MySQL instances declared as MySQL objects (mysqls.otus.homework/v1, short name ms)
+  main:
+    `mysql-operator — runs MySQL instances declared as MySQL objects (mysqls.otus.homework/v1, short name ms)
 in one or many Kubernetes clusters from one process.
 
 Usage:
@@ -61,7 +62,8 @@ ${SELECTION}
 
 Output:
   -o, --output FMT         table (default) | json`,
-  crd: `mysql-operator crd — print the CustomResourceDefinition of mysqls.otus.homework as YAML, or install it.
+  crd:
+    `mysql-operator crd — print the CustomResourceDefinition of mysqls.otus.homework as YAML, or install it.
 
   --install                apply it (server-side) to the selected contexts instead of printing
   --kubeconfig PATH        kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config)

@@ -31,7 +31,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const pullPolicy = f["image-pull-policy"]
     ? oneOf(f["image-pull-policy"], "image-pull-policy", ["Always", "IfNotPresent", "Never"], "IfNotPresent")
     : undefined;
-  if (f["leader-elect"] && f["no-leader-elect"]) throw new UsageError("--leader-elect and --no-leader-elect conflict");
+  if (f["leader-elect"] && f["no-leader-elect"]) {
+    throw new UsageError("--leader-elect and --no-leader-elect conflict");
+  }
   const leaseSeconds = intFlag(f["lease-duration-seconds"], "lease-duration-seconds", 15, 3);
   const concurrency = intFlag(f.concurrency, "concurrency", 8);
   const resync = intFlag(f["resync-seconds"], "resync-seconds", 600, 10);

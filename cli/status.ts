@@ -96,7 +96,9 @@ export async function statusCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify({ items: rows, errors }, null, 2));
   } else {
     const head = ["CLUSTER", "NAMESPACE", "NAME", "READY", "PHASE", "STORAGE", "LAST-BACKUP", "AGE"];
-    const body = rows.map((r) => [r.cluster, r.namespace, r.name, r.ready, r.phase, r.storage, r.lastBackup, r.age]);
+    const body = rows.map((
+      r,
+    ) => [r.cluster, r.namespace, r.name, r.ready, r.phase, r.storage, r.lastBackup, r.age]);
     console.log(rows.length ? table([head, ...body]) : "No MySQL objects found.");
     for (const e of errors) console.error(`error: ${e.error}`);
   }

@@ -84,7 +84,12 @@ async function record(
     sb.status.lastBackup = file;
     if (reason === "final") sb.status.finalBackupTime = time;
     sb.set(CONDITIONS.backupReady, "True", "BackupSucceeded", `${reason} backup ${file} succeeded`);
-    await ctx.events.emit(obj, "Normal", "BackupSucceeded", `${reason} backup ${file} succeeded (Job ${name})`);
+    await ctx.events.emit(
+      obj,
+      "Normal",
+      "BackupSucceeded",
+      `${reason} backup ${file} succeeded (Job ${name})`,
+    );
     await markBackupPVC(ctx, obj, time, file);
     ctx.observe?.backupSucceeded?.(obj, new Date(time));
     return;
@@ -95,7 +100,12 @@ async function record(
   sb.status.lastBackupFailure = { time: sb.now, reason: why, message };
   if (reason === "final") sb.status.finalBackupAttempts = (sb.status.finalBackupAttempts ?? 0) + 1;
   sb.set(CONDITIONS.backupReady, "False", "BackupFailed", `${reason} backup failed: ${why}: ${message}`);
-  await ctx.events.emit(obj, "Warning", "BackupFailed", `${reason} backup Job ${name} failed: ${why}: ${message}`);
+  await ctx.events.emit(
+    obj,
+    "Warning",
+    "BackupFailed",
+    `${reason} backup Job ${name} failed: ${why}: ${message}`,
+  );
   ctx.observe?.backupFailed?.(obj);
 }
 

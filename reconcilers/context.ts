@@ -14,7 +14,10 @@ export interface ClusterCache {
   /** A MySQL object by `ns/name`. */
   mysql(key: string): MySQL | undefined;
   /** A namespaced child by kind and `ns/name`. */
-  child(kind: "Deployment" | "Service" | "PersistentVolumeClaim" | "Secret", key: string): KubeObject | undefined;
+  child(
+    kind: "Deployment" | "Service" | "PersistentVolumeClaim" | "Secret",
+    key: string,
+  ): KubeObject | undefined;
   /** A PersistentVolume by name. */
   pv(name: string): KubeObject | undefined;
   /** Jobs of an instance (by the app.kubernetes.io/instance label) in a namespace. */

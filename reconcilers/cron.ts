@@ -30,7 +30,9 @@ export function parseCron(expr: string): Cron {
     "@annually": "0 0 1 1 *",
   };
   const parts = (aliases[expr.trim()] ?? expr).trim().split(/\s+/);
-  if (parts.length !== 5) throw new Error(`schedule "${expr}" must have 5 fields (minute hour day month weekday)`);
+  if (parts.length !== 5) {
+    throw new Error(`schedule "${expr}" must have 5 fields (minute hour day month weekday)`);
+  }
   const sets = parts.map((p, i) => parseField(p, FIELDS[i][0], FIELDS[i][1], i));
   if (sets[4].has(7)) sets[4].add(0);
   return {
@@ -65,7 +67,9 @@ function parseField(text: string, min: number, max: number, index: number): Set<
 }
 
 function matches(c: Cron, d: Date): boolean {
-  if (!c.minutes.has(d.getUTCMinutes()) || !c.hours.has(d.getUTCHours()) || !c.months.has(d.getUTCMonth() + 1)) {
+  if (
+    !c.minutes.has(d.getUTCMinutes()) || !c.hours.has(d.getUTCHours()) || !c.months.has(d.getUTCMonth() + 1)
+  ) {
     return false;
   }
   const dom = c.days.has(d.getUTCDate()), dow = c.weekdays.has(d.getUTCDay());

@@ -14,8 +14,10 @@ Deno.test("cron: previous and next slots", () => {
   assertEquals(previousSlot(c, now)?.toISOString(), "2026-11-25T02:30:00.000Z");
   assertEquals(nextSlot(c, now)?.toISOString(), "2026-11-26T02:30:00.000Z");
   assertEquals(nextSlot(parseCron("@hourly"), now)?.toISOString(), "2026-11-25T14:00:00.000Z");
-  assertEquals(previousSlot(parseCron("* * * * *"), new Date("2026-11-25T13:00:42Z"))?.toISOString(),
-    "2026-11-25T13:00:00.000Z");
+  assertEquals(
+    previousSlot(parseCron("* * * * *"), new Date("2026-11-25T13:00:42Z"))?.toISOString(),
+    "2026-11-25T13:00:00.000Z",
+  );
 });
 
 Deno.test("cron: day-of-month OR day-of-week when both are restricted", () => {

@@ -46,7 +46,9 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
     if (typeof actual !== "object" || actual === null || Array.isArray(actual)) return false;
     const a = actual as Record<string, unknown>;
     // An undefined desired field is one we do not set (JSON drops it), so the server's value is fine.
-    return Object.entries(desired as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, a[k]));
+    return Object.entries(desired as Record<string, unknown>).every(([k, v]) =>
+      v === undefined || isSubset(v, a[k])
+    );
   }
   return false;
 }

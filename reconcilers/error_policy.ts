@@ -17,6 +17,7 @@ export const RETRY = {
 
 /** Delay before retrying `key` after its `failures`-th failure in a row. */
 export function errorPolicy(_key: string, err: unknown, failures: number): number {
-  const conflict = err instanceof ApiError && (err.status === 409 || err.status === 422 && /test/i.test(err.message));
+  const conflict = err instanceof ApiError &&
+    (err.status === 409 || err.status === 422 && /test/i.test(err.message));
   return backoffDelay(failures, conflict ? RETRY.conflict : RETRY.default);
 }

@@ -62,7 +62,11 @@ export async function removeFinalizer(client: KubeClient, obj: MySQL): Promise<v
 }
 
 /** Runs `apply` or `cleanup` as the object's state asks, managing the finalizer. */
-export async function finalizer(client: KubeClient, obj: MySQL, h: FinalizerHandlers): Promise<HandlerResult> {
+export async function finalizer(
+  client: KubeClient,
+  obj: MySQL,
+  h: FinalizerHandlers,
+): Promise<HandlerResult> {
   if (obj.metadata.deletionTimestamp) {
     if (!obj.metadata.finalizers?.includes(FINALIZER)) return {};
     const result = await h.cleanup();

@@ -57,7 +57,9 @@ export async function reconcileMySQL(ctx: ClusterContext, key: string): Promise<
     sb.set(CONDITIONS.ready, "False", reason, message);
     sb.status.phase = obj.metadata.deletionTimestamp ? "Deleting" : "Failed";
     await ctx.events.emit(obj, "Warning", reason, message).catch(() => {});
-    await writeStatus(ctx.client, obj, sb).catch((e) => ctx.log.warn("status write failed: {error}", { error: e }));
+    await writeStatus(ctx.client, obj, sb).catch((e) =>
+      ctx.log.warn("status write failed: {error}", { error: e })
+    );
     throw err;
   }
   if (!gone) await writeStatus(ctx.client, obj, sb);
@@ -82,7 +84,12 @@ export function describeError(err: unknown): { reason: string; message: string }
   return { reason: "ReconcileError", message: (err as Error)?.message ?? String(err) };
 }
 
-function live(ctx: ClusterContext, kind: Parameters<ClusterContext["cache"]["child"]>[0], ns: string, name: string) {
+function live(
+  ctx: ClusterContext,
+  kind: Parameters<ClusterContext["cache"]["child"]>[0],
+  ns: string,
+  name: string,
+) {
   return ctx.cache.child(kind, `${ns}/${name}`);
 }
 
@@ -145,20 +152,30 @@ async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder)
 
   const svc = await ensureApplied(ctx, renderService(obj), live(ctx, "Service", ns, names.service));
   await report("Service", names.service, svc.action);
-  const dep = await ensureApplied(ctx, renderDeployment(obj, opts), live(ctx, "Deployment", ns, names.deployment));
+  const dep = await ensureApplied(
+    ctx,
+    renderDeployment(obj, opts),
+    live(ctx, "Deployment", ns, names.deployment),
+  );
   await report("Deployment", names.deployment, dep.action);
 
   const d = dep.obj;
   const available = dep.action === "none" &&
     (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
     (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) >= 1;
-  const host = svc.obj.spec?.clusterIP && svc.obj.spec.clusterIP !== "None" ? svc.obj.spec.clusterIP : undefined;
+  const host = svc.obj.spec?.clusterIP && svc.obj.spec.clusterIP !== "None"
+    ? svc.obj.spec.clusterIP
+    : undefined;
   if (host) sb.status.serviceIP = host;
   return { available, host, backupPVC };
 }
 
 /** Checks the password source; returns a problem message when pods could not start. */
-async function checkCredentials(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<string | undefined> {
+async function checkCredentials(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+): Promise<string | undefined> {
   if (!obj.spec.passwordSecretRef) {
     sb.set(
       CONDITIONS.credentialsSecured,
@@ -171,12 +188,19 @@ async function checkCredentials(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
     return undefined;
   }
   const ref = passwordSecretKeyRef(obj);
-  const secret = await ctx.client.getOrUndefined(objectPath(RESOURCES.secret, obj.metadata.namespace, ref.name));
+  const secret = await ctx.client.getOrUndefined(
+    objectPath(RESOURCES.secret, obj.metadata.namespace, ref.name),
+  );
   if (!secret) return `Secret ${ref.name} named by spec.passwordSecretRef does not exist`;
   if (!(ref.key in (secret.data ?? {})) && !(ref.key in (secret.stringData ?? {}))) {
     return `Secret ${ref.name} has no key ${JSON.stringify(ref.key)} (spec.passwordSecretRef.key)`;
   }
-  sb.set(CONDITIONS.credentialsSecured, "True", "SecretReference", `the password is read from Secret ${ref.name}`);
+  sb.set(
+    CONDITIONS.credentialsSecured,
+    "True",
+    "SecretReference",
+    `the password is read from Secret ${ref.name}`,
+  );
   return undefined;
 }
 
@@ -212,7 +236,12 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
 
   const wasReady = obj.status?.conditions?.find((c) => c.type === CONDITIONS.ready)?.status === "True";
   if (!seen.available) {
-    sb.set(CONDITIONS.ready, "False", "MySQLNotReady", "waiting for the mysqld Deployment to become available");
+    sb.set(
+      CONDITIONS.ready,
+      "False",
+      "MySQLNotReady",
+      "waiting for the mysqld Deployment to become available",
+    );
     sb.status.phase = "Provisioning";
   } else if (restore === "waiting" || restore === "running") {
     sb.set(CONDITIONS.ready, "False", "Restoring", "restoring the newest backup of this instance");
@@ -260,19 +289,30 @@ async function maybeStartBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
 }
 
 /** The object is being deleted: the final backup must succeed before any data goes. */
-async function finalize(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, after: AfterStatus): Promise<CleanupResult> {
+async function finalize(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  after: AfterStatus,
+): Promise<CleanupResult> {
   sb.status.phase = "Deleting";
   const ns = obj.metadata.namespace;
   const names = childNames(objectRef(obj));
   if (obj.metadata.annotations?.[ANNOTATIONS.skipFinalBackup] === "true") {
-    await ctx.events.emit(obj, "Warning", "FinalBackupSkipped", `${ANNOTATIONS.skipFinalBackup} is set: no final backup`);
+    await ctx.events.emit(
+      obj,
+      "Warning",
+      "FinalBackupSkipped",
+      `${ANNOTATIONS.skipFinalBackup} is set: no final backup`,
+    );
     return await deleteData(ctx, obj);
   }
   const hadData = live(ctx, "PersistentVolumeClaim", ns, names.dataPVC) !== undefined;
   if (!hadData) return await deleteData(ctx, obj); // never provisioned: nothing to back up
   const v = validateMySQL(obj);
   if (!v.ok) {
-    const msg = `cannot take the final backup: ${v.message}; fix the spec or set ${ANNOTATIONS.skipFinalBackup}=true`;
+    const msg =
+      `cannot take the final backup: ${v.message}; fix the spec or set ${ANNOTATIONS.skipFinalBackup}=true`;
     sb.set(CONDITIONS.ready, "False", "FinalBackupBlocked", msg);
     await ctx.events.emit(obj, "Warning", "FinalBackupBlocked", msg);
     return { done: false };
@@ -288,14 +328,20 @@ async function finalize(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
   // mysqld must serve for the dump: keep (or put back) the children while we wait.
   const problem = await checkCredentials(ctx, obj, sb);
   if (problem) {
-    const msg = `cannot take the final backup: ${problem}; restore it or set ${ANNOTATIONS.skipFinalBackup}=true`;
+    const msg =
+      `cannot take the final backup: ${problem}; restore it or set ${ANNOTATIONS.skipFinalBackup}=true`;
     sb.set(CONDITIONS.ready, "False", "FinalBackupBlocked", msg);
     await ctx.events.emit(obj, "Warning", "FinalBackupBlocked", msg);
     return { done: false, requeueAfterMs: ctx.options.secretRecheckMs };
   }
   const seen = await applyChildren(ctx, obj, sb);
   if (!seen.available || !seen.host) {
-    sb.set(CONDITIONS.ready, "False", "FinalBackupWaiting", "deleting: waiting for mysqld to serve the final backup");
+    sb.set(
+      CONDITIONS.ready,
+      "False",
+      "FinalBackupWaiting",
+      "deleting: waiting for mysqld to serve the final backup",
+    );
     return { done: false, requeueAfterMs: RECHECK_MS };
   }
   const attempts = sb.status.finalBackupAttempts ?? 0;

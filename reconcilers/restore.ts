@@ -39,12 +39,26 @@ export async function reconcileRestore(
   }
   const lastBackup = input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime];
   if (!lastBackup) {
-    sb.status.restore = { result: "NothingToRestore", time: sb.now, message: "no backup of this instance exists" };
-    sb.set(CONDITIONS.restored, "True", "NothingToRestore", "no backup of this instance exists; started empty");
+    sb.status.restore = {
+      result: "NothingToRestore",
+      time: sb.now,
+      message: "no backup of this instance exists",
+    };
+    sb.set(
+      CONDITIONS.restored,
+      "True",
+      "NothingToRestore",
+      "no backup of this instance exists; started empty",
+    );
     return "done";
   }
   if (!input.available || !input.host) {
-    sb.set(CONDITIONS.restored, "False", "RestorePending", `waiting for mysqld to be Ready to restore ${lastBackup}`);
+    sb.set(
+      CONDITIONS.restored,
+      "False",
+      "RestorePending",
+      `waiting for mysqld to be Ready to restore ${lastBackup}`,
+    );
     return "waiting";
   }
   if (job && !ownedBy(job, obj.metadata.uid)) {
@@ -83,7 +97,9 @@ export async function reconcileRestore(
       ...(restored ? { backup: restored.backup } : {}),
       ...(report ? {} : { message: "the restore Job succeeded but left no report" }),
     };
-    const what = nothing ? "the restore found no backup of this instance" : `restored ${restored?.backup ?? "the newest backup"}`;
+    const what = nothing
+      ? "the restore found no backup of this instance"
+      : `restored ${restored?.backup ?? "the newest backup"}`;
     sb.set(CONDITIONS.restored, "True", nothing ? "NothingToRestore" : "Restored", what);
     await ctx.events.emit(obj, "Normal", nothing ? "NothingToRestore" : "Restored", what);
     after.push(() => ctx.client.delete(jobPath, "Background"));

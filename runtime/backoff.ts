@@ -14,7 +14,11 @@ export interface BackoffOptions {
  * The delay before attempt `failures` (1 = first retry): base·2^(failures-1), capped, with jitter in
  * [50 %, 100 %] so that many clients retrying after one outage do not arrive together.
  */
-export function backoffDelay(failures: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  failures: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const exp = opts.baseMs * 2 ** Math.max(0, Math.min(failures - 1, 30));
   const capped = Math.min(exp, opts.maxMs);
   return Math.round(capped * (0.5 + random() * 0.5));

@@ -79,7 +79,12 @@ export class ClusterRuntime {
     this.client.observe((verb, code, _s) => m.apiRequests.inc({ cluster, verb, code: String(code) }));
 
     const namespaces: Array<string | undefined> = opts.namespaces.length ? opts.namespaces : [undefined];
-    const informer = (resource: Resource, ns: string | undefined, labelSelector: string | undefined, on: (o: KubeObject, d: boolean) => void) => {
+    const informer = (
+      resource: Resource,
+      ns: string | undefined,
+      labelSelector: string | undefined,
+      on: (o: KubeObject, d: boolean) => void,
+    ) => {
       const inf: Informer = new Informer(this.client, {
         resource,
         namespace: ns,
@@ -138,9 +143,10 @@ export class ClusterRuntime {
       },
     });
 
-    const events = new EventRecorder(this.client, (err) => opts.log.warn("event not recorded: {error}", {
-      error: (err as Error)?.message ?? String(err),
-    }));
+    const events = new EventRecorder(this.client, (err) =>
+      opts.log.warn("event not recorded: {error}", {
+        error: (err as Error)?.message ?? String(err),
+      }));
     this.#ctx = {
       cluster,
       client: this.client,
@@ -194,7 +200,9 @@ export class ClusterRuntime {
   }
 
   #pick(list: Informer[], ns: string): Informer | undefined {
-    return list.length === 1 && !this.#opts.namespaces.length ? list[0] : list[this.#opts.namespaces.indexOf(ns)];
+    return list.length === 1 && !this.#opts.namespaces.length
+      ? list[0]
+      : list[this.#opts.namespaces.indexOf(ns)];
   }
 
   #cache(): ClusterCache {

@@ -57,7 +57,11 @@ export class EventRecorder implements EventSink {
       count: 1,
     };
     try {
-      await this.#client.create(collectionPath(RESOURCES.event, obj.metadata.namespace), event, "mysql-operator");
+      await this.#client.create(
+        collectionPath(RESOURCES.event, obj.metadata.namespace),
+        event,
+        "mysql-operator",
+      );
     } catch (err) {
       this.#seen.delete(id);
       this.#onError(err);

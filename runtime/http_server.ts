@@ -24,7 +24,11 @@ export function parseAddr(addr: string): { hostname: string; port: number } {
 }
 
 /** Starts the server; returns it (its `addr` has the bound port). */
-export function serveHttp(addr: string, src: HttpSources, signal: AbortSignal): Deno.HttpServer<Deno.NetAddr> {
+export function serveHttp(
+  addr: string,
+  src: HttpSources,
+  signal: AbortSignal,
+): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = parseAddr(addr);
   return Deno.serve({ hostname, port, signal, onListen: () => {} }, (req) => {
     const path = new URL(req.url).pathname;

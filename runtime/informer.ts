@@ -41,8 +41,9 @@ export interface InformerState {
 /** A list+watch cache. */
 export class Informer {
   readonly #client: KubeClient;
-  readonly #opts: Required<Omit<InformerOptions, "namespace" | "labelSelector" | "onRestart" | "onState">> &
-    InformerOptions;
+  readonly #opts:
+    & Required<Omit<InformerOptions, "namespace" | "labelSelector" | "onRestart" | "onState">>
+    & InformerOptions;
   readonly #cache = new Map<string, KubeObject>();
   #resourceVersion = "";
   #state: InformerState = { synced: false, connected: false };
@@ -117,7 +118,9 @@ export class Informer {
     for (const [k, v] of fresh) this.#cache.set(k, v);
     this.#resourceVersion = rv;
     for (const [k, v] of fresh) {
-      if (old.get(k)?.metadata?.resourceVersion !== v.metadata?.resourceVersion) this.#opts.onChange(v, false);
+      if (old.get(k)?.metadata?.resourceVersion !== v.metadata?.resourceVersion) {
+        this.#opts.onChange(v, false);
+      }
       old.delete(k);
     }
     for (const v of old.values()) this.#opts.onChange(v, true);
@@ -149,7 +152,12 @@ export class Informer {
         this.#setState({ connected: true, lastError: undefined });
         if (ev.type === "ERROR") {
           const status = ev.object as { code?: number; reason?: string; message?: string };
-          throw new ApiError(status.code ?? 500, status.reason ?? "Error", status.message ?? "watch error", path);
+          throw new ApiError(
+            status.code ?? 500,
+            status.reason ?? "Error",
+            status.message ?? "watch error",
+            path,
+          );
         }
         const rv = ev.object?.metadata?.resourceVersion;
         if (rv) this.#resourceVersion = rv;

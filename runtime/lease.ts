@@ -123,7 +123,9 @@ export class LeaderElector {
       spec: {
         ...lease.spec,
         ...spec,
-        ...(taking ? { acquireTime: micro(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),
+        ...(taking
+          ? { acquireTime: micro(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 }
+          : {}),
       },
     };
     try {

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { configure, getJsonLinesFormatter, getLogger, getStreamSink, type Logger, type LogRecord } from "@logtape/logtape";
+import {
+  configure,
+  getJsonLinesFormatter,
+  getLogger,
+  getStreamSink,
+  type Logger,
+  type LogRecord,
+} from "@logtape/logtape";
 
 /** Output format. */
 export type LogFormat = "json" | "pretty";
@@ -16,19 +23,27 @@ export const LOG_CATEGORY = "mysql-operator";
 function pretty(record: LogRecord): string {
   const time = new Date(record.timestamp).toISOString().slice(11, 23);
   const p = record.properties as Record<string, unknown>;
-  const where = [p.cluster, p.namespace && p.name ? `${p.namespace}/${p.name}` : undefined].filter(Boolean).join(" ");
-  const msg = record.message.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m)))
+  const where = [p.cluster, p.namespace && p.name ? `${p.namespace}/${p.name}` : undefined].filter(Boolean)
+    .join(" ");
+  const msg = record.message.map((
+    m,
+  ) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m)))
     .join("");
   return `${time} ${record.level.toUpperCase().padEnd(7)} ${where ? `[${where}] ` : ""}${msg}\n`;
 }
 
 /** Configures logging once per process. */
-export async function setupLogging(format: LogFormat, level: "debug" | "info" | "warning" | "error" = "info") {
+export async function setupLogging(
+  format: LogFormat,
+  level: "debug" | "info" | "warning" | "error" = "info",
+) {
   await configure({
     reset: true,
     sinks: {
       out: getStreamSink(Deno.stderr.writable, {
-        formatter: format === "json" ? getJsonLinesFormatter({ properties: "flatten", message: "rendered" }) : pretty,
+        formatter: format === "json"
+          ? getJsonLinesFormatter({ properties: "flatten", message: "rendered" })
+          : pretty,
       }),
     },
     loggers: [

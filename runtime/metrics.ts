@@ -104,22 +104,34 @@ export class Histogram extends Metric {
 /** The operator's metrics. */
 export class OperatorMetrics {
   readonly reconciles = new Counter("mysql_operator_reconciles_total", "Reconcile passes by result.");
-  readonly reconcileErrors = new Counter("mysql_operator_reconcile_errors_total", "Reconcile passes that failed.");
+  readonly reconcileErrors = new Counter(
+    "mysql_operator_reconcile_errors_total",
+    "Reconcile passes that failed.",
+  );
   readonly reconcileDuration = new Histogram(
     "mysql_operator_reconcile_duration_seconds",
     "Duration of reconcile passes.",
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   readonly queueDepth = new Gauge("mysql_operator_queue_depth", "Keys waiting to be reconciled.");
-  readonly watchRestarts = new Counter("mysql_operator_watch_restarts_total", "Watches restarted, by reason.");
-  readonly apiRequests = new Counter("mysql_operator_api_requests_total", "API requests by verb and HTTP code.");
+  readonly watchRestarts = new Counter(
+    "mysql_operator_watch_restarts_total",
+    "Watches restarted, by reason.",
+  );
+  readonly apiRequests = new Counter(
+    "mysql_operator_api_requests_total",
+    "API requests by verb and HTTP code.",
+  );
   readonly lastBackup = new Gauge(
     "mysql_operator_last_successful_backup_timestamp_seconds",
     "Unix time of the last successful backup per instance.",
   );
   readonly backupFailures = new Counter("mysql_operator_backup_failures_total", "Backup Jobs that failed.");
   readonly leader = new Gauge("mysql_operator_lease_held", "1 when this process holds the cluster's lease.");
-  readonly leaseHolder = new Gauge("mysql_operator_lease_holder_info", "The cluster's lease holder (value 1).");
+  readonly leaseHolder = new Gauge(
+    "mysql_operator_lease_holder_info",
+    "The cluster's lease holder (value 1).",
+  );
   readonly clusterUp = new Gauge("mysql_operator_cluster_up", "1 when the cluster's watches are connected.");
   readonly synced = new Gauge("mysql_operator_cluster_synced", "1 when the cluster's caches have synced.");
 

@@ -8,7 +8,7 @@ Deno.test("metrics render in Prometheus text format with labels", () => {
   m.reconcileDuration.observe({ cluster: "a" }, 0.02);
   m.lastBackup.set({ cluster: "a", namespace: "n", name: 'x"y' }, 1700000000);
   const text = m.render();
-  assertStringIncludes(text, '# TYPE mysql_operator_reconciles_total counter');
+  assertStringIncludes(text, "# TYPE mysql_operator_reconciles_total counter");
   assertStringIncludes(text, 'mysql_operator_reconciles_total{cluster="a",result="success"} 2');
   assertStringIncludes(text, 'mysql_operator_reconcile_duration_seconds_bucket{cluster="a",le="0.025"} 1');
   assertStringIncludes(text, 'mysql_operator_reconcile_duration_seconds_bucket{cluster="a",le="0.01"} 0');

@@ -52,12 +52,18 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const runtimes: ClusterRuntime[] = [];
   // Operators serving different namespace sets of one cluster elect separately.
   const leaseName = opts.lease
-    ? opts.lease.name + (opts.namespaces.length ? "-" + shortHash(...[...opts.namespaces].sort()).slice(0, 8) : "")
+    ? opts.lease.name +
+      (opts.namespaces.length ? "-" + shortHash(...[...opts.namespaces].sort()).slice(0, 8) : "")
     : "";
 
   const targets: Array<{ name: string; connect: () => Promise<Connection> }> = [];
   if (opts.inCluster) targets.push({ name: IN_CLUSTER, connect: () => Promise.resolve(opts.inCluster!) });
-  for (const name of opts.contexts) targets.push({ name, connect: () => connectionFor(opts.kubeconfig!, name) });
+  for (const name of opts.contexts) {
+    targets.push({
+      name,
+      connect: () => connectionFor(opts.kubeconfig!, name),
+    });
+  }
 
   for (const t of targets) {
     try {

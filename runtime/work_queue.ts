@@ -157,7 +157,7 @@ export class WorkQueue {
     } else if (delay !== undefined) {
       this.addAfter(key, delay);
     }
-    if (this.#active.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    if (this.#active.size === 0) { for (const w of this.#idleWaiters.splice(0)) w(); }
     this.#pump();
   }
 }

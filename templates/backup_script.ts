@@ -43,6 +43,7 @@ export const MANIFEST_FORMAT = 1;
  * spaces at either end, `#`, `$` and quotes then round-trip exactly.
  */
 export const COMMON_SH = sh`
+# POSIX sh has no local variables: variables of functions start with _ so that they never clobber the caller's.
 LC_ALL=C
 export LC_ALL
 umask 077
@@ -106,7 +107,7 @@ check_env() {
     *[!A-Za-z0-9-]*) fail InvalidEnvironment 'INSTANCE_UID must be a UID' ;;
   esac
   case \${BACKUP_SUBDIR:-} in
-    '' | . | .. | *[!A-Za-z0-9._-]*) fail InvalidEnvironment 'BACKUP_SUBDIR must be a plain directory name' ;;
+    '' | '.' | '..' | *[!A-Za-z0-9._-]*) fail InvalidEnvironment 'BACKUP_SUBDIR must be a plain directory name' ;;
   esac
   [ -n "\${MYSQL_HOST:-}" ] || fail InvalidEnvironment 'MYSQL_HOST must be set'
   MYSQL_PORT=\${MYSQL_PORT:-3306}

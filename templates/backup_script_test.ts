@@ -66,7 +66,8 @@ export async function lintJobScript(script: string): Promise<string[]> {
     used.push(cmd);
   }
   if (await installed("checkbashisms")) {
-    const res = await runWithScript("checkbashisms", ["--posix"], script);
+    // The Job runs the text with `sh -c`; checkbashisms wants to see the interpreter line.
+    const res = await runWithScript("checkbashisms", ["--posix", "--extra"], "#!/bin/sh\n" + script);
     equal(res.code, 0, `checkbashisms: ${res.output}`);
     used.push("checkbashisms");
   } else {
@@ -167,4 +168,34 @@ Deno.test("option file: a password too long for one option-file line fails clear
   const text = new TextDecoder().decode(out.stdout);
   ok(text.includes('"reason":"InvalidEnvironment"'), text);
   ok(!text.includes("written"));
+});
+
+Deno.test("functions only assign _-prefixed variables or the script's declared globals", () => {
+  // POSIX sh has no locals: a function that reuses a caller's name (say `stem`) silently changes it.
+  const globals = new Set([
+    "work",
+    "child",
+    "tmp_dump",
+    "tmp_manifest",
+    "unfinished",
+    "cnf",
+    "rc",
+    "dir",
+    "tag",
+    "MYSQL_PORT",
+    "MYSQL_USER",
+    "IFS", // only as a prefix: IFS= read -r
+  ]);
+  const bodies = [...BACKUP_SCRIPT.matchAll(/^([a-z_]+)\(\) \{\n([\s\S]*?)^\}/gm)];
+  ok(bodies.length >= 10, `found ${bodies.length} functions`);
+  for (const [, name, body] of bodies) {
+    const assigned = [
+      ...[...body.matchAll(/(?:^|[\s;(])([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]),
+      ...[...body.matchAll(/\bfor ([A-Za-z_][A-Za-z0-9_]*) in/g)].map((m) => m[1]),
+      ...[...body.matchAll(/\bread -r ((?:[A-Za-z_][A-Za-z0-9_]* ?)+)/g)].flatMap((m) =>
+        m[1].trim().split(" ")
+      ),
+    ];
+    for (const v of assigned) ok(v.startsWith("_") || globals.has(v), `function ${name} assigns ${v}`);
+  }
 });

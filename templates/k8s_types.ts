@@ -100,7 +100,8 @@ export interface Container {
   readinessProbe?: Probe;
   startupProbe?: Probe;
   livenessProbe?: Probe;
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  /** Quantities: strings, or integers (the CRD accepts int-or-string like core/v1 does). */
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   terminationMessagePath?: string;
   terminationMessagePolicy?: "File" | "FallbackToLogsOnError";
 }

@@ -75,7 +75,11 @@ export function childNames(ref: ObjectRef): ChildNames {
  * Name of a backup Job. `reason` is `final`, `scheduled` or `manual`; `token` distinguishes requests (a schedule
  * slot, an annotation value) so a leftover Job of an earlier request never blocks a new one.
  */
-export function backupJobName(ref: ObjectRef, reason: "final" | "scheduled" | "manual", token: string): string {
+export function backupJobName(
+  ref: ObjectRef,
+  reason: "final" | "scheduled" | "manual",
+  token: string,
+): string {
   const short = { final: "f", scheduled: "s", manual: "m" }[reason];
   return `${ref.name}-backup-${short}${shortHash(ref.uid ?? "", reason, token).slice(0, 8)}`;
 }

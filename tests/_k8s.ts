@@ -74,7 +74,11 @@ export function waitCondition(
 }
 
 /** Events of an object (reason: message), oldest first. */
-export async function eventsOf(context: string, ns: string, name: string): Promise<Array<{ reason: string; message: string; type: string }>> {
+export async function eventsOf(
+  context: string,
+  ns: string,
+  name: string,
+): Promise<Array<{ reason: string; message: string; type: string }>> {
   const out = await kubectl(
     context,
     "get",
@@ -104,11 +108,18 @@ export function recordWatch(client: KubeClient, resource: Resource, namespace?: 
   const ctl = new AbortController();
   const done = (async () => {
     const list = await client.list(collectionPath(resource, namespace));
-    for (const o of list.items) seen.push({ type: "EXISTING", rv: Number(o.metadata?.resourceVersion), obj: o });
+    for (const o of list.items) {
+      seen.push({ type: "EXISTING", rv: Number(o.metadata?.resourceVersion), obj: o });
+    }
     let rv = list.metadata.resourceVersion;
     while (!ctl.signal.aborted) {
       try {
-        for await (const ev of client.watch(collectionPath(resource, namespace), { resourceVersion: rv, allowWatchBookmarks: true }, ctl.signal)) {
+        for await (
+          const ev of client.watch(collectionPath(resource, namespace), {
+            resourceVersion: rv,
+            allowWatchBookmarks: true,
+          }, ctl.signal)
+        ) {
           rv = ev.object.metadata?.resourceVersion ?? rv;
           if (ev.type !== "BOOKMARK") seen.push({ type: ev.type, rv: Number(rv), obj: ev.object });
         }

@@ -41,12 +41,23 @@ export const DENO = Deno.execPath();
  * Starts `main.ts run` with the operator's permissions. `args` come after `run`; `--http-addr` and `--log-format`
  * are set here. Waits until /healthz answers.
  */
-export async function startOperatorProcess(args: string[], env: Record<string, string> = {}): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<OperatorProcess> {
   const port = freePort();
   const logFile = await Deno.makeTempFile({ prefix: "mysql-operator-", suffix: ".log" });
   const out = await Deno.open(logFile, { write: true, append: true });
   const child = new Deno.Command(DENO, {
-    args: ["run", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, "run", "--http-addr", `127.0.0.1:${port}`, ...args],
+    args: [
+      "run",
+      ...OPERATOR_PERMISSIONS,
+      `${ROOT}main.ts`,
+      "run",
+      "--http-addr",
+      `127.0.0.1:${port}`,
+      ...args,
+    ],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
@@ -72,7 +83,9 @@ export async function startOperatorProcess(args: string[], env: Record<string, s
     try {
       if ((await http("/healthz")).status === 200) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`the operator did not serve /healthz:\n${await Deno.readTextFile(logFile)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`the operator did not serve /healthz:\n${await Deno.readTextFile(logFile)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const stop = async () => {

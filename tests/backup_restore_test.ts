@@ -29,7 +29,7 @@ const PASSWORD =
   " lead'single\"double$HOME ${PATH} $(id) `id` \\back\\\\slash #hash ;semi\nsecond line\ttab trail ";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const BIG_ROWS = 300_000;
+const BIG_ROWS = 150_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running the scripts as a Job does.
@@ -742,19 +742,28 @@ Deno.test({
           const run = spawnJob(srv, script, inst);
           let finished = false;
           run.done.then(() => finished = true);
-          let scans = 0, sawClient = 0, sawEnvSecret = false;
+          let scans = 0, sawClient = 0;
+          const violations = new Set<string>();
           while (!finished) {
             for (const p of processes()) {
               const cmdline = p.argv.join(" ");
-              for (const f of fragments) ok(!cmdline.includes(f), `password on the command line of ${p.pid}`);
-              if (isClient(p, clientNames, db)) {
-                sawClient++;
-                try {
-                  const environ = new TextDecoder().decode(Deno.readFileSync(`/proc/${p.pid}/environ`));
-                  if (environ.includes(PASSWORD)) sawEnvSecret = true;
-                } catch {
-                  // exited meanwhile
-                }
+              if (fragments.some((f) => cmdline.includes(f))) {
+                violations.add(`password in argv of ${p.argv[0]}`);
+              }
+              if (!isClient(p, clientNames, db)) continue;
+              sawClient++;
+              // Clients mask a password option in their argv at once: even a masked one must not be there.
+              if (p.argv.some((a) => /^(--password|-p.)/.test(a))) {
+                violations.add(`password option: ${cmdline}`);
+              }
+              if (!p.argv.some((a) => a.startsWith("--defaults-extra-file="))) {
+                violations.add(`no option file: ${cmdline}`);
+              }
+              try {
+                const environ = new TextDecoder().decode(Deno.readFileSync(`/proc/${p.pid}/environ`));
+                if (environ.includes(PASSWORD)) violations.add(`password in the environment of ${p.argv[0]}`);
+              } catch {
+                // exited meanwhile
               }
             }
             scans++;
@@ -762,8 +771,8 @@ Deno.test({
           }
           const res = await run.done;
           checkRun(res, inst);
+          deepStrictEqual([...violations], []);
           ok(sawClient > 0, `the scan never saw ${clientNames.join("/")} running (${scans} scans)`);
-          ok(!sawEnvSecret, "the password was in a client's environment");
           return { res, scans, sawClient };
         };
 

@@ -18,7 +18,10 @@ async function sharedNamespace(ctxs: string[], prefix: string) {
   await Promise.all(ctxs.map((c) => kubectl(c, "create", "namespace", name)));
   return {
     name,
-    cleanup: () => Promise.all(ctxs.map((c) => kubectl(c, "delete", "namespace", name, "--wait=false", "--ignore-not-found"))),
+    cleanup: () =>
+      Promise.all(
+        ctxs.map((c) => kubectl(c, "delete", "namespace", name, "--wait=false", "--ignore-not-found")),
+      ),
   };
 }
 
@@ -34,14 +37,22 @@ function metricSum(text: string, name: string, labels: Record<string, string>): 
   let sum = 0;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name + "{")) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(" ").at(-1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      sum += Number(line.split(" ").at(-1));
+    }
   }
   return sum;
 }
 
 Deno.test("three contexts from one process converge independently; `status` shows them all", async () => {
   const ns = await sharedNamespace(contexts, "multi");
-  const op = await startOperatorProcess(["--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name]);
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    kubeconfig,
+    ...contextArgs(contexts),
+    "--namespace",
+    ns.name,
+  ]);
   try {
     await Promise.all(contexts.map(async (c, i) => {
       await kubectlApply(c, await courseObject(ns.name, {}, `db-${i}`));
@@ -52,7 +63,22 @@ Deno.test("three contexts from one process converge independently; `status` show
     assertEquals(ready.clusters.map((c: { cluster: string }) => c.cluster).sort(), [...contexts].sort());
     // status: one table across contexts, and JSON.
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=uid,hostname", `${ROOT}main.ts`, "status", "--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name, "-o", "json"],
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys=uid,hostname",
+        `${ROOT}main.ts`,
+        "status",
+        "--kubeconfig",
+        kubeconfig,
+        ...contextArgs(contexts),
+        "--namespace",
+        ns.name,
+        "-o",
+        "json",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -61,7 +87,20 @@ Deno.test("three contexts from one process converge independently; `status` show
     assertEquals(rows.length, 3);
     for (const r of rows) assertEquals([r.ready, r.phase, r.storage], ["True", "Ready", "1Gi"]);
     const table = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=uid,hostname", `${ROOT}main.ts`, "status", "--kubeconfig", kubeconfig, ...contextArgs(contexts), "--namespace", ns.name],
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys=uid,hostname",
+        `${ROOT}main.ts`,
+        "status",
+        "--kubeconfig",
+        kubeconfig,
+        ...contextArgs(contexts),
+        "--namespace",
+        ns.name,
+      ],
       stdout: "piped",
     }).output();
     const text = new TextDecoder().decode(table.stdout);
@@ -82,7 +121,13 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
   const crd = await Deno.readTextFile(`${ROOT}deploy/crd.yaml`);
   const outageCtx = outage.contexts[0];
   await kubectlWithStdin(outageCtx, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
-  await kubectl(outageCtx, "wait", "--for=condition=Established", "crd/mysqls.otus.homework", "--timeout=60s");
+  await kubectl(
+    outageCtx,
+    "wait",
+    "--for=condition=Established",
+    "crd/mysqls.otus.homework",
+    "--timeout=60s",
+  );
   // Both kubeconfigs merged into one file, as a user's would be.
   const merged = parse(await Deno.readTextFile(kubeconfig));
   const other = parse(await Deno.readTextFile(outage.kubeconfig));
@@ -95,7 +140,13 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
   const healthy = contexts.slice(0, 2);
   const all = [...healthy, outageCtx];
   const ns = await sharedNamespace(all, "outage");
-  const op = await startOperatorProcess(["--kubeconfig", mergedPath, ...contextArgs(all), "--namespace", ns.name]);
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    mergedPath,
+    ...contextArgs(all),
+    "--namespace",
+    ns.name,
+  ]);
   let stopped = false;
   try {
     await kubectlApply(outageCtx, await courseObject(ns.name, {}, "before"));
@@ -118,10 +169,33 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
     stopped = false;
     // Changes right after it returns are served, and what was there before is still right.
     await kubectlApply(outageCtx, await courseObject(ns.name, {}, "after"));
-    await kubectl(outageCtx, "patch", "mysql", "before", "-n", ns.name, "--type=merge", "-p", '{"spec":{"image":"mysql:8.4"}}');
+    await kubectl(
+      outageCtx,
+      "patch",
+      "mysql",
+      "before",
+      "-n",
+      ns.name,
+      "--type=merge",
+      "-p",
+      '{"spec":{"image":"mysql:8.4"}}',
+    );
     await waitCondition(outageCtx, ns.name, "after", "Ready", "True", undefined, 90_000);
-    await waitFor("the image change after the outage", async () =>
-      (await kubectl(outageCtx, "get", "deployment", "before", "-n", ns.name, "-o", "jsonpath={.spec.template.spec.containers[0].image}")) === "mysql:8.4", 60_000);
+    await waitFor(
+      "the image change after the outage",
+      async () =>
+        (await kubectl(
+          outageCtx,
+          "get",
+          "deployment",
+          "before",
+          "-n",
+          ns.name,
+          "-o",
+          "jsonpath={.spec.template.spec.containers[0].image}",
+        )) === "mysql:8.4",
+      60_000,
+    );
   } catch (err) {
     await showLogs(op, "operator");
     throw err;
@@ -136,7 +210,15 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
 Deno.test("two operator processes: one reconciles each cluster; killing it hands over within the lease time", async () => {
   const two = contexts.slice(0, 2);
   const ns = await sharedNamespace(two, "lease");
-  const args = ["--kubeconfig", kubeconfig, ...contextArgs(two), "--namespace", ns.name, "--lease-duration-seconds", "6"];
+  const args = [
+    "--kubeconfig",
+    kubeconfig,
+    ...contextArgs(two),
+    "--namespace",
+    ns.name,
+    "--lease-duration-seconds",
+    "6",
+  ];
   let a: OperatorProcess | undefined, b: OperatorProcess | undefined;
   try {
     a = await startOperatorProcess([...args, "--identity", "op-a"]);
@@ -186,17 +268,33 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
 Deno.test("a kubeconfig with a broken context: a clear error naming it, the healthy ones are served", async () => {
   const kc = parse(await Deno.readTextFile(kubeconfig));
   const good = kc.contexts.find((c: { name: string }) => c.name === contexts[0]);
-  kc.users.push({ name: "broken-user", user: { "client-certificate": "/nonexistent/cert.pem", "client-key": "/nonexistent/key.pem" } });
+  kc.users.push({
+    name: "broken-user",
+    user: { "client-certificate": "/nonexistent/cert.pem", "client-key": "/nonexistent/key.pem" },
+  });
   kc.contexts.push({ name: "broken", context: { cluster: good.context.cluster, user: "broken-user" } });
   const path = await Deno.makeTempFile({ suffix: ".yaml" });
   await Deno.writeTextFile(path, stringify(kc));
   const ns = await sharedNamespace([contexts[0]], "broken");
-  const op = await startOperatorProcess(["--kubeconfig", path, "--context", "broken", "--context", "missing-context", "--context", contexts[0], "--namespace", ns.name]);
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    path,
+    "--context",
+    "broken",
+    "--context",
+    "missing-context",
+    "--context",
+    contexts[0],
+    "--namespace",
+    ns.name,
+  ]);
   try {
     await kubectlApply(contexts[0], await courseObject(ns.name));
     await waitCondition(contexts[0], ns.name, "mysql-instance", "Ready", "True");
     const r = JSON.parse((await op.http("/readyz")).body);
-    const failed = Object.fromEntries(r.failed.map((f: { cluster: string; error: string }) => [f.cluster, f.error]));
+    const failed = Object.fromEntries(
+      r.failed.map((f: { cluster: string; error: string }) => [f.cluster, f.error]),
+    );
     assertStringIncludes(failed["broken"], 'context "broken"');
     assertStringIncludes(failed["broken"], "/nonexistent/cert.pem");
     assertStringIncludes(failed["missing-context"], "no such context");

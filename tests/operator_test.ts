@@ -26,9 +26,21 @@ const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[0];
 
 /** Runs `fn` with a fresh namespace and an operator serving it; shows the operator's log when `fn` fails. */
-async function withOperator(prefix: string, fn: (ns: string, op: () => OperatorProcess, restart: () => Promise<void>) => Promise<void>) {
+async function withOperator(
+  prefix: string,
+  fn: (ns: string, op: () => OperatorProcess, restart: () => Promise<void>) => Promise<void>,
+) {
   const ns = await freshNamespace(ctx, prefix);
-  const args = ["--kubeconfig", kubeconfig, "--context", ctx, "--namespace", ns.name, "--lease-duration-seconds", "4"];
+  const args = [
+    "--kubeconfig",
+    kubeconfig,
+    "--context",
+    ctx,
+    "--namespace",
+    ns.name,
+    "--lease-duration-seconds",
+    "4",
+  ];
   let op = await startOperatorProcess(args);
   const restart = async () => {
     await op.kill();
@@ -46,7 +58,16 @@ async function withOperator(prefix: string, fn: (ns: string, op: () => OperatorP
 }
 
 async function exists(kind: string, ns: string | undefined, name: string): Promise<boolean> {
-  const out = await kubectl(ctx, "get", kind, name, ...(ns ? ["-n", ns] : []), "--ignore-not-found", "-o", "name");
+  const out = await kubectl(
+    ctx,
+    "get",
+    kind,
+    name,
+    ...(ns ? ["-n", ns] : []),
+    "--ignore-not-found",
+    "-o",
+    "name",
+  );
   return out.trim() !== "";
 }
 
@@ -61,7 +82,15 @@ Deno.test("course scenario: create → Ready → delete runs the final backup be
     assertEquals(ready.status?.restore?.result, "NothingToRestore");
     assert(ready.metadata.finalizers?.includes(FINALIZER));
     const names = childNames({ namespace: ns, name: "mysql-instance", uid: ready.metadata.uid });
-    for (const [kind, name] of [["deployment", names.deployment], ["service", names.service], ["pvc", names.dataPVC], ["pvc", names.backupPVC], ["secret", names.secret]]) {
+    for (
+      const [kind, name] of [
+        ["deployment", names.deployment],
+        ["service", names.service],
+        ["pvc", names.dataPVC],
+        ["pvc", names.backupPVC],
+        ["secret", names.secret],
+      ]
+    ) {
       assert(await exists(kind, ns, name), `${kind} ${name} exists`);
     }
     assert(await exists("pv", undefined, names.dataPV), "data PV exists");
@@ -71,18 +100,29 @@ Deno.test("course scenario: create → Ready → delete runs the final backup be
     const jobs = recordWatch(client, RESOURCES.job, ns);
     const pvcs = recordWatch(client, RESOURCES.pvc, ns);
     await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
-    await waitFor("the MySQL object to be gone", async () => !(await getMySQL(ctx, ns, "mysql-instance")), 60_000);
+    await waitFor(
+      "the MySQL object to be gone",
+      async () => !(await getMySQL(ctx, ns, "mysql-instance")),
+      60_000,
+    );
     await waitFor("the data PVC to be gone", async () => !(await exists("pvc", ns, names.dataPVC)), 60_000);
     await jobs.stop();
     await pvcs.stop();
     const completed = jobs.seen.find((s) =>
       s.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final" &&
-      (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Complete" && c.status === "True")
+      (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+        c.type === "Complete" && c.status === "True"
+      )
     );
     assert(completed, "a final backup Job completed");
-    const dataGoing = pvcs.seen.find((s) => s.obj.metadata?.name === names.dataPVC && (s.type === "DELETED" || s.obj.metadata?.deletionTimestamp));
+    const dataGoing = pvcs.seen.find((s) =>
+      s.obj.metadata?.name === names.dataPVC && (s.type === "DELETED" || s.obj.metadata?.deletionTimestamp)
+    );
     assert(dataGoing, "the data PVC was deleted");
-    assert(completed.rv < dataGoing.rv, `backup completed (rv ${completed.rv}) before the data PVC went (rv ${dataGoing.rv})`);
+    assert(
+      completed.rv < dataGoing.rv,
+      `backup completed (rv ${completed.rv}) before the data PVC went (rv ${dataGoing.rv})`,
+    );
     assert(await exists("pvc", ns, names.backupPVC), "backup PVC kept");
     assert(!(await exists("pv", undefined, names.dataPV)), "data PV deleted");
     const backupPVC = JSON.parse(await kubectl(ctx, "get", "pvc", names.backupPVC, "-n", ns, "-o", "json"));
@@ -98,7 +138,10 @@ Deno.test("course scenario: create → Ready → delete runs the final backup be
     assertEquals(again.status?.restore?.result, "Restored");
     assertEquals(condition(again, "Restored")?.status, "True");
     assert(jobs2.seen.some((s) => s.obj.metadata?.name === `mysql-instance-restore`), "restore Job ran");
-    await waitFor("the finished restore Job to be deleted", async () => !(await exists("job", ns, "mysql-instance-restore")));
+    await waitFor(
+      "the finished restore Job to be deleted",
+      async () => !(await exists("job", ns, "mysql-instance-restore")),
+    );
     client.close();
   });
 });
@@ -111,13 +154,18 @@ Deno.test("restarts mid-creation and mid-deletion converge without duplicates or
     const ready = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
     const deployments = JSON.parse(await kubectl(ctx, "get", "deployments", "-n", ns, "-o", "json")).items;
     assertEquals(deployments.length, 1);
-    const pvs = JSON.parse(await kubectl(ctx, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json")).items;
+    const pvs =
+      JSON.parse(await kubectl(ctx, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json")).items;
     assertEquals(pvs.length, 2, "one data PV and one backup PV");
     assertEquals(ready.metadata.finalizers?.filter((f) => f === FINALIZER).length, 1);
 
     await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
-    await waitFor("the final backup Job", async () =>
-      (await kubectl(ctx, "get", "jobs", "-n", ns, "-l", "otus.homework/backup-reason=final", "-o", "name")).trim());
+    await waitFor(
+      "the final backup Job",
+      async () =>
+        (await kubectl(ctx, "get", "jobs", "-n", ns, "-l", "otus.homework/backup-reason=final", "-o", "name"))
+          .trim(),
+    );
     await restart(); // kill -9 in the middle of deletion
     await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns, "mysql-instance")), 60_000);
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
@@ -133,7 +181,15 @@ Deno.test("a failing final backup keeps data and finalizer, reports it, and succ
     await kubectlApply(ctx, obj);
     await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
     await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
-    const failing = await waitCondition(ctx, ns, "mysql-instance", "BackupReady", "False", "BackupFailed", 90_000);
+    const failing = await waitCondition(
+      ctx,
+      ns,
+      "mysql-instance",
+      "BackupReady",
+      "False",
+      "BackupFailed",
+      90_000,
+    );
     assert(failing.metadata.deletionTimestamp, "still being deleted");
     assert(failing.metadata.finalizers?.includes(FINALIZER), "finalizer kept");
     assert(failing.status?.lastBackupFailure?.reason, "failure reason recorded");
@@ -141,7 +197,17 @@ Deno.test("a failing final backup keeps data and finalizer, reports it, and succ
     const events = await eventsOf(ctx, ns, "mysql-instance");
     assert(events.some((e) => e.reason === "BackupFailed" && e.type === "Warning"), JSON.stringify(events));
     // Fix the cause: the next attempt (after backoff) succeeds and the deletion completes.
-    await kubectl(ctx, "patch", "mysql", "mysql-instance", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { backup: { image: "mysql:5.7" } } }));
+    await kubectl(
+      ctx,
+      "patch",
+      "mysql",
+      "mysql-instance",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { backup: { image: "mysql:5.7" } } }),
+    );
     await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns, "mysql-instance")), 120_000);
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
   });
@@ -159,16 +225,75 @@ Deno.test("drift is corrected and spec changes roll out", async () => {
     }, 30_000);
     await waitFor("the Service back", () => exists("service", ns, "mysql-instance"), 30_000);
     // An edit by hand is put back.
-    await kubectl(ctx, "patch", "deployment", "mysql-instance", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "mysql:hacked" }]));
-    await waitFor("the image edit put back", async () =>
-      (await kubectl(ctx, "get", "deployment", "mysql-instance", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}")) === "mysql:5.7", 30_000);
+    await kubectl(
+      ctx,
+      "patch",
+      "deployment",
+      "mysql-instance",
+      "-n",
+      ns,
+      "--type=json",
+      "-p",
+      JSON.stringify([{
+        op: "replace",
+        path: "/spec/template/spec/containers/0/image",
+        value: "mysql:hacked",
+      }]),
+    );
+    await waitFor(
+      "the image edit put back",
+      async () =>
+        (await kubectl(
+          ctx,
+          "get",
+          "deployment",
+          "mysql-instance",
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.spec.template.spec.containers[0].image}",
+        )) === "mysql:5.7",
+      30_000,
+    );
     // A spec change rolls out.
-    await kubectl(ctx, "patch", "mysql", "mysql-instance", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { image: "mysql:8.4" } }));
-    await waitFor("the new image rolled out", async () =>
-      (await kubectl(ctx, "get", "deployment", "mysql-instance", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}")) === "mysql:8.4", 30_000);
+    await kubectl(
+      ctx,
+      "patch",
+      "mysql",
+      "mysql-instance",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { image: "mysql:8.4" } }),
+    );
+    await waitFor(
+      "the new image rolled out",
+      async () =>
+        (await kubectl(
+          ctx,
+          "get",
+          "deployment",
+          "mysql-instance",
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.spec.template.spec.containers[0].image}",
+        )) === "mysql:8.4",
+      30_000,
+    );
     const obj = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
     assertEquals(obj.status?.observedGeneration, obj.metadata.generation);
-    const strategy = await kubectl(ctx, "get", "deployment", "mysql-instance", "-n", ns, "-o", "jsonpath={.spec.strategy.type}");
+    const strategy = await kubectl(
+      ctx,
+      "get",
+      "deployment",
+      "mysql-instance",
+      "-n",
+      ns,
+      "-o",
+      "jsonpath={.spec.strategy.type}",
+    );
     assertEquals(strategy, "Recreate");
   });
 });
@@ -188,15 +313,25 @@ Deno.test("bad input: the API server rejects what it can, the operator reports t
     await reject({ ...base, spec: undefined }, /spec: Required value/);
     await reject({ ...base, spec: { ...base.spec, storage_size: "lots" } }, /storage_size/);
     await reject({ ...base, spec: { ...base.spec, database: "x`; DROP" } }, /database/);
-    await reject({ ...base, spec: { ...base.spec, passwordSecretRef: { name: "s" } } }, /exactly one of spec.password and spec.passwordSecretRef/);
+    await reject(
+      { ...base, spec: { ...base.spec, passwordSecretRef: { name: "s" } } },
+      /exactly one of spec.password and spec.passwordSecretRef/,
+    );
 
-    const missing = await courseObject(ns, { password: undefined, passwordSecretRef: { name: "nope" } }, "missing-secret");
+    const missing = await courseObject(
+      ns,
+      { password: undefined, passwordSecretRef: { name: "nope" } },
+      "missing-secret",
+    );
     await kubectlApply(ctx, missing);
     await kubectlApply(ctx, await courseObject(ns, {}, "healthy"));
     const bad = await waitCondition(ctx, ns, "missing-secret", "Ready", "False", "PasswordSecretNotFound");
     assertStringIncludes(condition(bad, "Ready")!.message, "nope");
-    await waitFor("a PasswordSecretNotFound event", async () =>
-      (await eventsOf(ctx, ns, "missing-secret")).some((e) => e.reason === "PasswordSecretNotFound"));
+    await waitFor(
+      "a PasswordSecretNotFound event",
+      async () =>
+        (await eventsOf(ctx, ns, "missing-secret")).some((e) => e.reason === "PasswordSecretNotFound"),
+    );
     await waitCondition(ctx, ns, "healthy", "Ready", "True");
     assert(!(await exists("deployment", ns, "missing-secret")), "nothing started without credentials");
     // Providing the Secret fixes it.

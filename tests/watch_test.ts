@@ -53,9 +53,15 @@ Deno.test("a dropped watch, a silent connection and a 410 are noticed and recove
     proxy.cut();
     await kubectlApply(ctx, configMap(ns.name, "during-cut", "2"));
     await kubectlApply(ctx, configMap(ns.name, "before", "changed"));
-    await waitFor("the informer to notice the drop", () => !informer.state.connected || restarts.includes("reconnect"));
+    await waitFor(
+      "the informer to notice the drop",
+      () => !informer.state.connected || restarts.includes("reconnect"),
+    );
     proxy.restore();
-    await waitFor("changes made during the cut", () => value("during-cut") === "2" && value("before") === "changed");
+    await waitFor(
+      "changes made during the cut",
+      () => value("during-cut") === "2" && value("before") === "changed",
+    );
     assert(restarts.includes("reconnect"), `restarts: ${restarts}`);
 
     // 2. Half-open connection: bytes stop, the socket stays; the idle timeout notices.
@@ -71,8 +77,11 @@ Deno.test("a dropped watch, a silent connection and a 410 are noticed and recove
     await kubectlApply(ctx, configMap(ns.name, "during-compaction", "4"));
     await compactEtcd(clusterName);
     proxy.restore();
-    await waitFor("a relist after 410 with every change", () =>
-      value("during-compaction") === "4" && value("before") === undefined && deletions.has("before"), 30_000);
+    await waitFor(
+      "a relist after 410 with every change",
+      () => value("during-compaction") === "4" && value("before") === undefined && deletions.has("before"),
+      30_000,
+    );
     assert(restarts.includes("expired"), `expected a 410 relist; restarts: ${restarts}`);
   } finally {
     stop.abort();
@@ -94,7 +103,15 @@ Deno.test("the operator resumes after its connection is cut and serves what was 
   clusterEntry.cluster.server = proxy.url;
   const proxied = await Deno.makeTempFile({ suffix: ".yaml" });
   await Deno.writeTextFile(proxied, stringify(kc));
-  const op = await startOperatorProcess(["--kubeconfig", proxied, "--context", ctx, "--namespace", ns.name, "--no-leader-elect"]);
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    proxied,
+    "--context",
+    ctx,
+    "--namespace",
+    ns.name,
+    "--no-leader-elect",
+  ]);
   try {
     await kubectlApply(ctx, await courseObject(ns.name, {}, "first"));
     await waitCondition(ctx, ns.name, "first", "Ready", "True");

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { upClusters, stderrLogger } from "./cluster/clusters.ts";
+import { stderrLogger, upClusters } from "./cluster/clusters.ts";
 import { clusterPaths, contextName } from "./cluster/paths.ts";
 import { defaultNames } from "./cluster/main.ts";
 import { run } from "./cluster/run.ts";
@@ -31,18 +31,32 @@ if (values.help) {
 const timeoutMs = Number(values.timeout ?? 300) * 1000;
 
 const names = defaultNames(2);
-say(`starting clusters ${names.join(", ")} (the first run builds Kubernetes from the Go module proxy: minutes)`);
+say(
+  `starting clusters ${names.join(", ")} (the first run builds Kubernetes from the Go module proxy: minutes)`,
+);
 const up = await upClusters({ names, log: stderrLogger });
 const paths = await clusterPaths();
 const kubeconfig = up.kubeconfig;
 const contexts = names.map(contextName);
 const kubectl = (ctx: string, args: string[], stdin?: string) =>
-  run(`${paths.k8s}/kubectl`, ["--kubeconfig", kubeconfig, "--context", ctx, ...args], { stdin, timeoutMs: 60_000 });
+  run(`${paths.k8s}/kubectl`, ["--kubeconfig", kubeconfig, "--context", ctx, ...args], {
+    stdin,
+    timeoutMs: 60_000,
+  });
 const main = (args: string[], opts: Deno.CommandOptions = {}) =>
-  new Deno.Command(Deno.execPath(), { args: ["run", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, ...args], ...opts });
+  new Deno.Command(Deno.execPath(), {
+    args: ["run", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, ...args],
+    ...opts,
+  });
 
 say("installing the CRD (mysql-operator crd --install)");
-const crd = await main(["crd", "--install", "--kubeconfig", kubeconfig, ...contexts.flatMap((c) => ["--context", c])])
+const crd = await main([
+  "crd",
+  "--install",
+  "--kubeconfig",
+  kubeconfig,
+  ...contexts.flatMap((c) => ["--context", c]),
+])
   .output();
 if (!crd.success) throw new Error(new TextDecoder().decode(crd.stderr));
 
@@ -67,33 +81,53 @@ Promise.all([operator.stdout, operator.stderr].map(async (s) => {
 say("applying the course's example object in each cluster, and one with its password in a Secret");
 const example = await Deno.readTextFile(`${ROOT}deploy/mysql-instance.yaml`);
 for (const ctx of contexts) await kubectl(ctx, ["apply", "-f", "-"], example);
-await kubectl(contexts[1], ["apply", "-f", "-"], stringify({
-  apiVersion: "v1",
-  kind: "Secret",
-  metadata: { name: "orders-db-password", namespace: "default" },
-  stringData: { password: "s3cret with 'quotes' and $dollars" },
-}));
-await kubectl(contexts[1], ["apply", "-f", "-"], stringify({
-  apiVersion: "otus.homework/v1",
-  kind: "MySQL",
-  metadata: { name: "orders", namespace: "default" },
-  spec: {
-    image: "mysql:8.4",
-    database: "orders",
-    passwordSecretRef: { name: "orders-db-password" },
-    storage_size: "2Gi",
-    backup: { schedule: "0 3 * * *", retention: 7 },
-  },
-}));
+await kubectl(
+  contexts[1],
+  ["apply", "-f", "-"],
+  stringify({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "orders-db-password", namespace: "default" },
+    stringData: { password: "s3cret with 'quotes' and $dollars" },
+  }),
+);
+await kubectl(
+  contexts[1],
+  ["apply", "-f", "-"],
+  stringify({
+    apiVersion: "otus.homework/v1",
+    kind: "MySQL",
+    metadata: { name: "orders", namespace: "default" },
+    spec: {
+      image: "mysql:8.4",
+      database: "orders",
+      passwordSecretRef: { name: "orders-db-password" },
+      storage_size: "2Gi",
+      backup: { schedule: "0 3 * * *", retention: 7 },
+    },
+  }),
+);
 
 const deadline = Date.now() + timeoutMs;
 let lastTable = "";
 for (;;) {
-  const out = await main(["status", "--kubeconfig", kubeconfig, ...contexts.flatMap((c) => ["--context", c]), "-o", "json"], {
+  const out = await main([
+    "status",
+    "--kubeconfig",
+    kubeconfig,
+    ...contexts.flatMap((c) => ["--context", c]),
+    "-o",
+    "json",
+  ], {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const table = await main(["status", "--kubeconfig", kubeconfig, ...contexts.flatMap((c) => ["--context", c])], {
+  const table = await main([
+    "status",
+    "--kubeconfig",
+    kubeconfig,
+    ...contexts.flatMap((c) => ["--context", c]),
+  ], {
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -102,7 +136,9 @@ for (;;) {
     console.log("\n" + new TextDecoder().decode(table.stdout));
     lastTable = text;
   }
-  const items: Array<{ ready: string }> = out.success ? JSON.parse(new TextDecoder().decode(out.stdout)).items : [];
+  const items: Array<{ ready: string }> = out.success
+    ? JSON.parse(new TextDecoder().decode(out.stdout)).items
+    : [];
   if (items.length === 3 && items.every((i) => i.ready === "True")) break;
   if (Date.now() > deadline) {
     operator.kill("SIGTERM");

@@ -145,9 +145,10 @@ export class KubeClient {
         headers,
         body,
         client: this.#http,
-        signal: verb === "watch"
-          ? opts.signal
-          : AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMs), ...(opts.signal ? [opts.signal] : [])]),
+        signal: verb === "watch" ? opts.signal : AbortSignal.any([
+          AbortSignal.timeout(this.requestTimeoutMs),
+          ...(opts.signal ? [opts.signal] : []),
+        ]),
       });
     } catch (err) {
       this.#observer?.(verb, 0, (performance.now() - started) / 1000);
@@ -170,7 +171,12 @@ export class KubeClient {
   }
 
   /** Sends a request and parses the JSON answer. `verb` labels metrics (get, list, create, patch, ...). */
-  async request<T = KubeObject>(method: string, path: string, opts: RequestOptions = {}, verb?: string): Promise<T> {
+  async request<T = KubeObject>(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+    verb?: string,
+  ): Promise<T> {
     const res = await this.#fetch(method, path, opts, verb ?? method.toLowerCase());
     const text = await res.text();
     return (text ? JSON.parse(text) : {}) as T;

@@ -52,7 +52,9 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
     kc.loadFromCluster();
     return kc;
   }
-  throw new Error("no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster");
+  throw new Error(
+    "no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster",
+  );
 }
 
 function exists(path: string): boolean {
@@ -69,7 +71,9 @@ export function selectContexts(kc: KubeConfig, names: string[], all: boolean): s
   if (all) return kc.getContexts().map((c) => c.name);
   if (names.length > 0) return names;
   const current = kc.getCurrentContext();
-  if (!current) throw new Error("the kubeconfig has no current-context: pass --context NAME or --all-contexts");
+  if (!current) {
+    throw new Error("the kubeconfig has no current-context: pass --context NAME or --all-contexts");
+  }
   return [current];
 }
 

@@ -21,7 +21,9 @@ export function podNamespace(dir = SERVICE_ACCOUNT_DIR): string | undefined {
 /** Builds the in-cluster connection; throws a clear error outside a cluster. */
 export function inClusterConnection(dir = SERVICE_ACCOUNT_DIR): Connection {
   const host = Deno.env.get("KUBERNETES_SERVICE_HOST"), port = Deno.env.get("KUBERNETES_SERVICE_PORT");
-  if (!host || !port) throw new Error("--in-cluster: KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
+  if (!host || !port) {
+    throw new Error("--in-cluster: KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
+  }
   let caPem: string;
   try {
     caPem = Deno.readTextFileSync(`${dir}/ca.crt`);

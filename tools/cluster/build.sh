@@ -3,9 +3,12 @@
 #
 #   tools/cluster/build.sh            build what is missing, print the bin dirs
 #   tools/cluster/build.sh --check    exit 0 when every binary is cached, 1 otherwise (builds nothing)
+#   tools/cluster/build.sh --dirs     print KEY=path lines for the cache directories (builds nothing)
 #
 # Each component set is built into a temporary directory and renamed into place only after every binary in it
 # built and ran `--version`; a failed or interrupted build therefore never leaves a directory that looks complete.
+# Builds take an exclusive lock (flock on $CACHE/.build.lock), so concurrent callers wait instead of racing.
+# $CACHE/bin holds symlinks to every binary of the current versions: the one directory to put first on PATH.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
@@ -16,22 +19,81 @@ CACHE="${MYSQL_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-operator}"
 K8S_DIR="$CACHE/k8s-$K8S_VERSION"
 ETCD_DIR="$CACHE/etcd-$ETCD_VERSION"
 KWOK_DIR="$CACHE/kwok-$KWOK_VERSION-k8s-$K8S_VERSION"
+BIN_DIR="$CACHE/bin"
+
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+ETCD_BINS=(etcd etcdctl)
+KWOK_BINS=(kwok kwokctl)
 
 die() { printf 'cluster build: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'cluster build: %s\n' "$*" >&2; }
 
-complete() { [ -f "$1/.complete" ]; }
+# complete DIR BIN...: the set was renamed into place by finish() and still holds every binary.
+complete() {
+  local dir="$1" b; shift
+  [ -f "$dir/.complete" ] || return 1
+  for b in "$@"; do [ -x "$dir/$b" ] || return 1; done
+}
+all_complete() {
+  complete "$K8S_DIR" "${K8S_BINS[@]}" && complete "$ETCD_DIR" "${ETCD_BINS[@]}" && complete "$KWOK_DIR" "${KWOK_BINS[@]}"
+}
+# link_bins: (re)points $BIN_DIR/<binary> at the cached sets; idempotent.
+link_bins() {
+  mkdir -p "$BIN_DIR"
+  local b
+  for b in "${K8S_BINS[@]}"; do ln -sfn "$K8S_DIR/$b" "$BIN_DIR/$b"; done
+  for b in "${ETCD_BINS[@]}"; do ln -sfn "$ETCD_DIR/$b" "$BIN_DIR/$b"; done
+  for b in "${KWOK_BINS[@]}"; do ln -sfn "$KWOK_DIR/$b" "$BIN_DIR/$b"; done
+}
+print_dirs() {
+  printf 'CACHE=%s\nK8S_DIR=%s\nETCD_DIR=%s\nKWOK_DIR=%s\nBIN_DIR=%s\n' \
+    "$CACHE" "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$BIN_DIR"
+}
 
-if [ "${1:-}" = "--check" ]; then
-  complete "$K8S_DIR" && complete "$ETCD_DIR" && complete "$KWOK_DIR" && exit 0
-  exit 1
+case "${1:-}" in
+  --check) all_complete && exit 0; exit 1 ;;
+  --dirs) print_dirs; exit 0 ;;
+  "") ;;
+  *) die "unknown argument: $1 (use --check, --dirs or nothing)" ;;
+esac
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+# Leftovers of a build that was killed (SIGKILL skips the EXIT trap). Call only while holding the lock.
+remove_leftovers() {
+  local d
+  for d in "$CACHE"/.k8s-mod.* "$CACHE"/.k8s-bin.* "$CACHE"/.etcd-mod.* "$CACHE"/.etcd-bin.* \
+    "$CACHE"/.kwok-mod.* "$CACHE"/.kwok-bin.*; do
+    [ -e "$d" ] || continue
+    log "removing the leftovers of an interrupted build: $d"
+    rm -rf "$d"
+  done
+}
+# Fast path: nothing to build (and no Go toolchain needed); tidy up only if no build holds the lock.
+if all_complete; then
+  if flock -n 9; then remove_leftovers; fi
+  link_bins
+  print_dirs
+  exit 0
 fi
 
 command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: install Go >= 1.26 (https://go.dev/doc/install or your distribution's golang package) and run again"
 go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 [ "${go_minor:-0}" -ge 26 ] 2>/dev/null || die "Go $(go env GOVERSION) is too old: kwok $KWOK_VERSION needs Go >= 1.26"
 
-mkdir -p "$CACHE"
+# One build at a time: a second caller waits here, then finds the sets complete and builds nothing.
+if ! flock -n 9; then
+  log "another build is running; waiting for it (lock $CACHE/.build.lock)"
+  flock 9
+  if all_complete; then link_bins; print_dirs; exit 0; fi
+fi
+remove_leftovers
+for pair in "$K8S_DIR:${K8S_BINS[*]}" "$ETCD_DIR:${ETCD_BINS[*]}" "$KWOK_DIR:${KWOK_BINS[*]}"; do
+  d="${pair%%:*}"
+  # shellcheck disable=SC2086 # the binary list is meant to split
+  if [ -e "$d" ] && ! complete "$d" ${pair#*:}; then
+    log "the cached set $d is incomplete (a half-built or damaged cache); rebuilding it"
+  fi
+done
 export CGO_ENABLED=0 GOFLAGS="-buildvcs=false" GOTOOLCHAIN=local
 BUILD_FLAGS=(-trimpath -tags=selinux,notest,grpcnotrace)
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -62,7 +124,7 @@ finish() { # finish TMP_BIN FINAL_DIR: marks complete and renames atomically
 }
 
 build_k8s() {
-  complete "$K8S_DIR" && return 0
+  complete "$K8S_DIR" "${K8S_BINS[@]}" && return 0
   log "building Kubernetes $K8S_VERSION (etcd-less control plane, kubectl, kubelet, kube-proxy); ~4-5 min cold"
   local mod out; mod=$(new_tmp k8s-mod); out=$(new_tmp k8s-bin)
   local gomod
@@ -96,7 +158,7 @@ build_k8s() {
 }
 
 build_etcd() {
-  complete "$ETCD_DIR" && return 0
+  complete "$ETCD_DIR" "${ETCD_BINS[@]}" && return 0
   log "building etcd $ETCD_VERSION; ~40 s cold"
   local mod out; mod=$(new_tmp etcd-mod); out=$(new_tmp etcd-bin)
   printf 'module local/etcd-build\n\ngo 1.24.0\n' >"$mod/go.mod"
@@ -108,7 +170,7 @@ build_etcd() {
 }
 
 build_kwok() {
-  complete "$KWOK_DIR" && return 0
+  complete "$KWOK_DIR" "${KWOK_BINS[@]}" && return 0
   log "building kwok/kwokctl $KWOK_VERSION; ~1-1.5 min cold"
   local mod out; mod=$(new_tmp kwok-mod); out=$(new_tmp kwok-bin)
   printf 'module local/kwok-build\n\ngo 1.26\n' >"$mod/go.mod"
@@ -123,4 +185,6 @@ build_kwok() {
 build_etcd
 build_kwok
 build_k8s
-printf '%s\n%s\n%s\n' "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR"
+all_complete || die "internal error: a binary set is still incomplete after the build"
+link_bins
+print_dirs

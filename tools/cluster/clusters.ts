@@ -232,7 +232,10 @@ async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Lo
     await Deno.writeTextFile(`${dir}/${SETTINGS_FILE}`, `${fingerprint}\n`);
     log(`cluster ${name}: created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } else {
-    if ((await readSettings(paths, name)) !== fingerprint) {
+    const recorded = await readSettings(paths, name);
+    // No record: created by a run killed before writing it (same tool, so most likely the same settings).
+    if (recorded === undefined) await Deno.writeTextFile(`${dir}/${SETTINGS_FILE}`, `${fingerprint}\n`);
+    else if (recorded !== fingerprint) {
       log(
         `cluster ${name}: WARNING: it was created with other settings (e.g. --kcm-qps, or an older version of ` +
           `this tool); they apply only to new clusters: \`down\` it and \`up\` again to change them`,

@@ -32,6 +32,7 @@ import {
   CNI_DATA_DIR,
   CONTAINERD_ROOT,
   CONTAINERD_STATE,
+  K8S_NAMESPACE,
   KUBE_PROXY_HEALTHZ_PORT,
   KUBELET_ROOT,
   NODE_NAME,
@@ -367,12 +368,16 @@ async function removeTree(dir: string): Promise<void> {
   if (await exists(dir)) await run("rm", ["-rf", "--one-file-system", dir], { check: false });
 }
 
-/** Removes the kubelet's pod cgroups (cgroupfs driver: `kubepods` in every hierarchy), deepest first. */
+/** Removes the node's cgroups (the kubelet's `kubepods`, containerd's `k8s.io`) in every hierarchy, deepest first. */
 async function removePodCgroups(): Promise<void> {
   const roots: string[] = [];
-  if (await exists("/sys/fs/cgroup/cgroup.controllers")) roots.push("/sys/fs/cgroup/kubepods");
-  else {
-    for await (const e of Deno.readDir("/sys/fs/cgroup")) roots.push(`/sys/fs/cgroup/${e.name}/kubepods`);
+  if (await exists("/sys/fs/cgroup/cgroup.controllers")) {
+    roots.push("/sys/fs/cgroup/kubepods", `/sys/fs/cgroup/${K8S_NAMESPACE}`);
+  } else {
+    // kubepods: the kubelet's pods (cgroupfs driver); k8s.io: containers made through ctr in that namespace.
+    for await (const e of Deno.readDir("/sys/fs/cgroup")) {
+      roots.push(`/sys/fs/cgroup/${e.name}/kubepods`, `/sys/fs/cgroup/${e.name}/${K8S_NAMESPACE}`);
+    }
   }
   for (const root of roots) {
     if (!(await exists(root))) continue;
@@ -382,16 +387,28 @@ async function removePodCgroups(): Promise<void> {
   }
 }
 
-/** Removes the chains the kubelet makes for its iptables canary (kube-proxy --cleanup leaves them). */
-async function removeKubeletChains(): Promise<void> {
-  for (const table of ["mangle", "nat", "filter"]) {
-    for (const chain of ["KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT", "KUBE-FIREWALL"]) {
-      for (const cmd of ["iptables", "ip6tables"]) {
-        const has = await run(cmd, ["-t", table, "-S", chain], { check: false });
-        if (has.code !== 0) continue;
-        await run(cmd, ["-t", table, "-F", chain], { check: false });
-        await run(cmd, ["-t", table, "-X", chain], { check: false });
+const BUILTIN_CHAINS = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+
+/**
+ * Removes every KUBE-* chain and the jumps to them, IPv4 and IPv6. `kube-proxy --cleanup` leaves some (the
+ * KUBE-FIREWALL chain and its INPUT/OUTPUT jumps, the kubelet's KUBE-KUBELET-CANARY/KUBE-IPTABLES-HINT); only
+ * the real node's kubelet and kube-proxy make KUBE-* chains on these machines.
+ */
+async function removeKubeChains(): Promise<void> {
+  for (const cmd of ["iptables", "ip6tables"]) {
+    for (const table of ["raw", "mangle", "nat", "filter"]) {
+      const rules = await run(cmd, ["-t", table, "-S"], { check: false });
+      if (rules.code !== 0) continue;
+      const chains = rules.stdout.split("\n").map((l) => l.match(/^-N (KUBE-\S+)/)?.[1]).filter((c) => c);
+      if (chains.length === 0) continue;
+      for (const chain of BUILTIN_CHAINS) {
+        const list = await run(cmd, ["-t", table, "-L", chain, "-n", "--line-numbers"], { check: false });
+        const nums = list.stdout.split("\n").map((l) => l.match(/^(\d+)\s+(KUBE-\S+)/))
+          .filter((m): m is RegExpMatchArray => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
+        for (const n of nums) await run(cmd, ["-t", table, "-D", chain, String(n)], { check: false });
       }
+      for (const c of chains) await run(cmd, ["-t", table, "-F", c!], { check: false });
+      for (const c of chains) await run(cmd, ["-t", table, "-X", c!], { check: false });
     }
   }
 }
@@ -443,7 +460,8 @@ export async function realNodeDown(o: RealNodeOptions): Promise<void> {
   await removePodNetns();
   await removeCniIptables();
   await removeBridge();
-  await removeKubeletChains();
+  await Deno.remove("/run/netns").catch(() => {}); // made by containerd for pod sandboxes; only when empty
+  await removeKubeChains();
   await unmountNodeMounts();
   for (const dir of [CONTAINERD_STATE, CONTAINERD_ROOT, KUBELET_ROOT, CNI_DATA_DIR]) await removeTree(dir);
   for (const dir of ["/var/lib/mysql-operator", "/run/mysql-operator"]) {
