@@ -141,15 +141,19 @@ export class Informer {
     };
     try {
       arm();
-      const events = this.#client.watch(path, {
-        resourceVersion: this.#resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: this.#opts.watchTimeoutSeconds,
-        labelSelector: this.#opts.labelSelector,
-      }, ctl.signal);
+      const events = this.#client.watch(
+        path,
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: this.#opts.watchTimeoutSeconds,
+          labelSelector: this.#opts.labelSelector,
+        },
+        ctl.signal,
+        () => this.#setState({ connected: true, lastError: undefined }),
+      );
       for await (const ev of events) {
         arm();
-        this.#setState({ connected: true, lastError: undefined });
         if (ev.type === "ERROR") {
           const status = ev.object as { code?: number; reason?: string; message?: string };
           throw new ApiError(

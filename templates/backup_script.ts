@@ -266,6 +266,7 @@ dump=$(pick mariadb-dump mysqldump) || fail MissingTool 'neither mariadb-dump no
 case \${BACKUP_RETENTION:-} in
   '') keep=7 ;;
   *[!0-9]*) say "BACKUP_RETENTION=\${BACKUP_RETENTION} is not a number: keeping 7"; keep=7 ;;
+  ??????*) keep=100000 ;;
   *) keep=$BACKUP_RETENTION ;;
 esac
 [ "$keep" -ge 1 ] || keep=1
@@ -283,8 +284,7 @@ stamp=\${1:-}
 started=\${2:-}
 case $stamp in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
 
-# 48 random bits make the name unique (mktemp's names are not: it may hand out a name again once the first file
-# was renamed away, and a rename onto an older backup would destroy it).
+# 48 random bits make the name unique; it is checked as well, so a rename can never replace an older backup.
 rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 case $rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
 [ \${#rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'

@@ -4,7 +4,14 @@
  * seen afterwards. The informer talks to a real API server through a TCP proxy the test can cut.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
+import {
+  apiServerPid,
+  ensureNamedClusters,
+  freshNamespace,
+  kubectl,
+  startCluster,
+  waitFor,
+} from "./_clusters.ts";
 import { clustersWithCRD, compactEtcd, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
 import { startProxy } from "./_proxy.ts";
 import { startOperatorProcess } from "./_operator.ts";
@@ -13,12 +20,11 @@ import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";
 import { Informer } from "../runtime/informer.ts";
 import { parse, stringify } from "yaml";
 
-const { kubeconfig, contexts, names } = await clustersWithCRD();
+const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[1];
-const clusterName = names[1];
 
-async function directConnection() {
-  return await connectionFor(loadKubeconfig({ path: kubeconfig }), ctx);
+async function directConnection(context = ctx, path = kubeconfig) {
+  return await connectionFor(loadKubeconfig({ path }), context);
 }
 
 function configMap(ns: string, name: string, value: string): KubeObject {
@@ -26,8 +32,11 @@ function configMap(ns: string, name: string, value: string): KubeObject {
 }
 
 Deno.test("a dropped watch, a silent connection and a 410 are noticed and recovered without losing changes", async () => {
+  // A cluster of its own: this test restarts its API server.
+  const own = await ensureNamedClusters(["mo-watch-1"]);
+  const ctx = own.contexts[0];
   const ns = await freshNamespace(ctx, "watch");
-  const conn = await directConnection();
+  const conn = await directConnection(ctx, own.kubeconfig);
   const proxy = startProxy(conn.server);
   const client = new KubeClient({ ...conn, server: proxy.url });
   const restarts: string[] = [];
@@ -71,11 +80,17 @@ Deno.test("a dropped watch, a silent connection and a 410 are noticed and recove
     proxy.restore();
     await waitFor("changes made while frozen", () => value("during-freeze") === "3", 20_000);
 
-    // 3. 410 Gone: while cut, objects change and etcd compacts away the informer's resourceVersion.
+    // 3. 410 Gone: while cut, objects change, etcd compacts away the informer's resourceVersion and the API
+    // server restarts (its new watch cache starts after that version, as after any API server restart).
     proxy.cut();
     await kubectl(ctx, "delete", "configmap", "before", "-n", ns.name);
     await kubectlApply(ctx, configMap(ns.name, "during-compaction", "4"));
-    await compactEtcd(clusterName);
+    await compactEtcd(own.names[0]);
+    const pid = await apiServerPid(own.names[0]);
+    assert(pid, "the API server runs");
+    Deno.kill(pid, "SIGKILL");
+    await waitFor("the API server to die", async () => (await apiServerPid(own.names[0])) === undefined);
+    await startCluster(own.names[0]);
     proxy.restore();
     await waitFor(
       "a relist after 410 with every change",
@@ -89,7 +104,7 @@ Deno.test("a dropped watch, a silent connection and a 410 are noticed and recove
     await running;
     await proxy.close();
     client.close();
-    await ns.cleanup();
+    await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`)); // never hide the test's own error
   }
 });
 

@@ -258,8 +258,10 @@ export class KubeClient {
     path: string,
     query: RequestOptions["query"],
     signal: AbortSignal,
+    onOpen?: () => void,
   ): AsyncGenerator<WatchEvent<T>> {
     const res = await this.#fetch("GET", path, { query: { ...query, watch: 1 }, signal }, "watch");
+    onOpen?.();
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     try {

@@ -125,62 +125,115 @@ async function ensureFakeNodes(paths: ClusterPaths, name: string, count: number)
   }
 }
 
-/** Looks through a failed kwokctl run and the component logs for a port conflict. */
-async function portConflict(paths: ClusterPaths, name: string, err: unknown): Promise<string | undefined> {
-  const texts = [err instanceof Error ? err.message : String(err)];
-  try {
-    for await (const e of Deno.readDir(`${clusterDir(paths, name)}/logs`)) {
-      texts.push(await Deno.readTextFile(`${clusterDir(paths, name)}/logs/${e.name}`).catch(() => ""));
-    }
-  } catch { /* no logs */ }
-  for (const t of texts) {
-    const m = t.match(/[^\n]*address already in use[^\n]*/);
-    if (m) return m[0].trim().slice(0, 300);
+/** A component could not bind its port (another process took it). */
+export class PortInUseError extends Error {
+  /** Builds the error from the offending log line. */
+  constructor(cluster: string, line: string, hint: string) {
+    super(`cluster ${cluster}: port in use: ${line}. ${hint}`);
+    this.name = "PortInUseError";
   }
+}
+
+/** Returns the first "address already in use" line of the cluster's component logs written since `since`. */
+async function portConflictInLogs(
+  paths: ClusterPaths,
+  name: string,
+  since: number,
+): Promise<string | undefined> {
+  const dir = `${clusterDir(paths, name)}/logs`;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const st = await Deno.stat(`${dir}/${e.name}`).catch(() => undefined);
+      if (!st?.mtime || st.mtime.getTime() < since - 1000) continue;
+      const m = (await Deno.readTextFile(`${dir}/${e.name}`).catch(() => "")).match(
+        /[^\n]*address already in use[^\n]*/,
+      );
+      if (m) return `${e.name.replace(/\.log$/, "")}: ${m[0].trim().slice(0, 240)}`;
+    }
+  } catch { /* no logs yet */ }
   return undefined;
 }
 
+/**
+ * Runs a kwokctl command that starts components, watching their logs: kwokctl itself would wait minutes for a
+ * component that died at once because its port was taken; this fails fast with a {@link PortInUseError}.
+ */
+async function kwokctlStarting(
+  paths: ClusterPaths,
+  name: string,
+  args: string[],
+  timeoutMs: number,
+  hint: string,
+): Promise<void> {
+  const since = Date.now();
+  const abort = new AbortController();
+  let conflict: string | undefined;
+  const watcher = setInterval(async () => {
+    conflict ??= await portConflictInLogs(paths, name, since);
+    if (conflict && !abort.signal.aborted) abort.abort(new PortInUseError(name, conflict, hint));
+  }, 500);
+  try {
+    await kwokctl(paths, args, { timeoutMs, signal: abort.signal });
+  } catch (e) {
+    conflict ??= await portConflictInLogs(paths, name, since);
+    if (conflict) throw new PortInUseError(name, conflict, hint);
+    throw e;
+  } finally {
+    clearInterval(watcher);
+  }
+}
+
 async function deleteOne(paths: ClusterPaths, name: string): Promise<void> {
-  await kwokctl(paths, ["delete", "cluster", "--name", name, "--kubeconfig="]);
+  // kwokctl refuses an empty --kubeconfig here; the cluster's own file goes away with the cluster anyway.
+  await kwokctl(paths, [
+    "delete",
+    "cluster",
+    "--name",
+    name,
+    "--kubeconfig",
+    `${clusterDir(paths, name)}/kubeconfig.yaml`,
+  ]);
 }
 
 async function createOne(paths: ClusterPaths, name: string, config: string, log: Logger): Promise<void> {
   await Deno.mkdir(paths.workdir, { recursive: true });
   const cfg = `${paths.workdir}/.config-${name}-${crypto.randomUUID()}.yaml`;
   await Deno.writeTextFile(cfg, config);
+  const args = [
+    "create",
+    "cluster",
+    "--name",
+    name,
+    "--runtime",
+    "binary",
+    "--config",
+    cfg,
+    "--kubeconfig=", // the tool writes its own merged kubeconfig
+    "--wait",
+    "3m",
+    // A 0 s lease: kwok heartbeats node status instead, so an API-server outage does not block it for 200 s.
+    "--node-lease-duration-seconds",
+    "0",
+  ];
   try {
     for (let attempt = 1;; attempt++) {
       try {
-        await kwokctl(paths, [
-          "create",
-          "cluster",
-          "--name",
+        await kwokctlStarting(
+          paths,
           name,
-          "--runtime",
-          "binary",
-          "--config",
-          cfg,
-          "--kubeconfig=", // the tool writes its own merged kubeconfig
-          "--wait",
-          "3m",
-          // A 0 s lease: kwok heartbeats node status instead, so an API-server outage does not block it for 200 s.
-          "--node-lease-duration-seconds",
-          "0",
-        ], { timeoutMs: 5 * 60_000 });
-        break;
+          args,
+          5 * 60_000,
+          "Another process took a port kwokctl had picked (clusters of other KWOK_WORKDIRs see only ports in use " +
+            "at that moment); free it or run `up` again",
+        );
+        return;
       } catch (e) {
-        const conflict = await portConflict(paths, name, e);
         await deleteOne(paths, name).catch(() => {});
-        if (conflict && attempt < 2) {
-          log(`cluster ${name}: a port was taken while it started (${conflict}); retrying once`);
+        if (e instanceof PortInUseError && attempt < 3) {
+          log(`${e.message}; deleted the half-created cluster, retrying with new ports`);
           continue;
         }
-        if (conflict) {
-          throw new Error(
-            `cluster ${name}: port in use: ${conflict}. Another process took a port kwokctl picked; ` +
-              `free it or run \`up\` again`,
-          );
-        }
+        if (e instanceof PortInUseError) throw e;
         throw new Error(
           `cluster ${name}: kwokctl create failed (the half-created cluster was removed): ${
             e instanceof Error ? e.message : e
@@ -193,19 +246,42 @@ async function createOne(paths: ClusterPaths, name: string, config: string, log:
   }
 }
 
-async function startOne(paths: ClusterPaths, name: string): Promise<void> {
-  try {
-    await kwokctl(paths, ["start", "cluster", "--name", name, "--wait", "2m"], { timeoutMs: 3 * 60_000 });
-  } catch (e) {
-    const conflict = await portConflict(paths, name, e);
-    if (conflict) {
-      throw new Error(
-        `cluster ${name}: port in use: ${conflict}. A port of this stopped cluster was taken by another ` +
-          `process; free it, or \`down\` and \`up\` the cluster (it gets new ports)`,
+/** Waits until the dead components' processes are gone: kwokctl counts a zombie (killed, unreaped) as running. */
+async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const zombies = (await clusterState(paths, name)).components.filter((c) => {
+      if (c.alive) return false;
+      try {
+        Deno.statSync(`/proc/${c.pid}`);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (zombies.length === 0) return;
+    if (Date.now() > deadline) {
+      log(
+        `cluster ${name}: ${
+          zombies.map((z) => z.name).join(", ")
+        } still unreaped after 30 s; starting anyway`,
       );
+      return;
     }
-    throw e;
+    await sleep(200);
   }
+}
+
+async function startOne(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
+  await waitZombiesReaped(paths, name, log);
+  await kwokctlStarting(
+    paths,
+    name,
+    ["start", "cluster", "--name", name, "--wait", "2m"],
+    3 * 60_000,
+    "A port of this stopped cluster was taken meanwhile by another process; free it, or `down` and `up` the " +
+      "cluster (it gets new ports)",
+  );
   await waitApiReady(paths, name);
 }
 
@@ -245,11 +321,20 @@ async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Lo
       log(`cluster ${name}: running; reusing it`);
     } else {
       log(`cluster ${name}: stopped; starting it`);
-      await startOne(paths, name);
+      await startOne(paths, name, log);
     }
   }
   await waitApiReady(paths, name);
   await ensureFakeNodes(paths, name, opts.nodes ?? 1);
+}
+
+/** Removes config files left by a run that was killed mid-create (call only while holding the lock). */
+async function removeStaleConfigs(paths: ClusterPaths): Promise<void> {
+  for await (const e of Deno.readDir(paths.workdir)) {
+    if (e.isFile && e.name.startsWith(".config-")) {
+      await Deno.remove(`${paths.workdir}/${e.name}`).catch(() => {});
+    }
+  }
 }
 
 /** Runs `fn` under the tool's lock, telling the user when it has to wait. */
@@ -271,6 +356,7 @@ export async function upClusters(opts: UpOptions): Promise<UpResult> {
   const paths = await ensureBinaries();
   await Deno.mkdir(paths.workdir, { recursive: true });
   return await withClusterLock(paths, `up ${opts.names.join(",")}`, log, async () => {
+    await removeStaleConfigs(paths);
     for (const name of opts.names) await upOne(paths, name, opts, log);
     const kubeconfig = await writeMergedKubeconfig(paths);
     return { kubeconfig, contexts: opts.names.map(contextName), names: opts.names };
@@ -311,7 +397,7 @@ export async function startCluster(name: string, log: Logger = stderrLogger): Pr
   const paths = await clusterPaths();
   await withClusterLock(paths, `start ${name}`, log, async () => {
     if (!(await clusterState(paths, name)).exists) throw new Error(`cluster ${name} does not exist`);
-    await startOne(paths, name);
+    await startOne(paths, name, log);
   });
 }
 

@@ -14,6 +14,8 @@ export interface RunOptions {
   inheritStderr?: boolean;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
+  /** Kill the command when this signal aborts (the rejection carries the abort reason). */
+  signal?: AbortSignal;
 }
 
 /** A command exited non-zero (or could not start). */
@@ -55,12 +57,17 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     throw e;
   }
   let timedOut = false;
-  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
+  const kill = () => {
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
+  };
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    kill();
   }, opts.timeoutMs);
+  opts.signal?.addEventListener("abort", kill, { once: true });
+  if (opts.signal?.aborted) kill();
   try {
     if (opts.stdin !== undefined) {
       const w = child.stdin.getWriter();
@@ -71,6 +78,11 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     const dec = new TextDecoder();
     const stdout = dec.decode(out.stdout);
     const stderr = opts.inheritStderr ? "" : dec.decode(out.stderr);
+    if (opts.signal?.aborted) {
+      throw opts.signal.reason instanceof Error
+        ? opts.signal.reason
+        : new CommandError(cmd, args, -1, stdout, stderr, "aborted");
+    }
     if (timedOut) {
       throw new CommandError(cmd, args, -1, stdout, stderr, `timed out after ${opts.timeoutMs} ms`);
     }
@@ -78,5 +90,6 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     return stdout;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", kill);
   }
 }

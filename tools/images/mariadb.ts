@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { exists, run } from "../real_node/host.ts";
+import { ensurePackages, exists, IMAGE_PACKAGES, run } from "../real_node/host.ts";
 import { imagesDir, inputsHash, withLock } from "./cache.ts";
 import { type ImageRuntimeConfig, type Layer, ociArch, writeLayer, writeOciArchive } from "./oci.ts";
 import type { BuiltImage } from "./pause.ts";
@@ -118,6 +118,7 @@ async function buildBaseLayer(blobs: string): Promise<Layer> {
     const layer = JSON.parse(await Deno.readTextFile(meta)) as Layer;
     if (await exists(`${blobs}/sha256/${layer.digest.slice(7)}`)) return layer;
   }
+  await ensurePackages(IMAGE_PACKAGES);
   const mirror = await debianMirror(BASE.suite);
   // Built on the cache's file system; --one-file-system below never follows a leftover mount out of it.
   await Deno.mkdir(imagesDir(), { recursive: true });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { run } from "../real_node/host.ts";
+import { ensurePackages, IMAGE_PACKAGES, run } from "../real_node/host.ts";
 import { imagesDir, inputsHash, withLock } from "./cache.ts";
 import { type ImageRuntimeConfig, type Layer, ociArch, writeLayer, writeOciArchive } from "./oci.ts";
 
@@ -25,6 +25,7 @@ const CONFIG: ImageRuntimeConfig = { Entrypoint: ["/pause"], User: "65535:65535"
 /** Builds the pause image when its inputs (source, compiler flags and version, config) changed. */
 export async function buildPauseImage(): Promise<BuiltImage> {
   const source = await Deno.readTextFile(SOURCE);
+  await ensurePackages(IMAGE_PACKAGES);
   const gcc = (await run("gcc", ["-dumpfullversion"])).stdout.trim();
   const hash = await inputsHash({ source, gcc, args: GCC_ARGS, config: CONFIG, arch: ociArch() });
   const name = `${PAUSE_REPO}:${hash}`;

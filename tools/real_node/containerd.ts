@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { withLock } from "../images/cache.ts";
 import { exists, run, type RunResult } from "./host.ts";
 import { type Daemon, daemonPid, logTail, signalAndWait, startDaemon, stopDaemon } from "./process.ts";
 import {
@@ -124,11 +125,15 @@ export async function imageNames(): Promise<Set<string>> {
 /** Imports an OCI archive into the k8s.io namespace (unpacked for the CRI snapshotter) unless `name` is there. */
 export async function importImage(name: string, archive: string): Promise<boolean> {
   if ((await imageNames()).has(name)) return false;
-  await ctr(["-n", K8S_NAMESPACE, "images", "import", archive]);
-  if (!(await imageNames()).has(name)) {
-    throw new Error(`ctr imported ${archive} but no image named ${name} appeared (index.json annotation?)`);
-  }
-  return true;
+  // Serialised across processes: parallel tests importing one image would race on its creation.
+  return await withLock("import", async () => {
+    if ((await imageNames()).has(name)) return false;
+    await ctr(["-n", K8S_NAMESPACE, "images", "import", archive]);
+    if (!(await imageNames()).has(name)) {
+      throw new Error(`ctr imported ${archive} but no image named ${name} appeared (index.json annotation?)`);
+    }
+    return true;
+  });
 }
 
 /**

@@ -91,6 +91,8 @@ export const REAL_NODE_PACKAGES: readonly HostPackage[] = [
   { pkg: "containernetworking-plugins", file: "/usr/lib/cni/bridge" },
   { pkg: "iptables", file: "/usr/sbin/iptables" },
   { pkg: "mariadb-client", file: "/usr/bin/mariadb" },
+  { pkg: "iproute2", file: "/usr/bin/ip" },
+  { pkg: "openssl", file: "/usr/bin/openssl" },
 ];
 
 /** What building the images needs. */

@@ -284,17 +284,16 @@ export async function realNodeUp(o: RealNodeOptions): Promise<{ nodeName: string
     ),
     await writeIfChanged(f.kubeProxyConfig, kubeProxyConfig({ kubeconfig: f.kubeProxyKubeconfig })),
   ];
+  const nodeIp = await primaryIp();
+  const kubeletArgv = kubeletArgs({ config: f.kubeletConfig, kubeconfig: f.kubeletKubeconfig, nodeIp });
+  // The command line is compared too (the host's address may change between two `up`s).
+  kubeletFiles.push(await writeIfChanged(f.kubeletArgs, kubeletArgv.join("\n") + "\n"));
   // A restarted containerd loses nothing the kubelet needs, but the kubelet's runtime connection is re-made.
   const kubeletChanged = kubeletFiles.includes(true) || nodeCert || cdChanged;
   const proxyChanged = proxyFiles.includes(true) || proxyCert;
 
-  const nodeIp = await primaryIp();
   await Deno.mkdir(KUBELET_ROOT, { recursive: true });
-  await ensureDaemon(
-    ds.kubelet,
-    kubeletArgs({ config: f.kubeletConfig, kubeconfig: f.kubeletKubeconfig, nodeIp }),
-    kubeletChanged,
-  );
+  await ensureDaemon(ds.kubelet, kubeletArgv, kubeletChanged);
   await ensureDaemon(ds.kubeProxy, [`--config=${f.kubeProxyConfig}`], proxyChanged);
 
   const deadline = Date.now() + 120_000;
@@ -416,9 +415,15 @@ async function removeKubeChains(): Promise<void> {
 /**
  * Takes the real node down and removes what `up` added to the host: its pods (through the API when the cluster
  * still answers, then forcibly), the kubelet, kube-proxy and its iptables rules, containerd and its state, the
- * bridge and the CNI rules, cgroups, and the Node object. Safe to run when nothing is up.
+ * bridge and the CNI rules, cgroups, and the Node object. Safe to run when nothing is up; a no-op when the
+ * machine's real node belongs to another cluster (or another stateDir).
  */
 export async function realNodeDown(o: RealNodeOptions): Promise<void> {
+  const owner = await readJson<NodeRecord>(OWNER_FILE);
+  if (owner && (owner.clusterName !== o.clusterName || owner.stateDir !== o.stateDir)) {
+    // The machine's real node belongs to another cluster: its host-wide state is not ours to remove.
+    return;
+  }
   const f = nodeFiles(o.stateDir);
   const ds = daemons(o);
   const record = await readJson<NodeRecord>(f.record);
@@ -478,6 +483,7 @@ export async function realNodeDown(o: RealNodeOptions): Promise<void> {
       f.containerdConfig,
       f.kubeletConfig,
       f.kubeletKubeconfig,
+      f.kubeletArgs,
       f.kubeProxyConfig,
       f.kubeProxyKubeconfig,
     ]
@@ -492,7 +498,6 @@ export async function realNodeDown(o: RealNodeOptions): Promise<void> {
   await removeTree(f.cniConfDir);
   await Deno.remove(f.record).catch(() => {});
   await Deno.remove(o.stateDir).catch(() => {}); // only when empty: the directory may hold other things
-  const owner = await readJson<NodeRecord>(OWNER_FILE);
-  if (!owner || owner.stateDir === o.stateDir) await Deno.remove(OWNER_FILE).catch(() => {});
+  await Deno.remove(OWNER_FILE).catch(() => {});
   await Deno.remove("/run/mysql-operator").catch(() => {});
 }

@@ -56,6 +56,8 @@ export function nodeFiles(stateDir: string) {
     cniConfDir: `${stateDir}/cni`,
     kubeletConfig: `${stateDir}/kubelet.yaml`,
     kubeletKubeconfig: `${stateDir}/kubelet.kubeconfig`,
+    /** The kubelet's command line, compared on `up` to decide a restart. */
+    kubeletArgs: `${stateDir}/kubelet.args`,
     kubeProxyConfig: `${stateDir}/kube-proxy.yaml`,
     kubeProxyKubeconfig: `${stateDir}/kube-proxy.kubeconfig`,
     record: `${stateDir}/node.json`,
