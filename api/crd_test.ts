@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
-import { MAX_NAME_LENGTH } from "./mysql.ts";
+import { MAX_NAME_LENGTH, type MySQLStatus } from "./mysql.ts";
 import {
   mysqlCRD,
   NAME_MESSAGE,
@@ -216,4 +216,28 @@ Deno.test("conditions are a map list keyed by type", () => {
   const conditions = (status.properties as Record<string, Schema>).conditions;
   equal(conditions["x-kubernetes-list-type"], "map");
   deepStrictEqual(conditions["x-kubernetes-list-map-keys"], ["type"]);
+});
+
+Deno.test("every status field the operator writes is in the CRD's status schema (the API server prunes the rest)", () => {
+  // Record<keyof Required<MySQLStatus>, true> makes the compiler list every field: a new one fails to type-check here.
+  const fields: Record<keyof Required<MySQLStatus>, true> = {
+    observedGeneration: true,
+    phase: true,
+    conditions: true,
+    instanceId: true,
+    lastBackupTime: true,
+    lastBackup: true,
+    lastBackupFailure: true,
+    backupNowHandled: true,
+    restore: true,
+    serviceIP: true,
+    lastBackupJob: true,
+    finalBackupAttempts: true,
+    finalBackupTime: true,
+    lastScheduledSlot: true,
+  };
+  // deno-lint-ignore no-explicit-any
+  const crd = mysqlCRD() as any;
+  const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.status.properties;
+  for (const f of Object.keys(fields)) ok(f in props, `status.${f} is missing from the CRD schema`);
 });

@@ -9,7 +9,8 @@ const SELECTION = `Cluster selection:
   --context NAME           serve this kubeconfig context; repeat for several (default: the current context)
   --all-contexts           serve every context of the kubeconfig
   --in-cluster             also serve the cluster this pod runs in (service-account token); alone, only that one
-  --namespace NS           only these namespaces; repeat for several (default: all)`;
+  --namespace NS           only these namespaces; repeat for several (default: all)
+  -h, --help               this help`;
 
 /** Help texts by subcommand. */
 export const HELP: Record<string, string> = {
@@ -43,6 +44,7 @@ Operation:
   --resync-seconds N       re-check every object at least this often (default 600)
 
 Leader election (one Lease per cluster; two processes never reconcile one cluster at once):
+  --leader-elect           elect one leader per cluster through a Lease (the default)
   --no-leader-elect        reconcile without a Lease (one process only!)
   --lease-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else kube-system)
   --lease-name NAME        Lease name (default mysql-operator)
@@ -68,5 +70,6 @@ Output:
   --install                apply it (server-side) to the selected contexts instead of printing
   --kubeconfig PATH        kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config)
   --context NAME           target context; repeat for several (default: the current context)
-  --all-contexts           every context of the kubeconfig`,
+  --all-contexts           every context of the kubeconfig
+  -h, --help               this help`,
 };

@@ -110,11 +110,17 @@ go_or_die() {
   fi
 }
 
-# new_workdir NAME -> prints a fresh scratch directory that is removed on exit
+# new_tmp VAR NAME: sets VAR to a fresh scratch directory that is removed on exit. Not `$(new_tmp ...)`: a
+# command substitution is a subshell, and the directory would never reach scratch_dirs (nor the cleanup).
 scratch_dirs=()
-cleanup() { for d in "${scratch_dirs[@]}"; do rm -rf "$d"; done; }
+cleanup() { local d; for d in "${scratch_dirs[@]}"; do rm -rf "$d"; done; }
 trap cleanup EXIT
-new_tmp() { local d; d=$(mktemp -d "$CACHE/.$1.XXXXXX"); scratch_dirs+=("$d"); printf '%s' "$d"; }
+new_tmp() {
+  local d
+  d=$(mktemp -d "$CACHE/.$2.XXXXXX") || die "cannot create a scratch directory in $CACHE"
+  scratch_dirs+=("$d")
+  printf -v "$1" '%s' "$d"
+}
 
 finish() { # finish TMP_BIN FINAL_DIR: marks complete and renames atomically
   local tmp="$1" final="$2"
@@ -126,7 +132,7 @@ finish() { # finish TMP_BIN FINAL_DIR: marks complete and renames atomically
 build_k8s() {
   complete "$K8S_DIR" "${K8S_BINS[@]}" && return 0
   log "building Kubernetes $K8S_VERSION (etcd-less control plane, kubectl, kubelet, kube-proxy); ~4-5 min cold"
-  local mod out; mod=$(new_tmp k8s-mod); out=$(new_tmp k8s-bin)
+  local mod out; new_tmp mod k8s-mod; new_tmp out k8s-bin
   local gomod
   gomod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>&1) \
     || { printf '%s\n' "$gomod" >&2; die "the Go module proxy ($(go env GOPROXY)) could not serve k8s.io/kubernetes@$K8S_VERSION"; }
@@ -160,7 +166,7 @@ build_k8s() {
 build_etcd() {
   complete "$ETCD_DIR" "${ETCD_BINS[@]}" && return 0
   log "building etcd $ETCD_VERSION; ~40 s cold"
-  local mod out; mod=$(new_tmp etcd-mod); out=$(new_tmp etcd-bin)
+  local mod out; new_tmp mod etcd-mod; new_tmp out etcd-bin
   printf 'module local/etcd-build\n\ngo 1.24.0\n' >"$mod/go.mod"
   go_or_die env -C "$mod" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
   go_or_die env -C "$mod" go build "${BUILD_FLAGS[@]}" -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
@@ -172,7 +178,7 @@ build_etcd() {
 build_kwok() {
   complete "$KWOK_DIR" "${KWOK_BINS[@]}" && return 0
   log "building kwok/kwokctl $KWOK_VERSION; ~1-1.5 min cold"
-  local mod out; mod=$(new_tmp kwok-mod); out=$(new_tmp kwok-bin)
+  local mod out; new_tmp mod kwok-mod; new_tmp out kwok-bin
   printf 'module local/kwok-build\n\ngo 1.26\n' >"$mod/go.mod"
   go_or_die env -C "$mod" go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
   local x="-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION"

@@ -1,0 +1,289 @@
+/**
+ * `deno task bench`: the operator against the lower bound on local kwok clusters. Per cluster set (controller
+ * manager with its default client limits, and with --kube-api-qps 500): the lower bound (a direct parallel writer),
+ * the operator creating M x N objects at once, idle cost, M x N deletions with their final backups, and one cluster
+ * down while the others work. Results go to bench/results/<time>-<M>x<N>/ as JSON, Markdown and an SVG chart.
+ * Run with --help for the flags.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { downClusters } from "../tools/cluster/clusters.ts";
+import { startOperatorProcess } from "../tests/_operator.ts";
+import { type BenchClusters, benchNames, prepareClusters } from "./clusters.ts";
+import {
+  deletion,
+  idle,
+  lowerBound,
+  operatorRun,
+  outage,
+  type PhaseOptions,
+  removeNamespace,
+  type RunningOperator,
+} from "./phases.ts";
+import { ProcSampler } from "./proc.ts";
+import { httpClients } from "./http_clients.ts";
+import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
+import { ratio } from "./stats.ts";
+
+const USAGE = `usage: deno task bench [flags]
+
+Creates dedicated kwok clusters (mo-bench-1..M; mo-bench-qps-1..M with kube-controller-manager --kube-api-qps 500),
+and per cluster set measures: the lower bound (a direct parallel writer of the same children), the operator
+creating M x N MySQL objects at once until each is Ready, idle API requests per minute, M x N deletions with their
+final backup Jobs, and one cluster down while the others create N objects. Deletes the clusters at the end.
+
+flags:
+  --clusters M          clusters per set (default 3)
+  --objects N           MySQL objects per cluster (default 100)
+  --profiles LIST       default,raised (default both): controller-manager client limits of the cluster set
+  --concurrency N       the operator's --concurrency (default: the operator's default)
+  --operator-arg ARG    extra argument for \`mysql-operator run\` (repeatable)
+  --create-in-flight N  the benchmark's create/delete requests in flight per cluster (default 64)
+  --direct-parallel N   objects the lower-bound writer handles at once per cluster (default 32)
+  --idle-minutes N      length of the idle measurement (default 3; 0 skips it)
+  --outage MODE         down (kwokctl stop) | hang (SIGSTOP of its kube-apiserver) | none (default down)
+  --skip-deletion       no deletion phase
+  --skip-lower-bound    no lower-bound phase
+  --skip-http           no client connection-reuse comparison
+  --timeout-seconds N   deadline of each run (default 120 + 2 x N)
+  --keep                keep the clusters afterwards
+  --out DIR             results directory (default bench/results)
+  --label TEXT          a note stored with the results
+`;
+
+function int(v: string | undefined, flag: string, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got ${v}`);
+  return n;
+}
+
+const t0 = Date.now();
+function log(m: string): void {
+  console.error(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}`);
+}
+
+async function startOperator(c: BenchClusters, args: string[]): Promise<RunningOperator> {
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    c.kubeconfigs["bench-operator"],
+    ...c.contexts.flatMap((ctx) => ["--context", ctx]),
+    ...args,
+  ]);
+  const ports = Object.values(c.servers).map((s) => Number(new URL(s).port));
+  const sampler = new ProcSampler(op.child.pid, ports);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = JSON.parse((await op.http("/readyz")).body);
+    if (r.ready && r.clusters.every((x: { leading: boolean }) => x.leading)) break;
+    if (Date.now() > deadline) throw new Error(`the operator did not become ready: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return { op, sampler, metrics: async () => (await op.http("/metrics")).body };
+}
+
+async function runProfile(
+  profile: "default" | "raised",
+  f: ReturnType<typeof flags>,
+  runId: string,
+  workDir: string,
+): Promise<ProfileResult> {
+  const names = benchNames(profile, f.clusters);
+  log(`${profile}: clusters ${names.join(", ")}`);
+  const c = await prepareClusters(profile, names, workDir, log);
+  const o: PhaseOptions = {
+    objects: f.objects,
+    createInFlight: f.createInFlight,
+    directParallel: f.directParallel,
+    timeoutMs: f.timeoutMs,
+    log,
+  };
+  const result: ProfileResult = { profile, clusters: c.contexts, kcmQps: c.kcmQps };
+  let r: RunningOperator | undefined;
+  try {
+    if (f.http) {
+      log(`${profile}: client connection reuse (200 sequential GETs per client)`);
+      result.http = await httpClients(c.adminKubeconfig, c.contexts[0]);
+    }
+    if (f.lowerBound) {
+      log(`${profile}: lower bound: ${f.clusters} x ${f.objects} objects written directly`);
+      const ns = `bench-lb-${runId}`;
+      result.lowerBound = await lowerBound(c, ns, o);
+      log(
+        `${profile}: lower bound: all Available in ${
+          (result.lowerBound.totalMs / 1000).toFixed(1)
+        } s; cleaning up`,
+      );
+      await Promise.all(c.contexts.map((ctx) => removeNamespace(c.admin[ctx], ns)));
+    }
+    log(`${profile}: starting the operator`);
+    r = await startOperator(c, f.operatorArgs);
+    const ns = `bench-op-${runId}`;
+    log(`${profile}: operator: ${f.clusters} x ${f.objects} objects created at once`);
+    const run = await operatorRun(c, c.contexts, ns, r, o);
+    result.operator = run.result;
+    log(`${profile}: operator: all Ready in ${(run.result.totalMs / 1000).toFixed(1)} s`);
+    if (result.lowerBound) {
+      result.ratio = {
+        total: ratio(run.result.totalMs, result.lowerBound.totalMs),
+        p50: ratio(run.result.latency.p50, result.lowerBound.latency.p50),
+        p99: ratio(run.result.latency.p99, result.lowerBound.latency.p99),
+      };
+    }
+    if (f.idleMinutes > 0) result.idle = await idle(c, r, f.idleMinutes, o);
+    if (f.deletion) {
+      log(`${profile}: deletion: ${f.clusters} x ${f.objects} objects deleted at once (final backups)`);
+      result.deletion = await deletion(c, run.trackers, r, o);
+      log(`${profile}: deletion: all gone in ${(result.deletion.totalMs / 1000).toFixed(1)} s`);
+    }
+    for (const t of run.trackers) await t.stop();
+    if (f.outage !== "none" && f.clusters >= 2) {
+      log(
+        `${profile}: outage (${f.outage}) of ${names.at(-1)}; ${
+          f.clusters - 1
+        } x ${f.objects} objects meanwhile`,
+      );
+      result.outage = await outage(c, f.outage, `bench-outage-${runId}`, r, run.result, o);
+    }
+    r.sampler.sample();
+    result.operatorProcess = {
+      peakRssMB: Math.round(r.sampler.peakRssBytes / 1024 / 102.4) / 10,
+      cpuSeconds: r.sampler.last?.cpuSeconds,
+      connectionsOpened: r.sampler.connectionsOpened,
+      maxOpenConnections: r.sampler.maxOpenConnections,
+    };
+  } catch (err) {
+    result.error = (err as Error).stack ?? String(err);
+    log(`${profile}: FAILED: ${result.error}`);
+    if (r) result.operatorLogTail = (await r.op.logs()).slice(-4000);
+  } finally {
+    if (r) {
+      r.sampler.stop();
+      await r.op.stop();
+      await Deno.remove(r.op.logFile).catch(() => {});
+    }
+    c.close();
+    if (!f.keep) {
+      log(`${profile}: deleting the clusters`);
+      await downClusters(names, log);
+    }
+  }
+  return result;
+}
+
+function flags(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      clusters: { type: "string" },
+      objects: { type: "string" },
+      profiles: { type: "string" },
+      concurrency: { type: "string" },
+      "operator-arg": { type: "string", multiple: true },
+      "create-in-flight": { type: "string" },
+      "direct-parallel": { type: "string" },
+      "idle-minutes": { type: "string" },
+      outage: { type: "string" },
+      "skip-deletion": { type: "boolean" },
+      "skip-lower-bound": { type: "boolean" },
+      "skip-http": { type: "boolean" },
+      "timeout-seconds": { type: "string" },
+      keep: { type: "boolean" },
+      out: { type: "string" },
+      label: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const objects = int(values.objects, "--objects", 100);
+  const profiles = (values.profiles ?? "default,raised").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const p of profiles) {
+    if (p !== "default" && p !== "raised") throw new Error(`--profiles: unknown profile ${p}`);
+  }
+  const outageMode = values.outage ?? "down";
+  if (!["down", "hang", "none"].includes(outageMode)) throw new Error(`--outage must be down, hang or none`);
+  const operatorArgs = [...(values["operator-arg"] ?? [])];
+  if (values.concurrency) {
+    operatorArgs.push("--concurrency", String(int(values.concurrency, "--concurrency", 8)));
+  }
+  return {
+    help: Boolean(values.help),
+    clusters: int(values.clusters, "--clusters", 3),
+    objects,
+    profiles: profiles as Array<"default" | "raised">,
+    operatorArgs,
+    createInFlight: int(values["create-in-flight"], "--create-in-flight", 64),
+    directParallel: int(values["direct-parallel"], "--direct-parallel", 32),
+    idleMinutes: int(values["idle-minutes"], "--idle-minutes", 3, 0),
+    outage: outageMode as "down" | "hang" | "none",
+    deletion: !values["skip-deletion"],
+    lowerBound: !values["skip-lower-bound"],
+    http: !values["skip-http"],
+    timeoutMs: int(values["timeout-seconds"], "--timeout-seconds", 120 + 2 * objects) * 1000,
+    keep: Boolean(values.keep),
+    out: values.out ?? new URL("./results", import.meta.url).pathname,
+    label: values.label,
+  };
+}
+
+async function main(): Promise<number> {
+  const f = flags(Deno.args);
+  if (f.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const runId = crypto.randomUUID().slice(0, 6);
+  const workDir = await Deno.makeTempDir({ prefix: "mysql-operator-bench-" });
+  const result: BenchResult = {
+    startedAt: new Date().toISOString(),
+    machine: await machineInfo(),
+    versions: await versions(),
+    params: {
+      clusters: f.clusters,
+      objects: f.objects,
+      profiles: f.profiles,
+      operatorArgs: f.operatorArgs,
+      createInFlight: f.createInFlight,
+      directParallel: f.directParallel,
+      idleMinutes: f.idleMinutes,
+      outage: f.outage,
+      timeoutSeconds: f.timeoutMs / 1000,
+      label: f.label,
+    },
+    profiles: [],
+  };
+  log(`load at start: ${result.machine.loadAtStart.join(" ")}`);
+  const loads: number[] = [];
+  const loadTimer = setInterval(async () => {
+    const l = Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+    loads.push(l);
+  }, 10_000);
+  try {
+    for (const p of f.profiles) {
+      result.profiles.push(await runProfile(p, f, runId, workDir));
+    }
+  } finally {
+    clearInterval(loadTimer);
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+  result.finishedAt = new Date().toISOString();
+  result.durationSeconds = Math.round((Date.now() - t0) / 1000);
+  result.machine.loadAtEnd = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
+  result.machine.load1Max = loads.length ? Math.max(...loads) : undefined;
+  result.machine.load1Mean = loads.length
+    ? Math.round((loads.reduce((a, b) => a + b, 0) / loads.length) * 100) / 100
+    : undefined;
+  const { dir, summary } = await writeResults(f.out, result);
+  console.log(summary);
+  console.log(`results: ${dir}`);
+  return result.profiles.some((p) => p.error) ? 1 : 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Watches of the benchmark's own (admin) client on one namespace of one cluster: when each MySQL object became
+ * Ready or went away, when each Deployment became Available, each claim Bound, and which backup Jobs appeared. The
+ * times are this process's receipt of the watch event (Date.now()), the same clock every phase uses.
+ *
+ * @module
+ */
+import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
+import { collectionPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
+
+/** Lists, then watches from the list's resourceVersion, reconnecting until `signal` aborts. */
+async function listWatch(
+  client: KubeClient,
+  resource: Resource,
+  namespace: string,
+  on: (type: string, obj: KubeObject) => void,
+  signal: AbortSignal,
+  onSynced: () => void,
+): Promise<void> {
+  const path = collectionPath(resource, namespace);
+  let rv = "";
+  while (!signal.aborted) {
+    try {
+      if (!rv) {
+        const list = await client.list(path);
+        for (const o of list.items) on("ADDED", o);
+        rv = list.metadata.resourceVersion;
+        onSynced();
+      }
+      for await (
+        const ev of client.watch(path, { resourceVersion: rv, allowWatchBookmarks: true }, signal)
+      ) {
+        if (ev.type === "ERROR") {
+          rv = ""; // expired: list again
+          break;
+        }
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        if (ev.type !== "BOOKMARK") on(ev.type, ev.object);
+      }
+    } catch {
+      if (signal.aborted) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** True when a Deployment is Available the way the operator judges it. */
+export function deploymentAvailable(d: KubeObject): boolean {
+  return (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+    (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) >= 1;
+}
+
+/** True when a MySQL object's Ready condition is True. */
+export function mysqlReady(o: KubeObject): boolean {
+  return (o.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+    c.type === "Ready" && c.status === "True"
+  );
+}
+
+/** First-seen times (epoch ms) of one namespace's milestones. */
+export class NamespaceTracker {
+  readonly cluster: string;
+  readonly namespace: string;
+  /** MySQL name -> Ready=True first seen. */
+  readonly ready = new Map<string, number>();
+  /** MySQL name -> deleted. */
+  readonly gone = new Map<string, number>();
+  /** MySQL names seen at all. */
+  readonly present = new Set<string>();
+  /** Deployment name -> Available first seen. */
+  readonly available = new Map<string, number>();
+  /** Deployment name -> deleted. */
+  readonly deploymentsGone = new Map<string, number>();
+  /** Deployments seen. */
+  readonly deployments = new Set<string>();
+  /** Claim name -> Bound first seen. */
+  readonly bound = new Map<string, number>();
+  /** Backup Job names seen. */
+  readonly backupJobs = new Set<string>();
+  readonly #stop = new AbortController();
+  readonly #done: Promise<void>[] = [];
+  readonly #synced: Promise<void>;
+  #waiters: Array<() => void> = [];
+
+  /** Starts the watches. */
+  constructor(client: KubeClient, cluster: string, namespace: string) {
+    this.cluster = cluster;
+    this.namespace = namespace;
+    const syncs: Promise<void>[] = [];
+    const watch = (r: Resource, on: (type: string, o: KubeObject) => void) => {
+      let resolve!: () => void;
+      syncs.push(new Promise<void>((r) => resolve = r));
+      this.#done.push(listWatch(
+        client,
+        r,
+        namespace,
+        (t, o) => {
+          on(t, o);
+          this.#notify();
+        },
+        this.#stop.signal,
+        resolve,
+      ));
+    };
+    watch(RESOURCES.mysql, (t, o) => {
+      const name = o.metadata!.name!;
+      const now = Date.now();
+      if (t === "DELETED") {
+        if (!this.gone.has(name)) this.gone.set(name, now);
+        return;
+      }
+      this.present.add(name);
+      if (mysqlReady(o) && !this.ready.has(name)) this.ready.set(name, now);
+    });
+    watch(RESOURCES.deployment, (t, o) => {
+      const name = o.metadata!.name!;
+      const now = Date.now();
+      if (t === "DELETED") {
+        if (!this.deploymentsGone.has(name)) this.deploymentsGone.set(name, now);
+        return;
+      }
+      this.deployments.add(name);
+      if (deploymentAvailable(o) && !this.available.has(name)) this.available.set(name, now);
+    });
+    watch(RESOURCES.pvc, (t, o) => {
+      const name = o.metadata!.name!;
+      if (t !== "DELETED" && o.status?.phase === "Bound" && !this.bound.has(name)) {
+        this.bound.set(name, Date.now());
+      }
+    });
+    watch(RESOURCES.job, (t, o) => {
+      if (t !== "DELETED" && o.metadata?.labels?.["app.kubernetes.io/component"] === "backup") {
+        this.backupJobs.add(o.metadata!.name!);
+      }
+    });
+    this.#synced = Promise.all(syncs).then(() => {});
+  }
+
+  /** Resolves when every watch has listed once. */
+  synced(): Promise<void> {
+    return this.#synced;
+  }
+
+  #notify(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Waits until `done()` holds (re-checked on every event and every second); false on timeout. */
+  async until(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(1000, left));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  /** Stops the watches. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await Promise.all(this.#done);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The operator in the cluster for real: `kubectl apply -k` of deploy/ (through the test-only overlay
+ * tests/fixtures/in-cluster, which explains what it changes and why) on the local real-node cluster
+ * (tests/_real_node.ts), with the image assembled locally from the same entry point, permission flags and pinned
+ * Deno (tools/images/operator/build.ts). Two replicas, one Lease: only the leader reconciles; the course scenario
+ * (create → Ready → backup now → delete with the final backup) runs against real mysqld pods and real backup Jobs;
+ * deleting the leader pod hands the cluster over within the lease duration.
+ *
+ * Skipped, with the reason printed, only where a real node cannot run (not Linux, not root, no cgroups).
+ *
+ * @module
+ */
+import { relative } from "node:path";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { kubectl, waitFor } from "./_clusters.ts";
+import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
+import { scrape, total } from "./_metrics.ts";
+import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
+import { loadKubeconfig } from "../runtime/kube/config.ts";
+import { ensureOperatorImage, OPERATOR_REPO } from "../tools/images/operator/build.ts";
+import { ANNOTATIONS, FINALIZER } from "../api/mysql.ts";
+import { childNames } from "../templates/names.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const OVERLAY = `${ROOT}tests/fixtures/in-cluster`;
+/** Fixed by the overlay: the namespace the in-cluster operator serves, and where the pods reach the API server. */
+const NS = "mo-in-cluster";
+const GATEWAY = { hostname: "10.88.0.1", port: 16443 };
+const OPERATOR_NS = "mysql-operator";
+const LEASE_SECONDS = 15;
+const NAME = "shop";
+const HOSTPATH_ROOT = "/tmp/hostpath_pv";
+
+const rn = await ensureRealNodeCluster();
+if ("skip" in rn) {
+  console.warn(`SKIPPED tests/in_cluster_test.ts: ${rn.skip}`);
+  Deno.test({ name: `in-cluster: operator as pods (skipped: ${rn.skip})`, ignore: true, fn() {} });
+} else {
+  registerTests(rn);
+}
+
+/** A TCP pass-through (TLS untouched) from the pod bridge's gateway to the API server on 127.0.0.1. */
+function startGatewayProxy(target: { hostname: string; port: number }) {
+  const listener = Deno.listen(GATEWAY);
+  const conns = new Set<Deno.Conn>();
+  const serving = (async () => {
+    for await (const down of listener) {
+      let up: Deno.Conn;
+      try {
+        up = await Deno.connect(target);
+      } catch {
+        down.close();
+        continue;
+      }
+      conns.add(down);
+      conns.add(up);
+      const close = () => {
+        for (const c of [down, up]) {
+          conns.delete(c);
+          try {
+            c.close();
+          } catch { /* closed */ }
+        }
+      };
+      Promise.all([
+        down.readable.pipeTo(up.writable).catch(() => {}),
+        up.readable.pipeTo(down.writable).catch(() => {}),
+      ]).finally(close);
+    }
+  })().catch(() => {});
+  return {
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await serving;
+    },
+  };
+}
+
+interface Pod {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec: { nodeName: string; containers: Array<{ image: string }> };
+  status: {
+    podIP?: string;
+    phase: string;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ ready: boolean; restartCount: number }>;
+  };
+}
+
+function registerTests(rn: RealNodeCluster): void {
+  const ctx = rn.context;
+  const k = (...args: string[]) => kubectl(ctx, ...args);
+
+  async function operatorPods(): Promise<Pod[]> {
+    const out = await k(
+      "get",
+      "pods",
+      "-n",
+      OPERATOR_NS,
+      "-l",
+      "app.kubernetes.io/name=mysql-operator",
+      "-o",
+      "json",
+    );
+    return (JSON.parse(out).items as Pod[]).filter((p) => !p.metadata.deletionTimestamp);
+  }
+
+  const readyPod = (p: Pod) =>
+    p.status.phase === "Running" &&
+    (p.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+
+  async function leaseHolder(): Promise<string> {
+    const out = await k("get", "leases", "-n", OPERATOR_NS, "-o", "json");
+    const lease =
+      (JSON.parse(out).items as Array<{ metadata: { name: string }; spec: { holderIdentity?: string } }>)
+        .find((l) => l.metadata.name.startsWith("mysql-operator"));
+    return lease?.spec.holderIdentity ?? "";
+  }
+
+  /** The pod holding the lease (its identity is `<hostname = pod name>-<pid>-<random>`). */
+  async function leaderPod(pods: Pod[]): Promise<Pod | undefined> {
+    const holder = await leaseHolder();
+    return pods.find((p) => holder.startsWith(`${p.metadata.name}-`));
+  }
+
+  const metricsOf = (p: Pod) => scrape(`http://${p.status.podIP}:8080/metrics`);
+
+  /** Removes what a run left: the test namespace (finalizers dropped first: no operator may be serving it). */
+  async function resetTestNamespace(uids: string[]): Promise<void> {
+    const left = await k("get", "mysql", "-n", NS, "-o", "name", "--ignore-not-found").catch(() => "");
+    for (const obj of left.split("\n").filter((l) => l.trim())) {
+      await k("patch", obj, "-n", NS, "--type=merge", "-p", '{"metadata":{"finalizers":null}}').catch(
+        () => {},
+      );
+    }
+    await k("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
+    await waitFor(
+      `namespace ${NS} to be gone`,
+      async () => !(await k("get", "ns", NS, "--ignore-not-found", "-o", "name")).trim(),
+      120_000,
+      500,
+    );
+    const pvs = JSON.parse(await k("get", "pv", "-l", `otus.homework/namespace=${NS}`, "-o", "json"))
+      .items as Array<
+        { metadata: { name: string } }
+      >;
+    const names = new Set(pvs.map((p) => p.metadata.name));
+    names.add(childNames({ namespace: NS, name: NAME }).backupPV);
+    for (const uid of uids) names.add(childNames({ namespace: NS, name: NAME, uid }).dataPV);
+    if (pvs.length) await k("delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
+    for (const pv of names) {
+      if (/^mysql-[a-z0-9-]+$/.test(pv)) {
+        await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
+      }
+    }
+  }
+
+  /** Removes the operator (not the CRD: other tests' objects in this cluster depend on it). */
+  async function removeOperator(): Promise<void> {
+    await k("delete", "namespace", OPERATOR_NS, "--ignore-not-found", "--wait=false");
+    await k("delete", "clusterrolebinding,clusterrole", "mysql-operator", "--ignore-not-found");
+  }
+
+  Deno.test({
+    name:
+      "in-cluster: apply -k deploy/ runs two operator pods; only the leader reconciles; create → backup → " +
+      "delete passes; deleting the leader hands over within the lease duration",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const timings: Record<string, number> = {};
+      let t = performance.now();
+      const lap = (step: string) => {
+        timings[step] = Math.round(performance.now() - t) / 1000;
+        t = performance.now();
+      };
+      const { image } = await ensureOperatorImage();
+      lap("image");
+      const kc = loadKubeconfig({ path: rn.kubeconfig });
+      const server = new URL(kc.getCluster(kc.getContextObject(ctx)!.cluster)!.server);
+      const proxy = startGatewayProxy({ hostname: server.hostname, port: Number(server.port) });
+      const uids: string[] = [];
+      const overlay = await Deno.makeTempDir({ prefix: "in-cluster-overlay-" });
+      try {
+        await resetTestNamespace([]);
+        await k("create", "namespace", NS);
+        // The test's overlay on top of the fixture: only the image tag, which is the hash of the image's inputs.
+        await Deno.writeTextFile(
+          `${overlay}/kustomization.yaml`,
+          JSON.stringify({
+            apiVersion: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            resources: [relative(overlay, OVERLAY)],
+            images: [{ name: OPERATOR_REPO, newTag: image.slice(image.lastIndexOf(":") + 1) }],
+          }),
+        );
+        await k("apply", "-k", overlay);
+        await k("rollout", "status", "deployment/mysql-operator", "-n", OPERATOR_NS, "--timeout=180s");
+        const pods = await waitFor("two Ready operator pods", async () => {
+          const ps = (await operatorPods()).filter(readyPod);
+          return ps.length === 2 && ps.every((p) => p.spec.containers[0].image === image) ? ps : undefined;
+        }, 60_000);
+        lap("deploy");
+        for (const p of pods) {
+          assertEquals(p.spec.nodeName, rn.nodeName, "operator pods run on the real node");
+          assertMatch(p.status.podIP ?? "", /^10\.88\./);
+        }
+        const leader = await waitFor("a leader among the pods", () => leaderPod(pods), LEASE_SECONDS * 2_000);
+        const follower = pods.find((p) => p !== leader)!;
+        const logs = await k("logs", "-n", OPERATOR_NS, leader.metadata.name);
+        const records = logs.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)); // JSON lines only
+        assert(
+          records.some((r) =>
+            /serving context in-cluster at https:\/\/kubernetes\.default\.svc:16443/.test(r.message)
+          ),
+          "the leader serves the in-cluster context",
+        );
+        assert(
+          records.some((r) => /acquired lease/.test(r.message)),
+          "the leader says it acquired the lease",
+        );
+        lap("leader");
+
+        // The course scenario, served by the pods.
+        await kubectlApply(ctx, {
+          apiVersion: "otus.homework/v1",
+          kind: "MySQL",
+          metadata: { name: NAME, namespace: NS },
+          spec: { image: rn.image, database: "shop_db", password: "in-cluster-secret", storage_size: "1Gi" },
+        });
+        const ready = await waitCondition(ctx, NS, NAME, "Ready", "True", undefined, 240_000);
+        uids.push(ready.metadata.uid);
+        assert(ready.metadata.finalizers?.includes(FINALIZER));
+        lap("ready");
+        await k("annotate", "mysql", NAME, "-n", NS, `${ANNOTATIONS.backupNow}=1`);
+        const backedUp = await waitCondition(
+          ctx,
+          NS,
+          NAME,
+          "BackupReady",
+          "True",
+          "BackupSucceeded",
+          120_000,
+        );
+        assert(backedUp.status?.lastBackupTime, "a backup time is recorded");
+        assertMatch(backedUp.status?.lastBackup ?? "", /\.sql/);
+        lap("backup");
+
+        const lm = await metricsOf(leader), fm = await metricsOf(follower);
+        const inCluster = { cluster: "in-cluster" };
+        assert(total(lm, "mysql_operator_reconciles_total", { ...inCluster, result: "success" }) >= 2);
+        assertEquals(
+          total(fm, "mysql_operator_reconciles_total", inCluster),
+          0,
+          "the follower reconciles nothing",
+        );
+        assertEquals(total(lm, "mysql_operator_lease_held", inCluster), 1);
+        assertEquals(total(fm, "mysql_operator_lease_held", inCluster), 0);
+        assertEquals(
+          total(fm, "mysql_operator_cluster_synced", inCluster),
+          1,
+          "the follower's caches are warm",
+        );
+        assertEquals(
+          total(lm, "mysql_operator_last_successful_backup_timestamp_seconds", {
+            ...inCluster,
+            namespace: NS,
+            name: NAME,
+          }),
+          Math.floor(Date.parse(backedUp.status!.lastBackupTime!) / 1000),
+        );
+
+        // Failover: the leader pod goes; the follower takes the lease within the lease duration.
+        const t0 = performance.now();
+        await k("delete", "pod", leader.metadata.name, "-n", OPERATOR_NS, "--wait=false");
+        await waitFor(
+          `the lease to pass to ${follower.metadata.name}`,
+          async () => (await leaseHolder()).startsWith(`${follower.metadata.name}-`),
+          LEASE_SECONDS * 1000,
+          100,
+        );
+        timings.handover = Math.round(performance.now() - t0) / 1000;
+        const nm = await metricsOf(follower);
+        assertEquals(total(nm, "mysql_operator_lease_held", inCluster), 1, "the new leader says it leads");
+        t = performance.now();
+
+        // Delete: the new leader runs the final backup and lets the object go.
+        await k("delete", "mysql", NAME, "-n", NS, "--wait=false");
+        await waitFor(
+          "the MySQL object to be gone",
+          async () => !(await getMySQL(ctx, NS, NAME)),
+          180_000,
+          500,
+        );
+        const after = await metricsOf(follower);
+        assert(
+          total(after, "mysql_operator_reconciles_total", { ...inCluster, result: "success" }) >= 1,
+          "the new leader reconciled the deletion",
+        );
+        const backupPVC = JSON.parse(
+          await k("get", "pvc", childNames({ namespace: NS, name: NAME }).backupPVC, "-n", NS, "-o", "json"),
+        );
+        assert(
+          backupPVC.metadata.annotations[ANNOTATIONS.lastBackupTime] > backedUp.status!.lastBackupTime!,
+          "the final backup is newer than the manual one",
+        );
+        lap("delete");
+        // The Deployment replaced the deleted pod: two Ready replicas again, one leader.
+        await waitFor(
+          "two Ready operator pods again",
+          async () => (await operatorPods()).filter(readyPod).length === 2,
+          120_000,
+        );
+        console.error(`in-cluster timings (s): ${JSON.stringify(timings)}`);
+      } catch (err) {
+        for (const p of await operatorPods().catch(() => [] as Pod[])) {
+          console.error(
+            `--- ${p.metadata.name} ---\n${
+              (await k("logs", "-n", OPERATOR_NS, p.metadata.name).catch(String)).slice(-10_000)
+            }`,
+          );
+        }
+        console.error(await k("get", "pods", "-A", "-o", "wide").catch(String));
+        throw err;
+      } finally {
+        await resetTestNamespace(uids).catch((e) => console.error(`cleanup of ${NS}: ${e}`));
+        await removeOperator().catch((e) => console.error(`removing the operator: ${e}`));
+        await proxy.close();
+        await Deno.remove(overlay, { recursive: true });
+      }
+    },
+  });
+}
