@@ -128,7 +128,11 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
     const every = { backup: { schedule: "* * * * *" } };
     await kubectlApply(ctx, await courseObject(ns, every, "scheduled"));
     // Same schedule and a backup request, but mysqld never becomes Ready (no node has 1000 cores: it stays Pending).
-    const notReady = await courseObject(ns, { ...every, resources: { requests: { cpu: "1000" } } }, "never-ready");
+    const notReady = await courseObject(
+      ns,
+      { ...every, resources: { requests: { cpu: "1000" } } },
+      "never-ready",
+    );
     notReady.metadata.annotations = { "otus.homework/backup-now": "please" };
     await kubectlApply(ctx, notReady);
     await waitCondition(ctx, ns, "scheduled", "Ready", "True");
