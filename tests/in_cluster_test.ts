@@ -216,7 +216,7 @@ function registerTests(rn: RealNodeCluster): void {
         const records = logs.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)); // JSON lines only
         assert(
           records.some((r) =>
-            /serving context in-cluster at https:\/\/kubernetes\.default\.svc:16443/.test(r.message)
+            r.cluster === "in-cluster" && r.server === `https://kubernetes.default.svc:${GATEWAY.port}`
           ),
           "the leader serves the in-cluster context",
         );

@@ -157,33 +157,36 @@ function finishedPods(seen: Seen[], component: string): PodSummary[] {
 async function withOperator(
   rn: RealNodeCluster,
   prefix: string,
-  fn: (ns: string, uids: string[], op: () => OperatorProcess) => Promise<void>,
+  fn: (ns: string, uids: string[]) => Promise<void>,
 ): Promise<void> {
   const ctx = rn.context;
   const ns = await freshNamespace(ctx, prefix);
-  const op = await startOperatorProcess([
-    "--kubeconfig",
-    rn.kubeconfig,
-    "--context",
-    ctx,
-    "--namespace",
-    ns.name,
-    "--lease-duration-seconds",
-    "4",
-    "--image-pull-policy",
-    "IfNotPresent",
-  ]);
+  let op: OperatorProcess | undefined;
   const uids: string[] = [];
   try {
-    await fn(ns.name, uids, () => op);
+    op = await startOperatorProcess([
+      "--kubeconfig",
+      rn.kubeconfig,
+      "--context",
+      ctx,
+      "--namespace",
+      ns.name,
+      "--lease-duration-seconds",
+      "4",
+      "--image-pull-policy",
+      "IfNotPresent",
+    ]);
+    await fn(ns.name, uids);
   } catch (err) {
-    console.error(`--- operator log (${prefix}) ---\n${(await op.logs()).slice(-20_000)}`);
+    if (op) console.error(`--- operator log (${prefix}) ---\n${(await op.logs()).slice(-20_000)}`);
     console.error(
       `--- pods ---\n${await kubectl(ctx, "get", "pods", "-n", ns.name, "-o", "wide").catch(String)}`,
     );
     throw err;
   } finally {
-    await cleanup(rn, ns.name, uids, op).catch((e) => console.error(`cleanup of ${ns.name} failed: ${e}`));
+    if (op) {
+      await cleanup(rn, ns.name, uids, op).catch((e) => console.error(`cleanup of ${ns.name} failed: ${e}`));
+    } else await ns.cleanup();
   }
 }
 
@@ -198,11 +201,25 @@ async function cleanup(rn: RealNodeCluster, ns: string, uids: string[], op: Oper
     await kubectl(ctx, "annotate", "mysql", m.metadata.name, "-n", ns, `${ANNOTATIONS.skipFinalBackup}=true`);
     await kubectl(ctx, "delete", "mysql", m.metadata.name, "-n", ns, "--wait=false");
   }
-  await waitFor(
-    "the test's MySQL objects to be gone",
-    async () => (await kubectl(ctx, "get", "mysql", "-n", ns, "-o", "name")).trim() === "",
-    90_000,
-  );
+  const gone = async () => (await kubectl(ctx, "get", "mysql", "-n", ns, "-o", "name")).trim() === "";
+  await waitFor("the test's MySQL objects to be gone", gone, 90_000).catch(async (e) => {
+    // The operator is stuck or dead: drop the finalizers so the namespace can go.
+    console.error(`cleanup: ${e.message}; removing the finalizers`);
+    for (const m of left) {
+      await kubectl(
+        ctx,
+        "patch",
+        "mysql",
+        m.metadata.name,
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+      )
+        .catch(() => {});
+    }
+  });
   await op.stop();
   await kubectl(ctx, "delete", "namespace", ns, "--wait=false");
   await waitFor(

@@ -151,12 +151,12 @@ for (;;) {
 say("every example object is Ready.");
 console.log(`
 Look around:
-  export KUBECONFIG=${kubeconfig}
+  eval "$(deno task cluster env)"                          # KUBECONFIG=${kubeconfig} and the pinned kubectl
   kubectl --context ${contexts[0]} get ms                      # the MySQL objects (short name ms)
   kubectl --context ${contexts[1]} describe ms orders          # conditions and events
   kubectl --context ${contexts[0]} get deploy,svc,pvc,secret -l app.kubernetes.io/managed-by=mysql-operator
   deno run -A main.ts status --all-contexts --kubeconfig ${kubeconfig}
-  tail -f ${logFile}                                            # the operator's log
+  tail -f ${logFile}   # the operator's log
 
 Stop:
   Ctrl-C stops the operator (gracefully: leases are released)
