@@ -100,8 +100,17 @@ interface Observed {
   backupPVC?: KubeObject;
 }
 
-/** Makes the children match the spec. */
-async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<Observed> {
+/**
+ * Makes the children match the spec. `owned: false` renders mysqld's Deployment, Service and Secret without an
+ * owner reference: during a foreground cascading deletion the garbage collector deletes every owned child first,
+ * so the final backup needs a mysqld it will not take.
+ */
+async function applyChildren(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  owned = true,
+): Promise<Observed> {
   const ns = obj.metadata.namespace;
   const names = childNames(objectRef(obj));
   const opts = ctx.options.render;
@@ -112,8 +121,13 @@ async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder)
     ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
   };
 
+  const own = <T extends KubeObject>(o: T): T => {
+    if (!owned) delete o.metadata?.ownerReferences;
+    return o;
+  };
   const secret = renderSecret(obj);
   if (secret) {
+    own(secret);
     const r = await ensureApplied(ctx, secret, live(ctx, "Secret", ns, names.secret));
     await report("Secret", names.secret, r.action);
   }
@@ -150,7 +164,7 @@ async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder)
     }
   }
 
-  const svc = await ensureApplied(ctx, renderService(obj), live(ctx, "Service", ns, names.service));
+  const svc = await ensureApplied(ctx, own(renderService(obj)), live(ctx, "Service", ns, names.service));
   await report("Service", names.service, svc.action);
   const dep = await ensureApplied(
     ctx,
@@ -367,8 +381,20 @@ async function finalize(
   return { done: false, requeueAfterMs: RECHECK_MS };
 }
 
-/** Deletes what the garbage collector cannot: the cluster-scoped data PV. Namespaced children follow the owner. */
+/**
+ * The final step: mysqld and its data go. The data PVC and PV are not owned (no garbage collection may take them
+ * first), so they are deleted here; mysqld's Deployment, Service and Secret too, since a foreground deletion may
+ * have left un-owned copies. The backup PVC stays.
+ */
 async function deleteData(ctx: ClusterContext, obj: MySQL): Promise<CleanupResult> {
+  const ns = obj.metadata.namespace;
+  const names = childNames(objectRef(obj));
+  await ctx.client.delete(objectPath(RESOURCES.deployment, ns, names.deployment));
+  await ctx.client.delete(objectPath(RESOURCES.service, ns, names.service));
+  if (obj.spec?.password !== undefined) {
+    await ctx.client.delete(objectPath(RESOURCES.secret, ns, names.secret));
+  }
+  await ctx.client.delete(objectPath(RESOURCES.pvc, ns, names.dataPVC));
   const pv = renderDataPV(obj, ctx.options.render);
   if (pv) await ctx.client.delete(objectPath(RESOURCES.pv, undefined, pv.metadata!.name!));
   ctx.log.info("final step done; removing the finalizer");

@@ -6,6 +6,7 @@ import {
   type KubeObject,
   ownerReference,
   renderBackupPVC,
+  renderDataPVC,
 } from "./mod.ts";
 import { identity, mysqlObject, renderAll, serializedWithoutSecretData } from "./testing.ts";
 
@@ -26,13 +27,14 @@ Deno.test("namespaced children live in the object's namespace; PVs are cluster-s
   }
 });
 
-Deno.test("every child is owned by the MySQL object except the backup PVC and the PVs", () => {
+Deno.test("every child is owned by the MySQL object except the volumes (no garbage collection takes data)", () => {
   const mysql = mysqlObject({ namespace: "ns1", name: "db", uid: "uid-7" });
   const backupPVC = identity(renderBackupPVC(mysql, DEFAULT_RENDER_OPTIONS));
+  const dataPVC = identity(renderDataPVC(mysql, DEFAULT_RENDER_OPTIONS));
   const objects = renderAll(mysql);
   equal(new Set(objects.map((o) => o.kind)).size, 6, "Secret, PV, PVC, Deployment, Service, Job");
   for (const o of objects) {
-    if (o.kind === "PersistentVolume" || identity(o) === backupPVC) {
+    if (o.kind === "PersistentVolume" || identity(o) === backupPVC || identity(o) === dataPVC) {
       equal(o.metadata.ownerReferences, undefined, identity(o));
     } else {
       deepStrictEqual(o.metadata.ownerReferences, [ownerReference(mysql)], identity(o));

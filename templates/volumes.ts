@@ -51,7 +51,10 @@ export function renderDataPV(mysql: MySQL, opts: RenderOptions): PersistentVolum
   return hostPathPV(childNames(ref).dataPV, pvLabels(ref, "data"), mysql.spec.storage_size, opts);
 }
 
-/** The data PVC (owned: it goes with the object; the final backup runs before that). */
+/**
+ * The data PVC. Not owned: no garbage collection (a foreground cascading deletion included) can take the data
+ * before the final backup; the operator deletes it itself once that backup succeeded.
+ */
 export function renderDataPVC(mysql: MySQL, _opts: RenderOptions): PersistentVolumeClaim {
   const ref = objectRef(mysql);
   const names = childNames(ref);
@@ -59,7 +62,7 @@ export function renderDataPVC(mysql: MySQL, _opts: RenderOptions): PersistentVol
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: childMeta(mysql, names.dataPVC, childLabels(ref, "data")),
+    metadata: childMeta(mysql, names.dataPVC, childLabels(ref, "data"), false),
     spec: claimSpec(
       mysql.spec.storage_size,
       storageClass,

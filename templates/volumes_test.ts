@@ -37,7 +37,11 @@ Deno.test('without storageClassName: a hostPath data PV bound by volumeName with
   equal(pvc.spec.storageClassName, "");
   deepStrictEqual(pvc.spec.accessModes, pv.spec.accessModes);
   equal(pvc.spec.resources.requests.storage, "3Gi");
-  equal(pvc.metadata.ownerReferences?.length, 1);
+  equal(
+    pvc.metadata.ownerReferences,
+    undefined,
+    "the data claim is deleted by the operator after the final backup",
+  );
 });
 
 Deno.test("with storageClassName: no data PV, the PVC asks the class and names no volume", () => {

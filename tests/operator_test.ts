@@ -339,3 +339,37 @@ Deno.test("bad input: the API server rejects what it can, the operator reports t
     await waitCondition(ctx, ns, "missing-secret", "Ready", "True", undefined, 90_000);
   });
 });
+
+Deno.test("a foreground cascading deletion still takes the final backup before the data goes", async () => {
+  await withOperator("foreground", async (ns) => {
+    const client = await clientFor(kubeconfig, ctx);
+    await kubectlApply(ctx, await courseObject(ns));
+    await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
+    const jobs = recordWatch(client, RESOURCES.job, ns);
+    const pvcs = recordWatch(client, RESOURCES.pvc, ns);
+    // Foreground: the garbage collector deletes owned children (mysqld included) before the owner.
+    await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--cascade=foreground", "--wait=false");
+    await waitFor(
+      "the MySQL object to be gone",
+      async () => !(await getMySQL(ctx, ns, "mysql-instance")),
+      90_000,
+    );
+    await jobs.stop();
+    await pvcs.stop();
+    const completed = jobs.seen.find((s) =>
+      s.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final" &&
+      (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+        c.type === "Complete" && c.status === "True"
+      )
+    );
+    assert(completed, "a final backup Job completed");
+    const dataGoing = pvcs.seen.find((s) =>
+      s.obj.metadata?.name === "mysql-instance-data" &&
+      (s.type === "DELETED" || s.obj.metadata?.deletionTimestamp)
+    );
+    assert(dataGoing && completed.rv < dataGoing.rv, "the final backup completed before the data PVC went");
+    assert(!(await exists("deployment", ns, "mysql-instance")), "mysqld removed at the end");
+    assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
+    client.close();
+  });
+});
