@@ -1,0 +1,115 @@
+import { assert, assertEquals } from "../tests/_assert.ts";
+import { WorkQueue } from "./work_queue.ts";
+
+/** Polls until `cond` holds (no fixed sleeps: timers are slow on a loaded machine). */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+Deno.test("a key is never processed twice at once; a change during processing runs it once more", async () => {
+  let running = 0, maxRunning = 0, calls = 0;
+  const gate = deferred();
+  const q = new WorkQueue({
+    concurrency: 4,
+    errorPolicy: () => 10,
+    handler: async () => {
+      calls++;
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      if (calls === 1) await gate.promise;
+      running--;
+    },
+  });
+  q.resume();
+  q.add("ns/a");
+  await until(() => running === 1);
+  q.add("ns/a"); // while processing: marked dirty, not run concurrently
+  q.add("ns/a");
+  assertEquals(running, 1);
+  gate.resolve();
+  await until(() => calls === 2 && running === 0);
+  await q.idle();
+  assertEquals(maxRunning, 1);
+  assertEquals(calls, 2, "processed once more after the change, not once per add");
+  await q.close();
+});
+
+Deno.test("different keys run concurrently up to the limit", async () => {
+  let running = 0, maxRunning = 0;
+  const gate = deferred();
+  const q = new WorkQueue({
+    concurrency: 2,
+    errorPolicy: () => 10,
+    handler: async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await gate.promise;
+      running--;
+    },
+  });
+  q.resume();
+  for (const k of ["a", "b", "c", "d"]) q.add(k);
+  await until(() => running === 2);
+  assertEquals(running, 2);
+  assertEquals(q.depth, 2);
+  gate.resolve();
+  await until(() => q.depth === 0 && running === 0);
+  await q.idle();
+  assertEquals(maxRunning, 2);
+  await q.close();
+});
+
+Deno.test("errors back off per key through the error policy; success resets it", async () => {
+  const failuresSeen: number[] = [];
+  let attempts = 0;
+  const done = deferred();
+  const q = new WorkQueue({
+    concurrency: 1,
+    errorPolicy: (_k, _e, failures) => {
+      failuresSeen.push(failures);
+      return 5;
+    },
+    handler: () => {
+      attempts++;
+      if (attempts < 3) return Promise.reject(new Error("boom"));
+      done.resolve();
+      return Promise.resolve();
+    },
+  });
+  q.resume();
+  q.add("k");
+  await done.promise;
+  assertEquals(failuresSeen, [1, 2]);
+  await q.close();
+});
+
+Deno.test("requeueAfter re-adds later; a paused queue starts nothing; close drops timers", async () => {
+  let calls = 0;
+  const q = new WorkQueue({
+    concurrency: 1,
+    errorPolicy: () => 10,
+    handler: () => {
+      calls++;
+      return Promise.resolve(calls === 1 ? { requeueAfterMs: 20 } : {});
+    },
+  });
+  q.add("k");
+  assertEquals(calls, 0, "paused until resumed");
+  q.resume();
+  await until(() => calls === 2);
+  q.addAfter("k", 60_000);
+  assertEquals(q.delayed, 1);
+  await q.close();
+  assertEquals(q.delayed, 0);
+  assert(q.paused);
+});
