@@ -166,6 +166,7 @@ export class ClusterRuntime {
     };
 
     this.#leading = !opts.lease;
+    let lastLeaseError = "", lastHolder = "";
     if (opts.lease) {
       this.#elector = new LeaderElector(this.client, opts.lease, {
         onStartedLeading: () => {
@@ -181,10 +182,20 @@ export class ClusterRuntime {
           opts.log.warn("lost lease {lease}: stopped reconciling this cluster", { lease: opts.lease!.name });
         },
         onHolder: (holder) => {
+          // One series per cluster: the previous holder's goes, or a failover would show two holders.
+          m.leaseHolder.delete({ cluster, holder: lastHolder });
+          lastHolder = holder;
           m.leaseHolder.set({ cluster, holder }, 1);
           opts.log.info("lease holder is {holder}", { holder: holder || "(none)" });
         },
-        onError: (err) => opts.log.debug("lease: {error}", { error: (err as Error)?.message ?? String(err) }),
+        // A lease error keeps this process from reconciling the cluster (e.g. 403 Forbidden on leases): say so
+        // once per distinct error at warning level, not every retry period.
+        onError: (err) => {
+          const error = (err as Error)?.message ?? String(err);
+          if (error === lastLeaseError) return opts.log.debug("lease: {error}", { error });
+          lastLeaseError = error;
+          opts.log.warn("lease {lease}: {error}", { lease: opts.lease!.name, error });
+        },
       });
       m.leader.set({ cluster }, 0);
     }

@@ -7,7 +7,7 @@
  */
 import { ApiError, type KubeClient, type KubeObject } from "./kube/client.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
-import { collectionPath, keyOf, type Resource } from "./kube/resources.ts";
+import { apiVersionOf, collectionPath, keyOf, type Resource } from "./kube/resources.ts";
 
 /** Informer settings. */
 export interface InformerOptions {
@@ -108,7 +108,13 @@ export class Informer {
         continue: cont,
         labelSelector: this.#opts.labelSelector,
       });
-      for (const item of page.items) fresh.set(keyOf(item), item);
+      for (const item of page.items) {
+        // List items come without apiVersion and kind (watch events have them): fill them in, or every cached
+        // object would differ from its desired state in those two fields and be re-applied on every pass.
+        item.apiVersion ??= apiVersionOf(this.#opts.resource);
+        item.kind ??= this.#opts.resource.kind;
+        fresh.set(keyOf(item), item);
+      }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
@@ -203,7 +209,9 @@ export class Informer {
         this.#opts.onRestart?.(idle ? "idle" : "reconnect", err);
         this.#setState({ connected: false, lastError: (err as Error)?.message ?? String(err) });
         if (!this.#resourceVersion) needList = true;
-        if (!idle) await sleep(backoffDelay(failures, { baseMs: 500, maxMs: 30_000 }), signal);
+        // Capped at 5 s: a cluster that comes back is caught up within seconds (a few requests a second per dead
+        // cluster is a small price).
+        if (!idle) await sleep(backoffDelay(failures, { baseMs: 250, maxMs: 5_000 }), signal);
       }
     }
   }

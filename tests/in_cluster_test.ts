@@ -14,7 +14,7 @@ import { relative } from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
-import { scrape, total } from "./_metrics.ts";
+import { samples, scrape, total } from "./_metrics.ts";
 import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
 import { loadKubeconfig } from "../runtime/kube/config.ts";
 import { ensureOperatorImage, OPERATOR_REPO } from "../tools/images/operator/build.ts";
@@ -287,6 +287,14 @@ function registerTests(rn: RealNodeCluster): void {
         timings.handover = Math.round(performance.now() - t0) / 1000;
         const nm = await metricsOf(follower);
         assertEquals(total(nm, "mysql_operator_lease_held", inCluster), 1, "the new leader says it leads");
+        const holders = samples(nm, "mysql_operator_lease_holder_info", inCluster).filter((s) =>
+          s.value === 1
+        );
+        assertEquals(holders.length, 1, `one lease holder: ${JSON.stringify(holders)}`);
+        assert(
+          holders[0].labels.holder.startsWith(`${follower.metadata.name}-`),
+          "the holder is the new leader",
+        );
         t = performance.now();
 
         // Delete: the new leader runs the final backup and lets the object go.

@@ -373,3 +373,44 @@ Deno.test("a foreground cascading deletion still takes the final backup before t
     client.close();
   });
 });
+
+Deno.test("an idle operator writes nothing: a restart and two resyncs later, no apply, patch, create or delete", async () => {
+  const ns = await freshNamespace(ctx, "idle");
+  const args = [
+    "--kubeconfig",
+    kubeconfig,
+    "--context",
+    ctx,
+    "--namespace",
+    ns.name,
+    "--resync-seconds",
+    "10",
+  ];
+  let op = await startOperatorProcess(args);
+  try {
+    await kubectlApply(ctx, await courseObject(ns.name));
+    await waitCondition(ctx, ns.name, "mysql-instance", "Ready", "True");
+    await op.stop();
+    // A fresh process builds its caches from lists (not watch events) and must find nothing to change.
+    op = await startOperatorProcess(args);
+    const metric = (text: string, name: string, filter: (labels: string) => boolean) =>
+      [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`, "gm"))]
+        .filter((m) => filter(m[1])).reduce((a, m) => a + Number(m[2]), 0);
+    const text = await waitFor("two resyncs after the first pass", async () => {
+      const t = (await op.http("/metrics")).body;
+      return metric(t, "mysql_operator_reconciles_total", () => true) >= 3 ? t : undefined;
+    }, 60_000);
+    const writes = metric(
+      text,
+      "mysql_operator_api_requests_total",
+      (l) => /verb="(apply|patch|create|delete)"/.test(l),
+    );
+    assertEquals(writes, 0, "writes while idle");
+  } catch (err) {
+    console.error(await op.logs());
+    throw err;
+  } finally {
+    await op.stop();
+    await ns.cleanup();
+  }
+});
