@@ -101,9 +101,10 @@ export async function prepareClusters(
   profile: "default" | "raised",
   names: string[],
   workDir: string,
+  nodes: number,
   log: (m: string) => void,
 ): Promise<BenchClusters> {
-  const up = await upClusters({ names, kcmQps: profile === "raised" ? 500 : undefined, log });
+  const up = await upClusters({ names, kcmQps: profile === "raised" ? 500 : undefined, nodes, log });
   const paths = await clusterPaths();
   const kc = loadKubeconfig({ path: up.kubeconfig });
   const admin: Record<string, KubeClient> = {};

@@ -22,6 +22,7 @@ import {
   type RunningOperator,
 } from "./phases.ts";
 import { ProcSampler } from "./proc.ts";
+import { removeLeftovers } from "./workload.ts";
 import { httpClients } from "./http_clients.ts";
 import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
 import { ratio } from "./stats.ts";
@@ -91,7 +92,9 @@ async function runProfile(
 ): Promise<ProfileResult> {
   const names = benchNames(profile, f.clusters);
   log(`${profile}: clusters ${names.join(", ")}`);
-  const c = await prepareClusters(profile, names, workDir, log);
+  // A fake node runs at most 110 pods; the deletion phase has a Deployment pod and a backup Job pod per object.
+  const nodes = Math.max(1, Math.ceil(f.objects / 50));
+  const c = await prepareClusters(profile, names, workDir, nodes, log);
   const o: PhaseOptions = {
     objects: f.objects,
     createInFlight: f.createInFlight,
@@ -102,6 +105,7 @@ async function runProfile(
   const result: ProfileResult = { profile, clusters: c.contexts, kcmQps: c.kcmQps };
   let r: RunningOperator | undefined;
   try {
+    await Promise.all(c.contexts.map((ctx) => removeLeftovers(c.admin[ctx], log)));
     if (f.http) {
       log(`${profile}: client connection reuse (200 sequential GETs per client)`);
       result.http = await httpClients(c.adminKubeconfig, c.contexts[0]);

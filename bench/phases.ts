@@ -166,6 +166,7 @@ export async function lowerBound(c: BenchClusters, ns: string, o: PhaseOptions):
   const done = await Promise.all(
     ts.map((t) => t.until(() => t.available.size >= o.objects, o.timeoutMs)),
   );
+  o.log(`lower bound: ${done.every(Boolean) ? "every Deployment Available" : "deadline passed"}; collecting`);
   const out = await output;
   sampler.stop();
   const after = await snapshot(c.scrape);

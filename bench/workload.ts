@@ -109,3 +109,23 @@ export async function deleteObjects(
 
 /** Annotation that lets an object go without its final backup (used to clean up outage-phase objects fast). */
 export const SKIP_FINAL_BACKUP = { [ANNOTATIONS.skipFinalBackup]: "true" };
+
+/**
+ * Removes what an interrupted earlier run left: every `bench-*` namespace (its MySQL objects' finalizers are
+ * dropped first: no operator runs to honour them) and the PVs labelled with those namespaces.
+ */
+export async function removeLeftovers(client: KubeClient, log: (m: string) => void): Promise<void> {
+  const list = await client.list("/api/v1/namespaces");
+  const stale = list.items.map((n) => n.metadata!.name!).filter((n) => n.startsWith("bench-"));
+  for (const ns of stale) {
+    log(`removing namespace ${ns} left by an earlier run`);
+    const objs = await client.list(collectionPath(RESOURCES.mysql, ns));
+    await pool(objs.items, 32, async (o) => {
+      if (!o.metadata?.finalizers?.length) return;
+      await client.mergePatch(objectPath(RESOURCES.mysql, ns, o.metadata.name!), {
+        metadata: { finalizers: null },
+      }, "bench").catch(() => {});
+    });
+  }
+  await Promise.all(stale.map((ns) => removeNamespace(client, ns)));
+}

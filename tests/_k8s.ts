@@ -162,3 +162,25 @@ export async function compactEtcd(clusterName: string): Promise<void> {
   const revision = status[0].Status.header.revision;
   await etcdctl("compaction", String(revision));
 }
+
+/** Merge-patches a MySQL object (like `kubectl patch --type=merge`). */
+export function patchMySQL(context: string, ns: string, name: string, patch: unknown): Promise<string> {
+  return kubectl(context, "patch", "mysql", name, "-n", ns, "--type=merge", "-p", JSON.stringify(patch));
+}
+
+/** The first recorded change where a final backup Job was Complete. */
+export function completedFinalBackup(seen: Seen[]): Seen | undefined {
+  return seen.find((s) =>
+    s.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final" &&
+    (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+      c.type === "Complete" && c.status === "True"
+    )
+  );
+}
+
+/** The first recorded change where the named claim was being deleted or gone. */
+export function claimGoing(seen: Seen[], name: string): Seen | undefined {
+  return seen.find((s) =>
+    s.obj.metadata?.name === name && (s.type === "DELETED" || Boolean(s.obj.metadata?.deletionTimestamp))
+  );
+}

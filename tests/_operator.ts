@@ -112,3 +112,38 @@ export async function startOperatorProcess(
     },
   };
 }
+
+/**
+ * Runs `fn` with a fresh namespace of `context` and an operator process serving only that namespace (so tests
+ * never share state); shows the operator's log when `fn` fails, and cleans up.
+ */
+export async function withOperator(
+  opts: { kubeconfig: string; context: string; prefix: string; args?: string[] },
+  fn: (ns: string, op: () => OperatorProcess, restart: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const { freshNamespace } = await import("./_clusters.ts");
+  const ns = await freshNamespace(opts.context, opts.prefix);
+  const args = [
+    "--kubeconfig",
+    opts.kubeconfig,
+    "--context",
+    opts.context,
+    "--namespace",
+    ns.name,
+    ...opts.args ?? [],
+  ];
+  let op = await startOperatorProcess(args);
+  const restart = async () => {
+    await op.kill();
+    op = await startOperatorProcess(args);
+  };
+  try {
+    await fn(ns.name, () => op, restart);
+  } catch (err) {
+    console.error(`--- operator log (${opts.prefix}) ---\n${(await op.logs()).slice(-20_000)}`);
+    throw err;
+  } finally {
+    await op.stop();
+    await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
+  }
+}

@@ -4,9 +4,17 @@
  * failures reported without losing the last good backup time.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
-import { clustersWithCRD, courseObject, eventsOf, getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
-import { startOperatorProcess } from "./_operator.ts";
+import { kubectl, waitFor } from "./_clusters.ts";
+import {
+  clustersWithCRD,
+  courseObject,
+  eventsOf,
+  getMySQL,
+  kubectlApply,
+  patchMySQL,
+  waitCondition,
+} from "./_k8s.ts";
+import { withOperator as withOperatorIn } from "./_operator.ts";
 
 const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[2];
@@ -26,25 +34,8 @@ async function backupJobs(ns: string): Promise<string[]> {
   return out.split("\n").filter(Boolean);
 }
 
-async function withOperator(prefix: string, fn: (ns: string) => Promise<void>) {
-  const ns = await freshNamespace(ctx, prefix);
-  const op = await startOperatorProcess([
-    "--kubeconfig",
-    kubeconfig,
-    "--context",
-    ctx,
-    "--namespace",
-    ns.name,
-  ]);
-  try {
-    await fn(ns.name);
-  } catch (err) {
-    console.error(`--- operator log ---\n${(await op.logs()).slice(-20_000)}`);
-    throw err;
-  } finally {
-    await op.stop();
-    await ns.cleanup();
-  }
+function withOperator(prefix: string, fn: (ns: string) => Promise<void>) {
+  return withOperatorIn({ kubeconfig, context: ctx, prefix }, (ns) => fn(ns));
 }
 
 Deno.test("backup now: the annotation is acted on once per value; a failure is reported and keeps the last good time", async () => {
@@ -62,17 +53,7 @@ Deno.test("backup now: the annotation is acted on once per value; a failure is r
 
     // The same value again is not a new request: touching the object (a label) must not start a backup.
     await kubectl(ctx, "label", "mysql", "mysql-instance", "-n", ns, "touched=yes");
-    await kubectl(
-      ctx,
-      "patch",
-      "mysql",
-      "mysql-instance",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      '{"spec":{"backup":{"retention":3}}}',
-    );
+    await patchMySQL(ctx, ns, "mysql-instance", { "spec": { "backup": { "retention": 3 } } });
     const after = await waitFor("the spec change observed", async () => {
       const o = await getMySQL(ctx, ns, "mysql-instance");
       return o?.status?.observedGeneration === o?.metadata.generation ? o : undefined;
@@ -85,17 +66,9 @@ Deno.test("backup now: the annotation is acted on once per value; a failure is r
     assertEquals((await backupJobs(ns)).length, 0);
 
     // A failing backup (the image cannot run): reported, the last good time kept.
-    await kubectl(
-      ctx,
-      "patch",
-      "mysql",
-      "mysql-instance",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      '{"spec":{"backup":{"image":"fail.invalid/mysql:5.7"}}}',
-    );
+    await patchMySQL(ctx, ns, "mysql-instance", {
+      "spec": { "backup": { "image": "fail.invalid/mysql:5.7" } },
+    });
     await kubectl(
       ctx,
       "annotate",

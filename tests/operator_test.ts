@@ -6,17 +6,20 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { kubectl, waitFor } from "./_clusters.ts";
 import {
+  claimGoing,
   clientFor,
   clustersWithCRD,
+  completedFinalBackup,
   condition,
   courseObject,
   eventsOf,
   getMySQL,
   kubectlApply,
+  patchMySQL,
   recordWatch,
   waitCondition,
 } from "./_k8s.ts";
-import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
+import { type OperatorProcess, startOperatorProcess, withOperator as withOperatorIn } from "./_operator.ts";
 import { freshNamespace } from "./_clusters.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
@@ -25,36 +28,11 @@ import { FINALIZER } from "../api/mysql.ts";
 const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[0];
 
-/** Runs `fn` with a fresh namespace and an operator serving it; shows the operator's log when `fn` fails. */
-async function withOperator(
+function withOperator(
   prefix: string,
   fn: (ns: string, op: () => OperatorProcess, restart: () => Promise<void>) => Promise<void>,
 ) {
-  const ns = await freshNamespace(ctx, prefix);
-  const args = [
-    "--kubeconfig",
-    kubeconfig,
-    "--context",
-    ctx,
-    "--namespace",
-    ns.name,
-    "--lease-duration-seconds",
-    "4",
-  ];
-  let op = await startOperatorProcess(args);
-  const restart = async () => {
-    await op.kill();
-    op = await startOperatorProcess(args);
-  };
-  try {
-    await fn(ns.name, () => op, restart);
-  } catch (err) {
-    console.error(`--- operator log (${prefix}) ---\n${(await op.logs()).slice(-20_000)}`);
-    throw err;
-  } finally {
-    await op.stop();
-    await ns.cleanup();
-  }
+  return withOperatorIn({ kubeconfig, context: ctx, prefix, args: ["--lease-duration-seconds", "4"] }, fn);
 }
 
 async function exists(kind: string, ns: string | undefined, name: string): Promise<boolean> {
@@ -108,16 +86,9 @@ Deno.test("course scenario: create → Ready → delete runs the final backup be
     await waitFor("the data PVC to be gone", async () => !(await exists("pvc", ns, names.dataPVC)), 60_000);
     await jobs.stop();
     await pvcs.stop();
-    const completed = jobs.seen.find((s) =>
-      s.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final" &&
-      (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-        c.type === "Complete" && c.status === "True"
-      )
-    );
+    const completed = completedFinalBackup(jobs.seen);
     assert(completed, "a final backup Job completed");
-    const dataGoing = pvcs.seen.find((s) =>
-      s.obj.metadata?.name === names.dataPVC && (s.type === "DELETED" || s.obj.metadata?.deletionTimestamp)
-    );
+    const dataGoing = claimGoing(pvcs.seen, names.dataPVC);
     assert(dataGoing, "the data PVC was deleted");
     assert(
       completed.rv < dataGoing.rv,
@@ -197,17 +168,7 @@ Deno.test("a failing final backup keeps data and finalizer, reports it, and succ
     const events = await eventsOf(ctx, ns, "mysql-instance");
     assert(events.some((e) => e.reason === "BackupFailed" && e.type === "Warning"), JSON.stringify(events));
     // Fix the cause: the next attempt (after backoff) succeeds and the deletion completes.
-    await kubectl(
-      ctx,
-      "patch",
-      "mysql",
-      "mysql-instance",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { backup: { image: "mysql:5.7" } } }),
-    );
+    await patchMySQL(ctx, ns, "mysql-instance", { spec: { backup: { image: "mysql:5.7" } } });
     await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns, "mysql-instance")), 120_000);
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
   });
@@ -256,17 +217,7 @@ Deno.test("drift is corrected and spec changes roll out", async () => {
       30_000,
     );
     // A spec change rolls out.
-    await kubectl(
-      ctx,
-      "patch",
-      "mysql",
-      "mysql-instance",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { image: "mysql:8.4" } }),
-    );
+    await patchMySQL(ctx, ns, "mysql-instance", { spec: { image: "mysql:8.4" } });
     await waitFor(
       "the new image rolled out",
       async () =>
@@ -356,17 +307,9 @@ Deno.test("a foreground cascading deletion still takes the final backup before t
     );
     await jobs.stop();
     await pvcs.stop();
-    const completed = jobs.seen.find((s) =>
-      s.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final" &&
-      (s.obj.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-        c.type === "Complete" && c.status === "True"
-      )
-    );
+    const completed = completedFinalBackup(jobs.seen);
     assert(completed, "a final backup Job completed");
-    const dataGoing = pvcs.seen.find((s) =>
-      s.obj.metadata?.name === "mysql-instance-data" &&
-      (s.type === "DELETED" || s.obj.metadata?.deletionTimestamp)
-    );
+    const dataGoing = claimGoing(pvcs.seen, "mysql-instance-data");
     assert(dataGoing && completed.rv < dataGoing.rv, "the final backup completed before the data PVC went");
     assert(!(await exists("deployment", ns, "mysql-instance")), "mysqld removed at the end");
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
