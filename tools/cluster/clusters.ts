@@ -273,16 +273,24 @@ async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger)
 }
 
 async function startOne(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
-  await waitZombiesReaped(paths, name, log);
-  await kwokctlStarting(
-    paths,
-    name,
-    ["start", "cluster", "--name", name, "--wait", "2m"],
-    3 * 60_000,
-    "A port of this stopped cluster was taken meanwhile by another process; free it, or `down` and `up` the " +
-      "cluster (it gets new ports)",
-  );
-  await waitApiReady(paths, name);
+  // kube-controller-manager and kube-scheduler give up (exit) when the API server is not healthy within ~25 s,
+  // which happens on a loaded machine: start again until every component stays up.
+  for (let attempt = 1;; attempt++) {
+    await waitZombiesReaped(paths, name, log);
+    await kwokctlStarting(
+      paths,
+      name,
+      ["start", "cluster", "--name", name, "--wait", "2m"],
+      3 * 60_000,
+      "A port of this stopped cluster was taken meanwhile by another process; free it, or `down` and `up` the " +
+        "cluster (it gets new ports)",
+    );
+    await waitApiReady(paths, name);
+    const dead = (await clusterState(paths, name)).components.filter((c) => !c.alive).map((c) => c.name);
+    if (dead.length === 0) return;
+    if (attempt >= 4) throw new Error(`cluster ${name}: ${dead.join(", ")} keep exiting after start`);
+    log(`cluster ${name}: ${dead.join(", ")} exited while the API server started; starting again`);
+  }
 }
 
 async function readSettings(paths: ClusterPaths, name: string): Promise<string | undefined> {
