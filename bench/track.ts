@@ -16,17 +16,20 @@ async function listWatch(
   on: (type: string, obj: KubeObject) => void,
   signal: AbortSignal,
   onSynced: () => void,
+  state: (s: string) => void,
 ): Promise<void> {
   const path = collectionPath(resource, namespace);
   let rv = "";
   while (!signal.aborted) {
     try {
       if (!rv) {
+        state("list");
         const list = await client.list(path);
         for (const o of list.items) on("ADDED", o);
         rv = list.metadata.resourceVersion;
         onSynced();
       }
+      state("watch");
       for await (
         const ev of client.watch(path, { resourceVersion: rv, allowWatchBookmarks: true }, signal)
       ) {
@@ -37,11 +40,14 @@ async function listWatch(
         rv = ev.object.metadata?.resourceVersion ?? rv;
         if (ev.type !== "BOOKMARK") on(ev.type, ev.object);
       }
+      state("watch ended");
     } catch {
-      if (signal.aborted) return;
+      state("failed");
+      if (signal.aborted) break;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+  state("stopped");
 }
 
 /** True when a Deployment is Available the way the operator judges it. */
@@ -80,6 +86,7 @@ export class NamespaceTracker {
   readonly #stop = new AbortController();
   readonly #done: Promise<void>[] = [];
   readonly #synced: Promise<void>;
+  readonly #states: Record<string, string> = {};
   #waiters: Array<() => void> = [];
 
   /** Starts the watches. */
@@ -100,6 +107,7 @@ export class NamespaceTracker {
         },
         this.#stop.signal,
         resolve,
+        (s) => this.#states[r.plural] = s,
       ));
     };
     watch(RESOURCES.mysql, (t, o) => {
@@ -162,9 +170,18 @@ export class NamespaceTracker {
     return true;
   }
 
-  /** Stops the watches. */
+  /** Stops the watches (gives up waiting for them after 10 s, saying so). */
   async stop(): Promise<void> {
     this.#stop.abort();
-    await Promise.all(this.#done);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<string>((r) => timer = setTimeout(() => r("late"), 10_000));
+    const states = this.#states;
+    const res = await Promise.race([Promise.all(this.#done).then(() => "ok"), late]);
+    clearTimeout(timer);
+    if (res === "late") {
+      console.error(
+        `[bench] watches of ${this.cluster}/${this.namespace} did not stop: ${JSON.stringify(states)}`,
+      );
+    }
   }
 }

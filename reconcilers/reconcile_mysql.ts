@@ -240,7 +240,11 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
   const seen = await applyChildren(ctx, obj, sb);
   const restore = await reconcileRestore(ctx, obj, sb, seen, after);
   const busy = await settleBackupJobs(ctx, obj, sb, after);
-  let requeueAfterMs: number | undefined = busy ? RECHECK_MS : undefined;
+  let requeueAfterMs: number | undefined = busy
+    ? RECHECK_MS
+    : restore === "waiting" && seen.available
+    ? 5_000
+    : undefined;
   if (seen.available && seen.host && restore !== "running" && restore !== "waiting" && !busy) {
     requeueAfterMs = await maybeStartBackup(ctx, obj, sb, seen.host);
   }

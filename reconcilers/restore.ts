@@ -14,6 +14,15 @@ import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
 
+/** Pause between restore attempts that could not connect. */
+const RETRY_MS = 10_000;
+
+/** When the Job's Failed condition was set. */
+function jobFailedAt(job: KubeObject): string | undefined {
+  return (job.status?.conditions ?? []).find((c: { type: string }) => c.type === "Failed")
+    ?.lastTransitionTime;
+}
+
 /** Where the restore stands after this pass. */
 export type RestoreProgress = "done" | "waiting" | "running" | "failed";
 
@@ -104,6 +113,19 @@ export async function reconcileRestore(
     await ctx.events.emit(obj, "Normal", nothing ? "NothingToRestore" : "Restored", what);
     after.push(() => ctx.client.delete(jobPath, "Background"));
     return "done";
+  }
+  if (failed?.reason === "ConnectionFailed") {
+    // Nothing was loaded (a new Service IP not routed yet, mysqld restarting): try again after a pause instead of
+    // recording a permanent failure. The pause is measured from the failed Job, so no state is needed.
+    const since = Date.parse(jobFailedAt(job) ?? "") || 0;
+    if (Date.now() - since >= RETRY_MS) await ctx.client.delete(jobPath, "Background");
+    sb.set(
+      CONDITIONS.restored,
+      "False",
+      "RestorePending",
+      `could not connect to mysqld (${failed.message}); retrying`,
+    );
+    return "waiting";
   }
   const failure = jobFailure(job);
   const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}`;

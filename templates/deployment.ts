@@ -58,8 +58,8 @@ export function renderDeployment(mysql: MySQL, opts: RenderOptions): Deployment 
     ],
     ports: [{ name: "mysql", containerPort: MYSQL_PORT, protocol: "TCP" }],
     volumeMounts: [{ name: "data", mountPath: DATA_MOUNT_PATH, subPath: DATA_SUB_PATH }],
-    readinessProbe: probe(5, 5, 3),
-    startupProbe: probe(10, 5, 180),
+    readinessProbe: probe(2, 5, 3),
+    startupProbe: probe(2, 5, 900),
     livenessProbe: probe(20, 10, 6),
   };
   const resources = mysql.spec.resources;

@@ -12,21 +12,18 @@ import { DENO } from "./_operator.ts";
 import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
 import { parse as parseFlags, RUN_FLAGS } from "../cli/args.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
+import { ensureBinaries } from "../tools/cluster/binaries.ts";
 import { compileArgs, ENTRY_POINT } from "../tools/compile.ts";
 import { ENTRYPOINT as IMAGE_ENTRYPOINT } from "../tools/images/operator/build.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import packageJson from "../package.json" with { type: "json" };
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const KUBECTL = await kubectlPath();
+/** The project's kubectl (built with the cluster binaries on a fresh machine). */
+const KUBECTL = `${(await ensureBinaries()).k8s}/kubectl`;
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
-
-async function kubectlPath(): Promise<string> {
-  const { clusterPaths } = await import("../tools/cluster/paths.ts");
-  return `${(await clusterPaths()).k8s}/kubectl`;
-}
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}, clearEnv = false) {
   const out = await new Deno.Command(cmd, { args, cwd: ROOT, env, clearEnv, stdin: "null" }).output();

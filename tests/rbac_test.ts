@@ -14,7 +14,8 @@
 import { parseAllDocuments, stringify } from "yaml";
 import { assert, assertEquals } from "./_assert.ts";
 import { waitFor } from "./_clusters.ts";
-import { courseObject } from "./_k8s.ts";
+import { clientFor, courseObject } from "./_k8s.ts";
+import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
 import { ANNOTATIONS } from "../api/mysql.ts";
 import { clusterDir, type ClusterPaths, clusterPaths } from "../tools/cluster/paths.ts";
@@ -142,6 +143,8 @@ const docs = parseAllDocuments(await Deno.readTextFile(`${ROOT}deploy/rbac.yaml`
 );
 const CLUSTER_RULES: Rule[] = docs.find((d) => d.kind === "ClusterRole")!.rules;
 const ROLE_RULES: Rule[] = docs.find((d) => d.kind === "Role")!.rules;
+/** An admin client of the cluster (the cluster's own kubeconfig). */
+const admin = await clientFor(`${clusterDir(paths, CLUSTER)}/kubeconfig.yaml`, `kwok-${CLUSTER}`);
 const server = JSON.parse(await k(paths, "config", "view", "--raw", "-o", "json")).clusters[0].cluster
   .server as string;
 
@@ -240,9 +243,9 @@ async function reports(op: OperatorProcess, ns: string): Promise<Array<{ source:
       out.push({ source: `log ${r.level}`, text: `${r.message} ${r.error ?? ""}` });
     } catch { /* not a record */ }
   }
-  const events = JSON.parse(await k(paths, "get", "events", "-n", ns, "-o", "json")).items as Obj[];
+  const events = (await admin.list(collectionPath(RESOURCES.event, ns))).items;
   for (const e of events) out.push({ source: `event ${e.reason}`, text: e.message });
-  const objs = JSON.parse(await k(paths, "get", "mysql", "-n", ns, "-o", "json")).items as Obj[];
+  const objs = (await admin.list(collectionPath(RESOURCES.mysql, ns))).items;
   for (const o of objs) {
     const ready = (o.status?.conditions ?? []).find((c: Obj) => c.type === "Ready");
     if (ready) out.push({ source: `condition Ready=${ready.status} ${ready.reason}`, text: ready.message });
@@ -250,12 +253,9 @@ async function reports(op: OperatorProcess, ns: string): Promise<Array<{ source:
   return out;
 }
 
-const getMySQL = async (ns: string) =>
-  JSON.parse(
-    (await k(paths, "get", "mysql", "mysql-instance", "-n", ns, "-o", "json", "--ignore-not-found")) ||
-      "null",
-  );
-const condition = (o: Obj | null, type: string) =>
+/** The test's object as the admin sees it, or undefined (API calls, not kubectl processes: polled often). */
+const getMySQL = (ns: string) => admin.getOrUndefined(objectPath(RESOURCES.mysql, ns, "mysql-instance"));
+const condition = (o: Obj | undefined, type: string) =>
   (o?.status?.conditions ?? []).find((c: Obj) => c.type === type);
 
 Deno.test("with exactly deploy/'s RBAC (ServiceAccount token) the scenario passes: create → Ready → backup → delete", async () => {
@@ -330,9 +330,16 @@ const CASES: Case[] = [
   })),
 ];
 
-async function runCase(
-  c: Case,
-): Promise<{ resource: string; source?: string; text?: string; error?: string }> {
+interface CaseResult {
+  resource: string;
+  seconds?: number;
+  source?: string;
+  text?: string;
+  error?: string;
+}
+
+async function runCase(c: Case): Promise<CaseResult> {
+  const t0 = performance.now();
   const verb = FIRST_VERB[c.resource];
   if (!verb) {
     return { resource: c.resource, error: `no expected verb for ${c.resource} (a new rule? add it here)` };
@@ -360,7 +367,8 @@ async function runCase(
     );
     const health = await op.http("/healthz");
     if (health.status !== 200) return { resource: c.resource, error: `/healthz ${health.status}` };
-    return { resource: c.resource, source: found.source, text: found.text.slice(0, 300) };
+    const seconds = Math.round(performance.now() - t0) / 1000;
+    return { resource: c.resource, seconds, source: found.source, text: found.text.slice(0, 300) };
   } catch (err) {
     return {
       resource: c.resource,
@@ -378,14 +386,16 @@ Deno.test("without any one rule the operator reports Forbidden naming the verb a
     Object.keys(FIRST_VERB).sort(),
     "every rule of deploy/rbac.yaml has a case",
   );
-  const results: Awaited<ReturnType<typeof runCase>>[] = [];
+  const results: CaseResult[] = [];
   const queue = [...CASES];
   // A few at a time: each case is an operator process and a namespace.
   await Promise.all(Array.from({ length: 4 }, async () => {
     for (let c = queue.shift(); c; c = queue.shift()) results.push(await runCase(c));
   }));
   for (const r of results.sort((a, b) => a.resource.localeCompare(b.resource))) {
-    console.error(`  ${r.resource.padEnd(24)} ${r.error ? "FAILED" : `${r.source}: ${r.text}`}`);
+    console.error(
+      `  ${r.resource.padEnd(24)} ${r.error ? "FAILED" : `${r.seconds} s, ${r.source}: ${r.text}`}`,
+    );
   }
   const failed = results.filter((r) => r.error);
   assert(failed.length === 0, failed.map((f) => `${f.resource}: ${f.error}`).join("\n\n"));

@@ -177,6 +177,12 @@ async function withOperator(
       "IfNotPresent",
     ]);
     await fn(ns.name, uids);
+    const logs = await op.logs();
+    for (const pw of [REF_PASSWORD, PLAIN_PASSWORD]) {
+      for (const form of [pw, JSON.stringify(pw).slice(1, -1), btoa(pw)]) {
+        assert(!logs.includes(form), "a password appeared in the operator's log");
+      }
+    }
   } catch (err) {
     if (op) console.error(`--- operator log (${prefix}) ---\n${(await op.logs()).slice(-20_000)}`);
     console.error(
