@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "../runtime/kube/config.ts";
 import { loadKubeconfig, selectContexts } from "../runtime/kube/config.ts";
 import { inClusterConnection } from "../runtime/kube/in_cluster.ts";
 import type { Connection } from "../runtime/kube/client.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "./kube/config.ts";
 import { getLogger } from "@logtape/logtape";
 import { ClusterRuntime } from "./cluster_runtime.ts";
 import { connectionFor, IN_CLUSTER } from "./kube/config.ts";

@@ -349,19 +349,19 @@ async function runCase(c: Case): Promise<CaseResult> {
     c.clusterRules,
     c.roleRules,
   );
-  const op = await startOperator(id.kubeconfig, id.ns);
   // The Forbidden answer of the API server names both, e.g. `cannot list resource "deployments"`.
   const needle = NEEDLE[c.resource] ?? `cannot ${verb} resource "${c.resource}"`;
+  let op: OperatorProcess | undefined;
   try {
+    op = await startOperator(id.kubeconfig, id.ns);
     // backup-now from the start: the pods rule is needed only to read a finished backup Job's report.
     const obj = await courseObject(id.ns);
     obj.metadata.annotations = { [ANNOTATIONS.backupNow]: "1" };
     await kIn(paths, JSON.stringify(obj), "apply", "-f", "-");
     const found = await waitFor(
       `a Forbidden naming ${needle}`,
-      async () => {
-        return (await reports(op, id.ns)).find((r) => r.text.includes(needle) && /forbidden/i.test(r.text));
-      },
+      async () =>
+        (await reports(op!, id.ns)).find((r) => r.text.includes(needle) && /forbidden/i.test(r.text)),
       60_000,
       500,
     );
@@ -370,12 +370,10 @@ async function runCase(c: Case): Promise<CaseResult> {
     const seconds = Math.round(performance.now() - t0) / 1000;
     return { resource: c.resource, seconds, source: found.source, text: found.text.slice(0, 300) };
   } catch (err) {
-    return {
-      resource: c.resource,
-      error: `${(err as Error).message}\n--- operator log ---\n${(await op.logs()).slice(-4000)}`,
-    };
+    const logs = op ? (await op.logs()).slice(-4000) : "(not started)";
+    return { resource: c.resource, error: `${(err as Error).message}\n--- operator log ---\n${logs}` };
   } finally {
-    await op.stop();
+    await op?.stop();
     await id.cleanup();
   }
 }
@@ -389,7 +387,7 @@ Deno.test("without any one rule the operator reports Forbidden naming the verb a
   const results: CaseResult[] = [];
   const queue = [...CASES];
   // A few at a time: each case is an operator process and a namespace.
-  await Promise.all(Array.from({ length: 4 }, async () => {
+  await Promise.all(Array.from({ length: 3 }, async () => {
     for (let c = queue.shift(); c; c = queue.shift()) results.push(await runCase(c));
   }));
   for (const r of results.sort((a, b) => a.resource.localeCompare(b.resource))) {

@@ -1,11 +1,21 @@
 /**
- * Kubeconfig loading and context selection. Parsing, file references and authentication come from
- * `@kubernetes/client-node`'s KubeConfig; the transport is our own {@linkcode KubeClient}.
+ * Kubeconfig loading and context selection. The file is parsed by kubeconfig.ts (client-node's shape, without
+ * loading client-node: 74 MB of resident memory); certificates and bearer tokens are handled here, and only
+ * exec plugins, auth providers and basic auth load `@kubernetes/client-node` to compute their headers. The
+ * transport is our own {@linkcode KubeClient}.
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Connection } from "./client.ts";
+import {
+  Kubeconfig,
+  type KubeconfigCluster,
+  type KubeconfigContext,
+  type KubeconfigUser,
+} from "./kubeconfig.ts";
+
+/** A loaded kubeconfig (the name callers used when it was client-node's class). */
+export type KubeConfig = Kubeconfig;
 
 /** Name used for the in-cluster context (service-account token). */
 export const IN_CLUSTER = "in-cluster";
@@ -30,14 +40,12 @@ export class ContextError extends Error {
 
 /** Loads a kubeconfig. Throws a clear error for an unreadable or malformed file. */
 export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
-  const kc = new KubeConfig();
   if (source.path) {
     try {
-      kc.loadFromFile(source.path);
+      return Kubeconfig.load(source.path);
     } catch (err) {
       throw new Error(`cannot load kubeconfig ${source.path}: ${(err as Error).message}`);
     }
-    return kc;
   }
   const env = Deno.env.get("KUBECONFIG");
   if (env) {
@@ -48,13 +56,27 @@ export function loadKubeconfig(source: KubeconfigSource): KubeConfig {
   const home = Deno.env.get("HOME");
   const defaultPath = home ? `${home}/.kube/config` : undefined;
   if (defaultPath && exists(defaultPath)) return loadKubeconfig({ path: defaultPath });
-  if (Deno.env.get("KUBERNETES_SERVICE_HOST")) {
-    kc.loadFromCluster();
-    return kc;
-  }
+  if (Deno.env.get("KUBERNETES_SERVICE_HOST")) return inClusterKubeconfig();
   throw new Error(
     "no kubeconfig: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster",
   );
+}
+
+/** The pod's service account as a kubeconfig (the names client-node's loadFromCluster uses). */
+function inClusterKubeconfig(dir = "/var/run/secrets/kubernetes.io/serviceaccount"): Kubeconfig {
+  const host = Deno.env.get("KUBERNETES_SERVICE_HOST")!, port = Deno.env.get("KUBERNETES_SERVICE_PORT");
+  const scheme = port === "80" || port === "8080" || port === "8001" ? "http" : "https";
+  const kc = new Kubeconfig();
+  kc.clusters = [{
+    name: "inCluster",
+    server: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    caFile: `${dir}/ca.crt`,
+    skipTLSVerify: false,
+  }];
+  kc.users = [{ name: "inClusterUser", tokenFile: `${dir}/token` }];
+  kc.contexts = [{ name: "inClusterContext", cluster: "inCluster", user: "inClusterUser" }];
+  kc.currentContext = "inClusterContext";
+  return kc;
 }
 
 function exists(path: string): boolean {
@@ -108,30 +130,31 @@ export async function connectionFor(kc: KubeConfig, context: string): Promise<Co
   if (Boolean(certPem) !== Boolean(keyPem)) {
     throw new ContextError(context, "the user has a client certificate without a key (or a key without one)");
   }
-  // Token, token file, exec and auth-provider credentials: let client-node compute the headers per request, so
-  // rotating service-account tokens are re-read. A context-bound KubeConfig keeps other contexts out of it.
-  const single = new KubeConfig();
-  single.loadFromOptions({
-    clusters: [cluster],
-    users: user ? [user] : [],
-    contexts: [ctx],
-    currentContext: context,
-  });
-  const needsHeaders = Boolean(user?.token || user?.authProvider || user?.exec || user?.username);
   let authHeaders: Connection["authHeaders"];
-  if (needsHeaders) {
-    authHeaders = async () => {
-      const opts: { headers?: Record<string, string> } = {};
-      try {
-        // deno-lint-ignore no-explicit-any
-        await single.applyToHTTPSOptions(opts as any);
-      } catch (err) {
-        throw new ContextError(context, `authentication failed: ${(err as Error).message}`);
+  if (user?.authProvider || user?.exec || user?.username) {
+    authHeaders = await clientNodeHeaders(context, ctx, cluster, user);
+  } else if (user?.token) {
+    const header = { authorization: `Bearer ${user.token}` };
+    authHeaders = () => Promise.resolve(header);
+  } else if (user?.tokenFile) {
+    // Re-read every minute: projected service-account tokens rotate.
+    const file = user.tokenFile;
+    let token = "", readAt = 0;
+    authHeaders = () => {
+      if (Date.now() - readAt > 60_000) {
+        try {
+          token = Deno.readTextFileSync(file).trim();
+        } catch (err) {
+          return Promise.reject(
+            new ContextError(context, `cannot read token file: ${(err as Error).message}`),
+          );
+        }
+        readAt = Date.now();
       }
-      return Object.fromEntries(
-        Object.entries(opts.headers ?? {}).filter(([k]) => k.toLowerCase() === "authorization"),
-      ) as Record<string, string>;
+      return Promise.resolve({ authorization: `Bearer ${token}` });
     };
+  }
+  if (authHeaders) {
     await authHeaders(); // fail now, with the context's name, rather than on the first request
   }
   try {
@@ -140,4 +163,39 @@ export async function connectionFor(kc: KubeConfig, context: string): Promise<Co
     throw new ContextError(context, `invalid server URL ${JSON.stringify(cluster.server)}`);
   }
   return { server: cluster.server, caPem, certPem, keyPem, authHeaders };
+}
+
+/**
+ * Exec plugins, auth providers and basic auth: client-node computes the headers per request (loaded only here). A
+ * context-bound KubeConfig keeps other contexts out of it.
+ */
+async function clientNodeHeaders(
+  context: string,
+  ctx: KubeconfigContext,
+  cluster: KubeconfigCluster,
+  user: KubeconfigUser,
+): Promise<NonNullable<Connection["authHeaders"]>> {
+  const { KubeConfig: ClientNodeConfig } = await import("@kubernetes/client-node");
+  const single = new ClientNodeConfig();
+  const token = user.token ?? (user.tokenFile ? Deno.readTextFileSync(user.tokenFile).trim() : undefined);
+  single.loadFromOptions({
+    // deno-lint-ignore no-explicit-any
+    clusters: [cluster as any],
+    // deno-lint-ignore no-explicit-any
+    users: [{ ...user, token } as any],
+    contexts: [ctx],
+    currentContext: context,
+  });
+  return async () => {
+    const opts: { headers?: Record<string, string> } = {};
+    try {
+      // deno-lint-ignore no-explicit-any
+      await single.applyToHTTPSOptions(opts as any);
+    } catch (err) {
+      throw new ContextError(context, `authentication failed: ${(err as Error).message}`);
+    }
+    return Object.fromEntries(
+      Object.entries(opts.headers ?? {}).filter(([k]) => k.toLowerCase() === "authorization"),
+    ) as Record<string, string>;
+  };
 }
