@@ -10,7 +10,7 @@
 import https from "node:https";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../runtime/kube/client.ts";
-import { connectionFor } from "../runtime/kube/config.ts";
+import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 
 /** Milliseconds for `count` sequential GETs, per client. */
 export interface HttpClientsResult {
@@ -44,7 +44,7 @@ export async function httpClients(
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   kc.setCurrentContext(context);
-  const conn = await connectionFor(kc, context);
+  const conn = await connectionFor(loadKubeconfig({ path: kubeconfigPath }), context);
   const url = new URL("/api/v1/namespaces/default", conn.server);
   const ms: Record<string, number> = {};
   const time = async (name: string, once: () => Promise<unknown>) => {

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { downClusters } from "../tools/cluster/clusters.ts";
-import { startOperatorProcess } from "../tests/_operator.ts";
+import { startOperator as startOperatorProcess } from "./operator_process.ts";
 import { type BenchClusters, benchNames, prepareClusters } from "./clusters.ts";
 import {
   deletion,
@@ -51,6 +51,7 @@ flags:
   --keep                keep the clusters afterwards
   --out DIR             results directory (default bench/results)
   --label TEXT          a note stored with the results
+  --operator-root DIR   run main.ts of another checkout (e.g. \`git archive\` of an older commit), for before/after
 `;
 
 function int(v: string | undefined, flag: string, fallback: number, min = 1): number {
@@ -65,13 +66,13 @@ function log(m: string): void {
   console.error(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}`);
 }
 
-async function startOperator(c: BenchClusters, args: string[]): Promise<RunningOperator> {
+async function startOperator(c: BenchClusters, args: string[], root?: string): Promise<RunningOperator> {
   const op = await startOperatorProcess([
     "--kubeconfig",
     c.kubeconfigs["bench-operator"],
     ...c.contexts.flatMap((ctx) => ["--context", ctx]),
     ...args,
-  ]);
+  ], root);
   const ports = Object.values(c.servers).map((s) => Number(new URL(s).port));
   const sampler = new ProcSampler(op.child.pid, ports);
   const deadline = Date.now() + 120_000;
@@ -122,7 +123,7 @@ async function runProfile(
       await Promise.all(c.contexts.map((ctx) => removeNamespace(c.admin[ctx], ns)));
     }
     log(`${profile}: starting the operator`);
-    r = await startOperator(c, f.operatorArgs);
+    r = await startOperator(c, f.operatorArgs, f.operatorRoot);
     const ns = `bench-op-${runId}`;
     log(`${profile}: operator: ${f.clusters} x ${f.objects} objects created at once`);
     const run = await operatorRun(c, c.contexts, ns, r, o);
@@ -196,6 +197,7 @@ function flags(argv: string[]) {
       keep: { type: "boolean" },
       out: { type: "string" },
       label: { type: "string" },
+      "operator-root": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -227,6 +229,7 @@ function flags(argv: string[]) {
     keep: Boolean(values.keep),
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
+    operatorRoot: values["operator-root"],
   };
 }
 
@@ -253,6 +256,7 @@ async function main(): Promise<number> {
       outage: f.outage,
       timeoutSeconds: f.timeoutMs / 1000,
       label: f.label,
+      operatorRoot: f.operatorRoot,
     },
     profiles: [],
   };

@@ -24,7 +24,7 @@ import {
 } from "./snapshot.ts";
 import { mb, ProcSampler } from "./proc.ts";
 import type { DirectResult } from "./direct_writer.ts";
-import type { OperatorProcess } from "../tests/_operator.ts";
+import type { OperatorProcess } from "./operator_process.ts";
 import { startCluster, stopCluster } from "../tools/cluster/clusters.ts";
 import { clusterPaths } from "../tools/cluster/paths.ts";
 import { componentPid } from "../tools/cluster/state.ts";

@@ -113,7 +113,7 @@ export class Informer {
         // object would differ from its desired state in those two fields and be re-applied on every pass.
         item.apiVersion ??= apiVersionOf(this.#opts.resource);
         item.kind ??= this.#opts.resource.kind;
-        fresh.set(keyOf(item), item);
+        fresh.set(keyOf(item), slim(item));
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
@@ -174,7 +174,7 @@ export class Informer {
         if (ev.type === "BOOKMARK") continue;
         const key = keyOf(ev.object);
         if (ev.type === "DELETED") this.#cache.delete(key);
-        else this.#cache.set(key, ev.object);
+        else this.#cache.set(key, slim(ev.object));
         this.#opts.onChange(ev.object, ev.type === "DELETED");
       }
       if (ctl.signal.aborted) throw ctl.signal.reason;
@@ -215,6 +215,15 @@ export class Informer {
       }
     }
   }
+}
+
+/**
+ * Drops `metadata.managedFields` (nothing reads it; server-side apply keeps it on the server): often the largest
+ * part of an object, and the caches hold every child of every instance.
+ */
+export function slim(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 /** The watch was silent for longer than the idle timeout. */

@@ -126,6 +126,13 @@ export class KubeClient {
   /** Requests other than watches give up after this long (a dead server must not hang a reconcile). */
   requestTimeoutMs = 30_000;
 
+  /**
+   * Settles once the first request of a connection got its answer. Requests sent at once on a cold pool each open
+   * a TLS connection of their own (the pool learns that the server speaks HTTP/2 only after a handshake), and
+   * they all stay open: 7 at an operator's start measured, against 1 when the first goes alone.
+   */
+  #connected: Promise<void> | undefined;
+
   async #fetch(method: string, path: string, opts: RequestOptions, verb: string): Promise<Response> {
     const headers: Record<string, string> = {
       accept: "application/json",
@@ -136,6 +143,12 @@ export class KubeClient {
     if (opts.body !== undefined) {
       headers["content-type"] = opts.contentType ?? "application/json";
       body = JSON.stringify(opts.body);
+    }
+    let first: PromiseWithResolvers<void> | undefined;
+    if (this.#connected) await this.#connected;
+    else if (verb !== "watch") { // a watch's answer can take a second: it never holds the others back
+      first = Promise.withResolvers<void>();
+      this.#connected = first.promise;
     }
     const started = performance.now();
     let res: Response;
@@ -151,9 +164,13 @@ export class KubeClient {
         ]),
       });
     } catch (err) {
+      // No connection (or it broke): the next request connects alone again.
+      if (first || !opts.signal?.aborted) this.#connected = undefined;
       this.#observer?.(verb, 0, (performance.now() - started) / 1000);
       if (opts.signal?.aborted) throw err;
       throw new ApiError(0, "Unreachable", (err as Error).message, `${method} ${path}`);
+    } finally {
+      first?.resolve();
     }
     this.#observer?.(verb, res.status, (performance.now() - started) / 1000);
     if (!res.ok) {

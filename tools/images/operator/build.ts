@@ -218,6 +218,21 @@ async function appLayer(blobs: string, deno: string, depsHash: string): Promise<
   });
 }
 
+/**
+ * Removes archives of earlier builds (~50 MiB each; every source change makes one) that are older than an hour,
+ * so a concurrent import of a recent one is never pulled from under it. Layers stay in the blob store.
+ */
+async function pruneArchives(keep: string): Promise<void> {
+  const cutoff = Date.now() - 3_600_000;
+  for await (const e of Deno.readDir(imagesDir())) {
+    const m = /^operator-([0-9a-f]{16})$/.exec(e.name);
+    if (!m || m[1] === keep) continue;
+    const dir = `${imagesDir()}/${e.name}`;
+    const mtime = (await Deno.stat(dir).catch(() => undefined))?.mtime?.getTime() ?? Date.now();
+    if (mtime < cutoff) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /** Builds the image archive when an input changed; returns its name (tag = hash of the layers) and path. */
 export async function buildOperatorImage(): Promise<BuiltImage> {
   const deno = `${ROOT}node_modules/deno/deno`;
@@ -236,6 +251,7 @@ export async function buildOperatorImage(): Promise<BuiltImage> {
     if (!(await exists(archive))) {
       await Deno.mkdir(archive.slice(0, archive.lastIndexOf("/")), { recursive: true });
       await writeOciArchive(archive, name, [base, deps, app], config, blobs);
+      await pruneArchives(hash);
     }
     return { name, archive };
   });
