@@ -37,9 +37,8 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(
-        `mysql-operator: ${err.message}\nRun 'mysql-operator ${command ?? ""} --help' for usage.`,
-      );
+      const help = ["run", "status", "crd"].includes(command ?? "") ? `${command} --help` : "--help";
+      console.error(`mysql-operator: ${err.message}\nRun 'mysql-operator ${help}' for usage.`);
       return 2;
     }
     console.error(`mysql-operator: ${(err as Error).message}`);
