@@ -77,7 +77,7 @@ export async function startOperatorProcess(
     exited = true;
     return s;
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (exited) throw new Error(`the operator exited at start:\n${await Deno.readTextFile(logFile)}`);
     try {
