@@ -116,7 +116,7 @@ async function runProfile(
       const ns = `bench-lb-${runId}`;
       result.lowerBound = await lowerBound(c, ns, o);
       log(
-        `${profile}: lower bound: all Available in ${
+        `${profile}: lower bound: ${result.lowerBound.complete ? "all" : "NOT all"} Available in ${
           (result.lowerBound.totalMs / 1000).toFixed(1)
         } s; cleaning up`,
       );
@@ -128,7 +128,11 @@ async function runProfile(
     log(`${profile}: operator: ${f.clusters} x ${f.objects} objects created at once`);
     const run = await operatorRun(c, c.contexts, ns, r, o);
     result.operator = run.result;
-    log(`${profile}: operator: all Ready in ${(run.result.totalMs / 1000).toFixed(1)} s`);
+    log(
+      `${profile}: operator: ${run.result.complete ? "all" : "NOT all"} Ready in ${
+        (run.result.totalMs / 1000).toFixed(1)
+      } s`,
+    );
     if (result.lowerBound) {
       result.ratio = {
         total: ratio(run.result.totalMs, result.lowerBound.totalMs),
@@ -140,7 +144,11 @@ async function runProfile(
     if (f.deletion) {
       log(`${profile}: deletion: ${f.clusters} x ${f.objects} objects deleted at once (final backups)`);
       result.deletion = await deletion(c, run.trackers, r, o);
-      log(`${profile}: deletion: all gone in ${(result.deletion.totalMs / 1000).toFixed(1)} s`);
+      log(
+        `${profile}: deletion: ${result.deletion.complete ? "all" : "NOT all"} gone in ${
+          (result.deletion.totalMs / 1000).toFixed(1)
+        } s`,
+      );
     }
     for (const t of run.trackers) await t.stop();
     if (f.outage !== "none" && f.clusters >= 2) {

@@ -209,15 +209,19 @@ export function markdown(r: BenchResult): string {
   for (const p of r.profiles) {
     const op = p.operator;
     if (!op?.operator) continue;
+    // Only clusters the API server answered for at both ends of the run are compared.
+    const ctxs = Object.keys(op.apiserver);
+    const opCount = ctxs.reduce((a, c) => a + (op.operator!.byCluster[c] ?? 0), 0);
     const api = Object.values(op.apiserver);
     const regular = api.reduce((a, x) => a + x.operator.regular, 0);
     const watch = api.reduce((a, x) => a + x.operator.watch, 0);
     const dispatched = api.reduce((a, x) => a + x.operator.dispatched, 0);
     const objects = op.objects * p.clusters.length;
+    const of = ctxs.length === p.clusters.length ? "" : ` (${ctxs.length} of ${p.clusters.length} clusters)`;
     out.push(
       `| ${limits(p)} | ${Object.entries(op.operator.byVerb).map(([k, v]) => `${k} ${v}`).join(", ")} | ${
         (op.operator.total / objects).toFixed(1)
-      } | ${op.operator.reconciles} | ${op.operator.total} | ${dispatched} (${regular} + ${watch}) |`,
+      } | ${op.operator.reconciles} | ${opCount}${of} | ${dispatched} (${regular} + ${watch})${of} |`,
     );
   }
   const idles = r.profiles.filter((p) => p.idle);

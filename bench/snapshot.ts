@@ -26,10 +26,17 @@ export async function snapshot(
   const apiservers: Record<string, Sample[]> = {};
   await Promise.all(
     Object.entries(scrape).filter(([ctx]) => !only || only.includes(ctx)).map(async ([ctx, f]) => {
-      try {
-        apiservers[ctx] = parseProm(await f());
-      } catch {
-        apiservers[ctx] = []; // down (outage phase)
+      for (let attempt = 1;; attempt++) {
+        try {
+          apiservers[ctx] = parseProm(await f());
+          break;
+        } catch {
+          // Down (outage phase), or too slow under load: an empty snapshot leaves the cluster out of the counts.
+          if (attempt === 3) {
+            apiservers[ctx] = [];
+            break;
+          }
+        }
       }
     }),
   );

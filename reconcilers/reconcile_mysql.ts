@@ -111,15 +111,34 @@ async function applyChildren(
   sb: StatusBuilder,
   owned = true,
 ): Promise<Observed> {
+  // One event per pass for what it created and one for what it updated (not one per child: a new instance
+  // cost 7 event writes, a third of its requests), sent even when a later step fails.
+  const done = { Created: [] as string[], Updated: [] as string[] };
+  try {
+    return await writeChildren(ctx, obj, sb, owned, (kind, name, action) => {
+      if (action === "none") return;
+      done[action === "created" ? "Created" : "Updated"].push(`${kind} ${name}`);
+      ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
+    });
+  } finally {
+    for (const [reason, list] of Object.entries(done)) {
+      if (list.length) {
+        await ctx.events.emit(obj, "Normal", reason, `${reason.toLowerCase()} ${list.join(", ")}`);
+      }
+    }
+  }
+}
+
+async function writeChildren(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  owned: boolean,
+  report: (kind: string, name: string, action: Action) => void,
+): Promise<Observed> {
   const ns = obj.metadata.namespace;
   const names = childNames(objectRef(obj));
   const opts = ctx.options.render;
-  const report = async (kind: string, name: string, action: Action) => {
-    if (action === "none") return;
-    const verb = action === "created" ? "Created" : "Updated";
-    await ctx.events.emit(obj, "Normal", verb, `${verb.toLowerCase()} ${kind} ${name}`);
-    ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
-  };
 
   const own = <T extends KubeObject>(o: T): T => {
     if (!owned) delete o.metadata?.ownerReferences;
@@ -129,7 +148,7 @@ async function applyChildren(
   if (secret) {
     own(secret);
     const r = await ensureApplied(ctx, secret, live(ctx, "Secret", ns, names.secret));
-    await report("Secret", names.secret, r.action);
+    report("Secret", names.secret, r.action);
   }
 
   // Volumes: created once; a claim deleted by hand comes back bound to the same volume.
@@ -143,11 +162,11 @@ async function applyChildren(
     if (pv) {
       const r = await ensureCreated(ctx, pv, ctx.cache.pv(pv.metadata!.name!));
       livePV = r.obj;
-      await report("PersistentVolume", pv.metadata!.name!, r.action);
+      report("PersistentVolume", pv.metadata!.name!, r.action);
     }
     const existing = live(ctx, "PersistentVolumeClaim", ns, pvcName);
     const r = await ensureCreated(ctx, pvc, existing);
-    await report("PersistentVolumeClaim", pvcName, r.action);
+    report("PersistentVolumeClaim", pvcName, r.action);
     if (livePV) await rebindReleasedPV(ctx, livePV, r.obj);
     if (pvcName === names.backupPVC) backupPVC = r.obj;
     if (pvcName === names.dataPVC && existing) {
@@ -165,13 +184,13 @@ async function applyChildren(
   }
 
   const svc = await ensureApplied(ctx, own(renderService(obj)), live(ctx, "Service", ns, names.service));
-  await report("Service", names.service, svc.action);
+  report("Service", names.service, svc.action);
   const dep = await ensureApplied(
     ctx,
-    renderDeployment(obj, opts),
+    own(renderDeployment(obj, opts)),
     live(ctx, "Deployment", ns, names.deployment),
   );
-  await report("Deployment", names.deployment, dep.action);
+  report("Deployment", names.deployment, dep.action);
 
   const d = dep.obj;
   const available = dep.action === "none" &&

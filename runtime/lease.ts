@@ -49,6 +49,8 @@ export class LeaderElector {
   #lastRenew = 0;
   #observed?: { record: string; at: number };
   #holder = "";
+  /** Our Lease as the API server returned it after our last write: the leader renews from it without a GET. */
+  #mine?: KubeObject;
 
   /** Creates an elector; {@linkcode run} campaigns until aborted. */
   constructor(client: KubeClient, opts: LeaseOptions, cb: LeaseCallbacks) {
@@ -93,10 +95,24 @@ export class LeaderElector {
       leaseDurationSeconds: Math.ceil(this.#opts.leaseDurationMs / 1000),
       renewTime: micro(now),
     };
+    // Fast path (client-go's): the leader writes its renewal over the object of its last write. A conflict means
+    // someone else wrote the Lease since; the slow path below reads it and decides.
+    if (this.#leading && this.#mine) {
+      const mine = this.#mine;
+      this.#mine = undefined;
+      try {
+        this.#mine = await this.#client.request("PUT", this.#path(), {
+          body: { ...mine, spec: { ...mine.spec, ...spec } },
+        }, "update");
+        return true;
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+      }
+    }
     const lease = await this.#client.getOrUndefined(this.#path());
     if (!lease) {
       try {
-        await this.#client.create(collectionPath(RESOURCES.lease, this.#opts.namespace), {
+        this.#mine = await this.#client.create(collectionPath(RESOURCES.lease, this.#opts.namespace), {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
@@ -129,7 +145,7 @@ export class LeaderElector {
       },
     };
     try {
-      await this.#client.request("PUT", this.#path(), { body: next }, "update");
+      this.#mine = await this.#client.request("PUT", this.#path(), { body: next }, "update");
     } catch (err) {
       if (isStatus(err, 409)) return false; // someone else wrote first
       throw err;
@@ -165,6 +181,7 @@ export class LeaderElector {
   /** Gives the lease up so another process takes over at once (shutdown). */
   async release(): Promise<void> {
     this.#setLeading(false);
+    this.#mine = undefined;
     try {
       const lease = await this.#client.getOrUndefined(this.#path());
       if (!lease || lease.spec?.holderIdentity !== this.#opts.identity) return;
