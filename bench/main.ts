@@ -51,6 +51,7 @@ flags:
   --keep                keep the clusters afterwards
   --out DIR             results directory (default bench/results)
   --label TEXT          a note stored with the results
+  --operator-env K=V    environment of the operator process (repeatable), e.g. DENO_V8_FLAGS=--max-semi-space-size=2
   --operator-root DIR   run main.ts of another checkout (e.g. \`git archive\` of an older commit), for before/after
 `;
 
@@ -66,13 +67,22 @@ function log(m: string): void {
   console.error(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}`);
 }
 
-async function startOperator(c: BenchClusters, args: string[], root?: string): Promise<RunningOperator> {
-  const op = await startOperatorProcess([
-    "--kubeconfig",
-    c.kubeconfigs["bench-operator"],
-    ...c.contexts.flatMap((ctx) => ["--context", ctx]),
-    ...args,
-  ], root);
+async function startOperator(
+  c: BenchClusters,
+  args: string[],
+  root?: string,
+  env?: Record<string, string>,
+): Promise<RunningOperator> {
+  const op = await startOperatorProcess(
+    [
+      "--kubeconfig",
+      c.kubeconfigs["bench-operator"],
+      ...c.contexts.flatMap((ctx) => ["--context", ctx]),
+      ...args,
+    ],
+    root,
+    env,
+  );
   const ports = Object.values(c.servers).map((s) => Number(new URL(s).port));
   const sampler = new ProcSampler(op.child.pid, ports);
   const deadline = Date.now() + 120_000;
@@ -123,7 +133,7 @@ async function runProfile(
       await Promise.all(c.contexts.map((ctx) => removeNamespace(c.admin[ctx], ns)));
     }
     log(`${profile}: starting the operator`);
-    r = await startOperator(c, f.operatorArgs, f.operatorRoot);
+    r = await startOperator(c, f.operatorArgs, f.operatorRoot, f.operatorEnv);
     const ns = `bench-op-${runId}`;
     log(`${profile}: operator: ${f.clusters} x ${f.objects} objects created at once`);
     const run = await operatorRun(c, c.contexts, ns, r, o);
@@ -206,6 +216,7 @@ function flags(argv: string[]) {
       out: { type: "string" },
       label: { type: "string" },
       "operator-root": { type: "string" },
+      "operator-env": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -238,6 +249,11 @@ function flags(argv: string[]) {
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
     operatorRoot: values["operator-root"],
+    operatorEnv: Object.fromEntries((values["operator-env"] ?? []).map((kv) => {
+      const i = kv.indexOf("=");
+      if (i < 1) throw new Error(`--operator-env needs NAME=VALUE, got ${kv}`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    })),
   };
 }
 
@@ -265,6 +281,7 @@ async function main(): Promise<number> {
       timeoutSeconds: f.timeoutMs / 1000,
       label: f.label,
       operatorRoot: f.operatorRoot,
+      operatorEnv: f.operatorEnv,
     },
     profiles: [],
   };

@@ -22,8 +22,15 @@ export interface OperatorProcess {
 /** The project's root (this checkout). */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
 
-/** Starts `<root>/main.ts run --http-addr 127.0.0.1:<free> ...args` and waits until /healthz answers. */
-export async function startOperator(args: string[], root = ROOT): Promise<OperatorProcess> {
+/**
+ * Starts `<root>/main.ts run --http-addr 127.0.0.1:<free> ...args` (extra environment `env`, e.g. DENO_V8_FLAGS)
+ * and waits until /healthz answers.
+ */
+export async function startOperator(
+  args: string[],
+  root = ROOT,
+  env: Record<string, string> = {},
+): Promise<OperatorProcess> {
   const port = freePort();
   const logFile = await Deno.makeTempFile({ prefix: "mysql-operator-bench-", suffix: ".log" });
   const out = await Deno.open(logFile, { write: true, append: true });
@@ -39,7 +46,7 @@ export async function startOperator(args: string[], root = ROOT): Promise<Operat
       ...args,
     ],
     cwd: dir,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
