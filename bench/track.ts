@@ -31,7 +31,12 @@ async function listWatch(
       }
       state("watch");
       for await (
-        const ev of client.watch(path, { resourceVersion: rv, allowWatchBookmarks: true }, signal)
+        // A server-side timeout as well: once, aborting a busy watch did not end it (not understood).
+        const ev of client.watch(
+          path,
+          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 30 },
+          signal,
+        )
       ) {
         if (ev.type === "ERROR") {
           rv = ""; // expired: list again
@@ -170,11 +175,11 @@ export class NamespaceTracker {
     return true;
   }
 
-  /** Stops the watches (gives up waiting for them after 10 s, saying so). */
+  /** Stops the watches (gives up waiting for them after 40 s, saying so). */
   async stop(): Promise<void> {
     this.#stop.abort();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<string>((r) => timer = setTimeout(() => r("late"), 10_000));
+    const late = new Promise<string>((r) => timer = setTimeout(() => r("late"), 40_000));
     const states = this.#states;
     const res = await Promise.race([Promise.all(this.#done).then(() => "ok"), late]);
     clearTimeout(timer);

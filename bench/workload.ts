@@ -69,9 +69,17 @@ export async function removeNamespace(
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  await client.request("DELETE", collectionPath(RESOURCES.pv), {
-    query: { labelSelector: `${NAMESPACE_LABEL}=${name}` },
-  }, "deletecollection");
+  // Many PVs can take the API server longer than one request's timeout under load: retry (it resumes).
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await client.request("DELETE", collectionPath(RESOURCES.pv), {
+        query: { labelSelector: `${NAMESPACE_LABEL}=${name}` },
+      }, "deletecollection");
+      break;
+    } catch (err) {
+      if (attempt === 5) console.error(`[bench] PVs of ${name} not deleted: ${(err as Error).message}`);
+    }
+  }
   return gone;
 }
 

@@ -21,7 +21,7 @@ import { ANNOTATIONS } from "../api/mysql.ts";
 import { clusterDir, type ClusterPaths, clusterPaths } from "../tools/cluster/paths.ts";
 import { kubectlDirect, kwokctl } from "../tools/cluster/kwokctl.ts";
 import { kwokctlConfiguration } from "../tools/cluster/kwok_config.ts";
-import { withClusterLock } from "../tools/cluster/clusters.ts";
+import { controllersWorking, startStoppedCluster, withClusterLock } from "../tools/cluster/clusters.ts";
 import { clusterState } from "../tools/cluster/state.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -77,7 +77,7 @@ async function createCluster(paths: ClusterPaths, dir: string): Promise<void> {
 async function ensureRbacCluster(paths: ClusterPaths): Promise<void> {
   const dir = clusterDir(paths, CLUSTER);
   await withClusterLock(paths, `rbac test cluster ${CLUSTER}`, log, async () => {
-    let st = await clusterState(paths, CLUSTER);
+    const st = await clusterState(paths, CLUSTER);
     if (!st.configured) {
       if (st.exists) {
         await kwokctl(paths, [
@@ -91,13 +91,11 @@ async function ensureRbacCluster(paths: ClusterPaths): Promise<void> {
       }
       await createCluster(paths, dir);
     }
-    // A component that gave up while the machine was busy (kube-controller-manager exits when the API server is
-    // not healthy within 20 s) is started again: `kwokctl start` starts only the dead ones.
-    for (let attempt = 1; !(st = await clusterState(paths, CLUSTER)).running; attempt++) {
-      const dead = st.components.filter((c) => !c.alive).map((c) => c.name);
-      if (attempt > 3) throw new Error(`${CLUSTER}: ${dead.join(", ")} keep dying; see ${dir}/logs`);
-      log(`starting ${CLUSTER} (${dead.join(", ") || "all components"} not running)`);
-      await kwokctl(paths, ["start", "cluster", "--name", CLUSTER, "--wait", "2m"], { timeoutMs: 180_000 });
+    // The cluster tool's start: dead components started again until kube-controller-manager demonstrably works
+    // (it exits when the API server is not healthy soon enough, which happens on a loaded machine).
+    if (!(await clusterState(paths, CLUSTER)).running || !(await controllersWorking(paths, CLUSTER))) {
+      log(`starting ${CLUSTER}`);
+      await startStoppedCluster(paths, CLUSTER, log);
     }
     if (!(await k(paths, "get", "nodes", "-o", "name")).trim()) {
       await kwokctl(paths, ["scale", "node", "--replicas", "1", "--name", CLUSTER]);
@@ -123,6 +121,15 @@ function k(paths: ClusterPaths, ...args: string[]): Promise<string> {
 
 function kIn(paths: ClusterPaths, stdin: string, ...args: string[]): Promise<string> {
   return kubectlDirect(paths, CLUSTER, args, { stdin, timeoutMs: 60_000 });
+}
+
+/** What a failure message needs to tell a broken cluster from a broken operator. */
+async function clusterDiagnostics(ns: string): Promise<string> {
+  const st = await clusterState(paths, CLUSTER);
+  const procs = st.components.map((c) => `${c.name}=${c.alive ? "alive" : "dead"}`).join(" ");
+  const objs = await k(paths, "get", "deployments,replicasets,pods,jobs,pvc", "-n", ns, "-o", "wide")
+    .catch((e) => (e as Error).message);
+  return `--- ${CLUSTER}: ${procs}\n${objs}`;
 }
 
 const paths = await clusterPaths();
@@ -279,7 +286,9 @@ Deno.test("with exactly deploy/'s RBAC (ServiceAccount token) the scenario passe
     assertEquals(forbidden, [], "nothing was refused");
     assertEquals((await op.http("/healthz")).status, 200);
   } catch (err) {
-    console.error(`--- operator log ---\n${(await op.logs()).slice(-15_000)}`);
+    console.error(
+      `--- operator log ---\n${(await op.logs()).slice(-15_000)}\n${await clusterDiagnostics(id.ns)}`,
+    );
     throw err;
   } finally {
     await op.stop();
@@ -371,7 +380,10 @@ async function runCase(c: Case): Promise<CaseResult> {
     return { resource: c.resource, seconds, source: found.source, text: found.text.slice(0, 300) };
   } catch (err) {
     const logs = op ? (await op.logs()).slice(-4000) : "(not started)";
-    return { resource: c.resource, error: `${(err as Error).message}\n--- operator log ---\n${logs}` };
+    return {
+      resource: c.resource,
+      error: `${(err as Error).message}\n--- operator log ---\n${logs}\n${await clusterDiagnostics(id.ns)}`,
+    };
   } finally {
     await op?.stop();
     await id.cleanup();

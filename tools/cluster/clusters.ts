@@ -272,7 +272,39 @@ async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger)
   }
 }
 
-async function startOne(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
+/**
+ * Whether kube-controller-manager runs its controllers: a new namespace gets its `default` ServiceAccount within
+ * `timeoutMs`. A live process is no proof: kube-controller-manager waits for a healthy API server for a while and
+ * then exits, possibly after the caller saw it alive (seen in CI: a started cluster whose Deployments never got
+ * pods). Leaves no namespace behind.
+ */
+export async function controllersWorking(
+  paths: ClusterPaths,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  const ns = `mo-probe-${crypto.randomUUID().slice(0, 8)}`;
+  const kc = (...args: string[]) =>
+    kubectlDirect(paths, name, ["--request-timeout=10s", ...args], { timeoutMs: 20_000 });
+  await kc("create", "namespace", ns);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const out = await kc("get", "serviceaccounts", "-n", ns, "-o", "name").catch(() => "");
+      if (out.split("\n").includes("serviceaccount/default")) return true;
+      await sleep(250);
+    }
+    return false;
+  } finally {
+    await kc("delete", "namespace", ns, "--wait=false").catch(() => {});
+  }
+}
+
+/**
+ * Starts a stopped cluster's dead components until every one stays up and kube-controller-manager demonstrably
+ * works (call only while holding the lock).
+ */
+export async function startStoppedCluster(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
   // kube-controller-manager and kube-scheduler give up (exit) when the API server is not healthy within ~25 s,
   // which happens on a loaded machine: start again until every component stays up.
   for (let attempt = 1;; attempt++) {
@@ -286,10 +318,14 @@ async function startOne(paths: ClusterPaths, name: string, log: Logger): Promise
         "cluster (it gets new ports)",
     );
     await waitApiReady(paths, name);
+    const working = await controllersWorking(paths, name);
     const dead = (await clusterState(paths, name)).components.filter((c) => !c.alive).map((c) => c.name);
-    if (dead.length === 0) return;
-    if (attempt >= 4) throw new Error(`cluster ${name}: ${dead.join(", ")} keep exiting after start`);
-    log(`cluster ${name}: ${dead.join(", ")} exited while the API server started; starting again`);
+    if (working && dead.length === 0) return;
+    const what = dead.length ? `${dead.join(", ")} exited` : "kube-controller-manager runs no controllers";
+    if (attempt >= 4) {
+      throw new Error(`cluster ${name}: ${what} after every start; see ${clusterDir(paths, name)}/logs`);
+    }
+    log(`cluster ${name}: ${what} after the start; starting again`);
   }
 }
 
@@ -329,7 +365,7 @@ async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Lo
       log(`cluster ${name}: running; reusing it`);
     } else {
       log(`cluster ${name}: stopped; starting it`);
-      await startOne(paths, name, log);
+      await startStoppedCluster(paths, name, log);
     }
   }
   await waitApiReady(paths, name);
@@ -405,7 +441,7 @@ export async function startCluster(name: string, log: Logger = stderrLogger): Pr
   const paths = await clusterPaths();
   await withClusterLock(paths, `start ${name}`, log, async () => {
     if (!(await clusterState(paths, name)).exists) throw new Error(`cluster ${name} does not exist`);
-    await startOne(paths, name, log);
+    await startStoppedCluster(paths, name, log);
   });
 }
 
