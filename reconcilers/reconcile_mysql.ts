@@ -144,20 +144,19 @@ async function writeChildren(
     if (!owned) delete o.metadata?.ownerReferences;
     return o;
   };
-  const secret = renderSecret(obj);
-  if (secret) {
+  // Children that do not depend on each other are written at once (a pass was 8 sequential writes; under load
+  // that, not the API server, set how soon a new instance got its Deployment). Each volume's claim follows its
+  // PV; the Deployment comes last, so its pod never waits for a claim that does not exist yet.
+  const writeSecret = async () => {
+    const secret = renderSecret(obj);
+    if (!secret) return;
     own(secret);
     const r = await ensureApplied(ctx, secret, live(ctx, "Secret", ns, names.secret));
     report("Secret", names.secret, r.action);
-  }
+  };
 
   // Volumes: created once; a claim deleted by hand comes back bound to the same volume.
-  const volumes: Array<[KubeObject | undefined, KubeObject, string]> = [
-    [renderDataPV(obj, opts), renderDataPVC(obj, opts), names.dataPVC],
-    [renderBackupPV(obj, opts), renderBackupPVC(obj, opts), names.backupPVC],
-  ];
-  let backupPVC: KubeObject | undefined;
-  for (const [pv, pvc, pvcName] of volumes) {
+  const writeVolume = async (pv: KubeObject | undefined, pvc: KubeObject, pvcName: string) => {
     let livePV: KubeObject | undefined;
     if (pv) {
       const r = await ensureCreated(ctx, pv, ctx.cache.pv(pv.metadata!.name!));
@@ -168,7 +167,6 @@ async function writeChildren(
     const r = await ensureCreated(ctx, pvc, existing);
     report("PersistentVolumeClaim", pvcName, r.action);
     if (livePV) await rebindReleasedPV(ctx, livePV, r.obj);
-    if (pvcName === names.backupPVC) backupPVC = r.obj;
     if (pvcName === names.dataPVC && existing) {
       const want = pvc.spec?.resources?.requests?.storage;
       const have = existing.spec?.resources?.requests?.storage;
@@ -181,10 +179,23 @@ async function writeChildren(
         );
       } else sb.remove(CONDITIONS.storageResized);
     }
-  }
+    return r.obj;
+  };
 
-  const svc = await ensureApplied(ctx, own(renderService(obj)), live(ctx, "Service", ns, names.service));
-  report("Service", names.service, svc.action);
+  const writeService = async () => {
+    const r = await ensureApplied(ctx, own(renderService(obj)), live(ctx, "Service", ns, names.service));
+    report("Service", names.service, r.action);
+    return r;
+  };
+
+  const [, , backupPVC, svc] = await allSettledOrThrow(
+    [
+      writeSecret(),
+      writeVolume(renderDataPV(obj, opts), renderDataPVC(obj, opts), names.dataPVC),
+      writeVolume(renderBackupPV(obj, opts), renderBackupPVC(obj, opts), names.backupPVC),
+      writeService(),
+    ] as const,
+  );
   const dep = await ensureApplied(
     ctx,
     own(renderDeployment(obj, opts)),
@@ -201,6 +212,19 @@ async function writeChildren(
     : undefined;
   if (host) sb.status.serviceIP = host;
   return { available, host, backupPVC };
+}
+
+/**
+ * Like Promise.all, but waits for every promise before throwing the first failure: no write is still in flight
+ * (and unreported) when the pass goes on to its event and status.
+ */
+async function allSettledOrThrow<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Checks the password source; returns a problem message when pods could not start. */
