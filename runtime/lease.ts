@@ -17,7 +17,13 @@ export interface LeaseOptions {
   identity: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
+  /** Pause between attempts while campaigning, and after a failed renewal. */
   retryPeriodMs: number;
+  /**
+   * Pause after a successful renewal (default: retryPeriodMs). Longer than client-go's 2 s: each renewal is a write,
+   * and an idle operator's only writes are these; a failed renewal is still retried every retryPeriodMs.
+   */
+  renewPeriodMs?: number;
 }
 
 /** Defaults (client-go's: 15 s / 10 s / 2 s). */
@@ -158,8 +164,12 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let held = false;
+      // A leader's attempt may not outlast its renew deadline: it must stop before the lease can expire.
+      const budget = this.#leading
+        ? this.#lastRenew + this.#opts.renewDeadlineMs - Date.now()
+        : this.#opts.renewDeadlineMs;
       try {
-        held = await withTimeout(this.tryAcquireOrRenew(), this.#opts.renewDeadlineMs);
+        held = await withTimeout(this.tryAcquireOrRenew(), Math.max(1, budget));
       } catch (err) {
         this.#cb.onError?.(err);
       }
@@ -173,7 +183,10 @@ export class LeaderElector {
         // Lost it, or could not renew in time: stop before the lease can expire and someone else starts.
         this.#setLeading(false);
       }
-      await sleep(this.#opts.retryPeriodMs, signal);
+      await sleep(
+        held ? this.#opts.renewPeriodMs ?? this.#opts.retryPeriodMs : this.#opts.retryPeriodMs,
+        signal,
+      );
     }
     if (this.#leading) await this.release();
   }

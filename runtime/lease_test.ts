@@ -7,6 +7,8 @@ function fakeServer() {
   let stored: KubeObject | undefined;
   let rv = 0;
   const calls: string[] = [];
+  /** While set, writes never answer (a hung connection). */
+  let hang = false;
   const save = (o: KubeObject) => {
     stored = structuredClone({ ...o, metadata: { ...o.metadata, resourceVersion: String(++rv) } });
     return structuredClone(stored);
@@ -23,6 +25,7 @@ function fakeServer() {
     },
     request: (method: string, _path: string, opts: { body: KubeObject }) => {
       calls.push(method.toLowerCase());
+      if (hang && method === "PUT") return new Promise<never>(() => {});
       if (opts.body.metadata?.resourceVersion !== stored?.metadata?.resourceVersion) {
         return Promise.reject(new ApiError(409, "Conflict", "the object has been modified", method));
       }
@@ -32,6 +35,10 @@ function fakeServer() {
   return {
     client: client as unknown as KubeClient,
     calls,
+    /** Makes updates hang (true) or answer again (false). */
+    hangWrites(on: boolean) {
+      hang = on;
+    },
     /** Another process takes the lease. */
     steal(holder: string) {
       save({
@@ -97,4 +104,46 @@ Deno.test("lease: a write by another holder makes the leader's renewal conflict;
   assertEquals(after.slice(0, 2), ["put", "get"], s.calls.join(","));
   assertEquals(after.slice(2).every((c) => c === "get"), true, s.calls.join(","));
   assertEquals(e.holder, "other");
+});
+
+Deno.test("lease: a leader renews every renewPeriodMs, not every retryPeriodMs (an idle operator's only writes)", async () => {
+  const s = fakeServer();
+  const e = new LeaderElector(s.client, { ...OPTS, retryPeriodMs: 5, renewPeriodMs: 100 }, {
+    onStartedLeading() {},
+    onStoppedLeading() {},
+  });
+  const ctl = new AbortController();
+  const running = e.run(ctl.signal);
+  await until(() => e.leading);
+  await new Promise((r) => setTimeout(r, 550));
+  ctl.abort();
+  await running;
+  const puts = s.calls.slice(2, -2).filter((c) => c === "put").length;
+  // ~5 in 550 ms at 100 ms; at the 5 ms retry period it would be ~100.
+  assertEquals(puts >= 3 && puts <= 7, true, `${puts} renewals: ${s.calls.join(",")}`);
+});
+
+Deno.test("lease: a renewal that hangs ends leadership within the renew deadline, not the request timeout", async () => {
+  const s = fakeServer();
+  const seen: number[] = [];
+  const e = new LeaderElector(
+    s.client,
+    { ...OPTS, leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 20, renewPeriodMs: 500 },
+    { onStartedLeading() {}, onStoppedLeading: () => seen.push(Date.now()) },
+  );
+  const ctl = new AbortController();
+  const running = e.run(ctl.signal);
+  await until(() => e.leading);
+  await until(() => s.calls.filter((c) => c === "put").length >= 1); // renewed once: lastRenew is recent
+  const hungAt = Date.now();
+  s.hangWrites(true);
+  await until(() => !e.leading);
+  // The last good renewal was at most renewPeriodMs before hungAt; leadership ends by lastRenew + renewDeadline,
+  // before the lease (1500 ms) could expire for another process. (Bounding each attempt by the whole
+  // deadline instead would stop it only at lastRenew + renewPeriod + renewDeadline = the expiry.)
+  assertEquals(seen.length, 1);
+  assertEquals(seen[0] - hungAt < 1300, true, `stopped ${seen[0] - hungAt} ms after the writes hung`);
+  s.hangWrites(false);
+  ctl.abort();
+  await running;
 });

@@ -77,6 +77,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           leaseDurationMs: opts.lease.leaseDurationMs,
           renewDeadlineMs: Math.round(opts.lease.leaseDurationMs * 2 / 3),
           retryPeriodMs: Math.max(500, Math.round(opts.lease.leaseDurationMs / 7.5)),
+          renewPeriodMs: Math.round(opts.lease.leaseDurationMs / 3),
         }
         : undefined;
       runtimes.push(
