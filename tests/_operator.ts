@@ -37,6 +37,14 @@ export function freePort(): number {
 /** Path of the Deno running the tests (the pinned one). */
 export const DENO = Deno.execPath();
 
+/** Where {@link startOperatorProcess} takes the operator from. */
+export interface OperatorSource {
+  /** Another checkout of the project (e.g. `git archive` of an older commit, for a benchmark's before/after). */
+  root?: string;
+  /** Prefix of the log file's name. */
+  logPrefix?: string;
+}
+
 /**
  * Starts `main.ts run` with the operator's permissions. `args` come after `run`; `--http-addr` and `--log-format`
  * are set here. Waits until /healthz answers.
@@ -44,21 +52,23 @@ export const DENO = Deno.execPath();
 export async function startOperatorProcess(
   args: string[],
   env: Record<string, string> = {},
+  source: OperatorSource = {},
 ): Promise<OperatorProcess> {
   const port = freePort();
-  const logFile = await Deno.makeTempFile({ prefix: "mysql-operator-", suffix: ".log" });
+  const root = source.root ? (source.root.endsWith("/") ? source.root : `${source.root}/`) : ROOT;
+  const logFile = await Deno.makeTempFile({ prefix: source.logPrefix ?? "mysql-operator-", suffix: ".log" });
   const out = await Deno.open(logFile, { write: true, append: true });
   const child = new Deno.Command(DENO, {
     args: [
       "run",
       ...OPERATOR_PERMISSIONS,
-      `${ROOT}main.ts`,
+      `${root}main.ts`,
       "run",
       "--http-addr",
       `127.0.0.1:${port}`,
       ...args,
     ],
-    cwd: ROOT,
+    cwd: root,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
