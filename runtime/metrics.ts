@@ -1,6 +1,6 @@
 /**
  * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text exposition format.
- * Every series the operator exports carries a `cluster` label.
+ * Every series the operator exports carries a `cluster` label, except the process's memory (read at each scrape).
  *
  * @module
  */
@@ -38,7 +38,7 @@ export class Counter extends Metric {
   }
   /** Exposition lines. */
   lines(): string[] {
-    return [...this.#values].map(([k, v]) => `${this.name}{${k}} ${v}`);
+    return [...this.#values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }
 }
 
@@ -63,7 +63,7 @@ export class Gauge extends Metric {
   }
   /** Exposition lines. */
   lines(): string[] {
-    return [...this.#values].map(([k, v]) => `${this.name}{${k}} ${v}`);
+    return [...this.#values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }
 }
 
@@ -134,9 +134,19 @@ export class OperatorMetrics {
   );
   readonly clusterUp = new Gauge("mysql_operator_cluster_up", "1 when the cluster's watches are connected.");
   readonly synced = new Gauge("mysql_operator_cluster_synced", "1 when the cluster's caches have synced.");
+  readonly residentMemory = new Gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  readonly heapUsed = new Gauge(
+    "mysql_operator_heap_used_bytes",
+    "V8 heap in use (live objects and garbage).",
+  );
+  readonly heapTotal = new Gauge("mysql_operator_heap_total_bytes", "V8 heap reserved.");
 
   /** Prometheus text exposition. */
   render(): string {
+    const mem = Deno.memoryUsage();
+    this.residentMemory.set({}, mem.rss);
+    this.heapUsed.set({}, mem.heapUsed);
+    this.heapTotal.set({}, mem.heapTotal);
     const out: string[] = [];
     for (const m of Object.values(this)) {
       if (!(m instanceof Metric)) continue;

@@ -16,3 +16,13 @@ Deno.test("metrics render in Prometheus text format with labels", () => {
   assertStringIncludes(text, 'name="x\\"y"');
   assertEquals(m.reconciles.get({ result: "success", cluster: "a" }), 2);
 });
+
+Deno.test("metrics: the process's resident memory and V8 heap, read at each scrape, without labels", () => {
+  const text = new OperatorMetrics().render();
+  const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1]);
+  const rss = value("process_resident_memory_bytes");
+  const heap = value("mysql_operator_heap_used_bytes");
+  assertEquals(rss > 10 * 2 ** 20, true, `rss ${rss}`);
+  assertEquals(heap > 0 && heap < rss, true, `heap ${heap}, rss ${rss}`);
+  assertStringIncludes(text, "# TYPE process_resident_memory_bytes gauge");
+});
