@@ -7,7 +7,7 @@
 import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO } from "./_operator.ts";
-import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 import { CRD_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -25,7 +25,7 @@ interface Result {
 /** Runs `main.ts ...args` exactly as the shipped binary would (same permission flags, no prompts). */
 async function mainProcess(...args: string[]): Promise<Result> {
   const out = await new Deno.Command(DENO, {
-    args: ["run", "--no-prompt", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, ...args],
+    args: ["run", "--no-prompt", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",
@@ -126,7 +126,7 @@ Deno.test("the permission sandbox refuses write, subprocess and FFI, and allows 
       args: [
         "run",
         "--no-prompt",
-        ...OPERATOR_PERMISSIONS,
+        ...OPERATOR_FLAGS,
         `${ROOT}tests/fixtures/sandbox_probe.ts`,
         scratch,
       ],

@@ -9,7 +9,7 @@ import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { relative } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO } from "./_operator.ts";
-import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+import { OPERATOR_FLAGS, OPERATOR_PERMISSIONS, OPERATOR_V8_FLAGS } from "../cli/permissions.ts";
 import { parse as parseFlags, RUN_FLAGS } from "../cli/args.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { ensureBinaries } from "../tools/cluster/binaries.ts";
@@ -215,7 +215,7 @@ Deno.test("Dockerfile: multi-stage, pinned bases, the pinned Deno, compile task,
   assertEquals(json("ENTRYPOINT"), [binary]);
   assertEquals(json("CMD"), container.args, "the image's default args are the Deployment's");
   // The locally assembled test image runs the same entry point with the same flags, uncompiled.
-  assertEquals(IMAGE_ENTRYPOINT.slice(1, -1), ["run", ...OPERATOR_PERMISSIONS]);
+  assertEquals(IMAGE_ENTRYPOINT.slice(1, -1), ["run", ...OPERATOR_FLAGS]);
   const ignore = await Deno.readTextFile(`${ROOT}.dockerignore`);
   assertMatch(ignore, /^!tools\/compile\.ts$/m, "the build context has the compile tool");
 });
@@ -224,6 +224,7 @@ Deno.test("deno task compile bakes exactly OPERATOR_PERMISSIONS: no write, no ru
   const args = compileArgs("/tmp/out");
   const permissionFlags = args.filter((a) => /^--(allow|deny)-|^-A$|^--unstable/.test(a));
   assertEquals(permissionFlags, [...OPERATOR_PERMISSIONS]);
+  for (const f of OPERATOR_V8_FLAGS) assert(args.includes(f), `compiled with ${f}`);
   assertEquals(args.at(-1), ENTRY_POINT);
   assert(args.includes("--no-prompt"));
   for (const p of OPERATOR_PERMISSIONS) {

@@ -2,6 +2,7 @@
  * Many clusters from one process: independent convergence, an outage of one cluster that the others do not feel,
  * leases between two operator processes, and a broken context next to healthy ones.
  */
+import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { ensureNamedClusters, kubectl, startCluster, stopCluster, waitFor } from "./_clusters.ts";
 import { clustersWithCRD, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
@@ -65,10 +66,7 @@ Deno.test("three contexts from one process converge independently; `status` show
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys=uid,hostname",
+        ...OPERATOR_FLAGS,
         `${ROOT}main.ts`,
         "status",
         "--kubeconfig",
@@ -89,10 +87,7 @@ Deno.test("three contexts from one process converge independently; `status` show
     const table = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys=uid,hostname",
+        ...OPERATOR_FLAGS,
         `${ROOT}main.ts`,
         "status",
         "--kubeconfig",

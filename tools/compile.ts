@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+import { OPERATOR_FLAGS, OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -35,14 +35,15 @@ export function hostTarget(): string {
 }
 
 /**
- * Arguments of `deno compile` for the operator. The permission flags are exactly OPERATOR_PERMISSIONS;
+ * Arguments of `deno compile` for the operator. The permission flags are exactly OPERATOR_PERMISSIONS, followed
+ * by the V8 flags (OPERATOR_FLAGS: both are baked into the executable);
  * `--no-prompt` makes a missing permission an error instead of a question nobody can answer in a pod.
  */
 export function compileArgs(output: string, target?: string): string[] {
   return [
     "compile",
     "--no-prompt",
-    ...OPERATOR_PERMISSIONS,
+    ...OPERATOR_FLAGS,
     ...EXCLUDED.flatMap((p) => ["--exclude", `${ROOT}${p}`]),
     ...(target ? ["--target", target] : []),
     "--output",

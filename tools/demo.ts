@@ -12,7 +12,7 @@ import { stderrLogger, upClusters } from "./cluster/clusters.ts";
 import { clusterPaths, contextName } from "./cluster/paths.ts";
 import { defaultNames } from "./cluster/main.ts";
 import { run } from "./cluster/run.ts";
-import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const say = (m: string) => console.log(`\x1b[1mdemo:\x1b[0m ${m}`);
@@ -45,7 +45,7 @@ const kubectl = (ctx: string, args: string[], stdin?: string) =>
   });
 const main = (args: string[], opts: Deno.CommandOptions = {}) =>
   new Deno.Command(Deno.execPath(), {
-    args: ["run", ...OPERATOR_PERMISSIONS, `${ROOT}main.ts`, ...args],
+    args: ["run", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
     ...opts,
   });
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { parse } from "yaml";
-import { OPERATOR_PERMISSIONS } from "../../../cli/permissions.ts";
+import { OPERATOR_FLAGS } from "../../../cli/permissions.ts";
 import { exists, run } from "../../real_node/host.ts";
 import { containerdUp, importImage } from "../../real_node/containerd.ts";
 import { imagesDir, inputsHash, sha256Hex, withLock } from "../cache.ts";
@@ -33,7 +33,7 @@ export const DENO_BIN = "/usr/local/bin/deno";
 export const NONROOT = 65532;
 
 /** What the image runs: the same entry point and permission flags as tests/_operator.ts and `deno task start`. */
-export const ENTRYPOINT: readonly string[] = [DENO_BIN, "run", ...OPERATOR_PERMISSIONS, `${APP_DIR}/main.ts`];
+export const ENTRYPOINT: readonly string[] = [DENO_BIN, "run", ...OPERATOR_FLAGS, `${APP_DIR}/main.ts`];
 
 /** Source directories and files of the application (tests and tools are not shipped). */
 const APP_SOURCES = [
@@ -198,7 +198,7 @@ async function appLayer(blobs: string, deno: string, depsHash: string): Promise<
         ["main.ts", "cli/run.ts", "cli/status.ts", "cli/crd.ts"].map((f) => `${APP_DIR}/${f}`).join(" ")
       }`,
       // Running it once fills the transpile and code caches the way the pod will use them.
-      `"$4" run ${OPERATOR_PERMISSIONS.join(" ")} ${APP_DIR}/main.ts run --help > /dev/null`,
+      `"$4" run ${OPERATOR_FLAGS.join(" ")} ${APP_DIR}/main.ts run --help > /dev/null`,
     ].join("\n");
     await run("unshare", [
       "--mount",
