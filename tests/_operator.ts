@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { OPERATOR_PERMISSIONS } from "../cli/permissions.ts";
+import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -61,7 +61,7 @@ export async function startOperatorProcess(
   const child = new Deno.Command(DENO, {
     args: [
       "run",
-      ...OPERATOR_PERMISSIONS,
+      ...OPERATOR_FLAGS,
       `${root}main.ts`,
       "run",
       "--http-addr",
