@@ -97,12 +97,14 @@ export function timing(
     }
     const missing = objects - lat.length;
     if (missing > 0) complete = false;
-    perCluster[ctx] = { totalMs: cLast - cFirst, latency: summarize(lat), missing };
+    // NaN (shown as –) when nothing finished: there is no time to report.
+    perCluster[ctx] = { totalMs: lat.length ? cLast - cFirst : NaN, latency: summarize(lat), missing };
     all.push(...lat);
     first = Math.min(first, cFirst);
     last = Math.max(last, cLast);
   }
-  return { namespace, objects, complete, totalMs: last - first, latency: summarize(all), perCluster };
+  const totalMs = all.length ? last - first : NaN;
+  return { namespace, objects, complete, totalMs, latency: summarize(all), perCluster };
 }
 
 function lastOf(maps: Map<string, number>[], first: number): number | undefined {

@@ -399,9 +399,9 @@ export function summary(r: BenchResult): string {
     if (p.lowerBound) parts.push(`lower bound ${s(p.lowerBound.totalMs)} s`);
     if (p.operator) {
       parts.push(
-        `operator ${s(p.operator.totalMs)} s (p50 ${s(p.operator.latency.p50)}, p99 ${
-          s(p.operator.latency.p99)
-        })`,
+        `operator ${s(p.operator.totalMs)} s${p.operator.complete ? "" : " (NOT all Ready)"} (p50 ${
+          s(p.operator.latency.p50)
+        }, p99 ${s(p.operator.latency.p99)})`,
       );
     }
     if (p.ratio) parts.push(`ratio ${n(p.ratio.total)}`);
