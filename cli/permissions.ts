@@ -17,7 +17,7 @@ export const OPERATOR_PERMISSIONS: readonly string[] = Object.freeze([
 
 /**
  * V8 flags of the operator process: a 2 MB young-generation semi-space. V8 grows it to 16 MB and more under a burst
- * of watch events and keeps the pages; `deno task bench` (3 clusters x 100 objects) measured peak RSS 211 MB
+ * of watch events and keeps the pages; `deno task bench` (3 clusters x 100 objects) measured peak RSS 208 MB
  * without the flag and 144 MB with it, at the same CPU time and convergence time.
  */
 export const OPERATOR_V8_FLAGS: readonly string[] = Object.freeze(["--v8-flags=--max-semi-space-size=2"]);
