@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# mysql-operator: main.ts compiled by the pinned Deno into one executable with the operator's permissions baked in
+# mysql-operator: main.ts compiled by the pinned Deno into one executable with the operator's permissions and V8 flags baked in
 # (tools/compile.ts with cli/permissions.ts: network, environment, read; no write, no subprocess, no FFI), run as
 # a non-root user from a distroless base. The Deployment in deploy/ runs it with a read-only root filesystem.
 #

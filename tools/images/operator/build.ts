@@ -32,7 +32,7 @@ export const DENO_BIN = "/usr/local/bin/deno";
 /** The non-root user of the image (distroless's `nonroot`, like the Dockerfile). */
 export const NONROOT = 65532;
 
-/** What the image runs: the same entry point and permission flags as tests/_operator.ts and `deno task start`. */
+/** What the image runs: the same entry point, permissions and V8 flags as tests/_operator.ts and `deno task start`. */
 export const ENTRYPOINT: readonly string[] = [DENO_BIN, "run", ...OPERATOR_FLAGS, `${APP_DIR}/main.ts`];
 
 /** Source directories and files of the application (tests and tools are not shipped). */
