@@ -20,12 +20,14 @@ import { loadKubeconfig } from "../runtime/kube/config.ts";
 import { ensureOperatorImage, OPERATOR_REPO } from "../tools/images/operator/build.ts";
 import { ANNOTATIONS, FINALIZER } from "../api/mysql.ts";
 import { childNames } from "../templates/names.ts";
+import { POD_GATEWAY } from "../tools/real_node/paths.ts";
+import { ensureBridge } from "../tools/real_node/cni.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OVERLAY = `${ROOT}tests/fixtures/in-cluster`;
 /** Fixed by the overlay: the namespace the in-cluster operator serves, and where the pods reach the API server. */
 const NS = "mo-in-cluster";
-const GATEWAY = { hostname: "10.88.0.1", port: 16443 };
+const GATEWAY = { hostname: POD_GATEWAY, port: 16443 };
 const OPERATOR_NS = "mysql-operator";
 const LEASE_SECONDS = 15;
 const NAME = "shop";
@@ -183,6 +185,8 @@ function registerTests(rn: RealNodeCluster): void {
       lap("image");
       const kc = loadKubeconfig({ path: rn.kubeconfig });
       const server = new URL(kc.getCluster(kc.getContextObject(ctx)!.cluster)!.server);
+      // The address exists before anything listens on it (the bridge plugin alone makes it only with a pod).
+      await ensureBridge();
       const proxy = startGatewayProxy({ hostname: server.hostname, port: Number(server.port) });
       const uids: string[] = [];
       const overlay = await Deno.makeTempDir({ prefix: "in-cluster-overlay-" });

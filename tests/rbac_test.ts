@@ -22,7 +22,8 @@ import { clusterDir, type ClusterPaths, clusterPaths } from "../tools/cluster/pa
 import { kubectlDirect, kwokctl } from "../tools/cluster/kwokctl.ts";
 import { kwokctlConfiguration } from "../tools/cluster/kwok_config.ts";
 import { controllersWorking, startStoppedCluster, withClusterLock } from "../tools/cluster/clusters.ts";
-import { clusterState } from "../tools/cluster/state.ts";
+import { clusterState, listClusterNames } from "../tools/cluster/state.ts";
+import { assignPorts } from "../tools/cluster/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLUSTER = "mo-rbac-1";
@@ -39,7 +40,9 @@ interface Rule {
 
 /** `kwokctl create cluster` with the project's settings plus the admission plugin. */
 async function createCluster(paths: ClusterPaths, dir: string): Promise<void> {
-  const cfg = kwokctlConfiguration(paths, { clusterDir: dir }) as Obj;
+  // The tool's own port assignment (under its lock, as here), so no other cluster is ever given these ports.
+  const ports = await assignPorts(paths, CLUSTER, await listClusterNames(paths));
+  const cfg = kwokctlConfiguration(paths, { clusterDir: dir, ports }) as Obj;
   cfg.componentsPatches.find((c: Obj) => c.name === "kube-apiserver").extraArgs.push({
     key: "enable-admission-plugins",
     value: ADMISSION,

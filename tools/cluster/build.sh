@@ -95,7 +95,7 @@ for pair in "$K8S_DIR:${K8S_BINS[*]}" "$ETCD_DIR:${ETCD_BINS[*]}" "$KWOK_DIR:${K
   fi
 done
 export CGO_ENABLED=0 GOFLAGS="-buildvcs=false" GOTOOLCHAIN=local
-BUILD_FLAGS=(-trimpath -tags=selinux,notest,grpcnotrace)
+BUILD_FLAGS=(-trimpath "-tags=selinux,notest,grpcnotrace")
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # Runs `go` and turns a module-proxy failure into a clear message.

@@ -13,7 +13,8 @@ import { kubectlDirect, kwokctl } from "./kwokctl.ts";
 import { withLock } from "./lock.ts";
 import { clusterDir, type ClusterPaths, clusterPaths, contextName } from "./paths.ts";
 import { CommandError } from "./run.ts";
-import { type ClusterState, clusterState, listClusterNames } from "./state.ts";
+import { type ClusterState, clusterState, COMPONENTS, listClusterNames } from "./state.ts";
+import { assignPorts, checkPortsFree, type ClusterPorts, readPortRecord, releasePorts } from "./ports.ts";
 
 /** Annotation (and value) kwokctl puts on the fake nodes it creates; kwok-controller manages only those. */
 export const FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -56,6 +57,8 @@ export interface ClusterStatus extends ClusterState {
   nodes: { name: string; ready: boolean; fake: boolean }[];
   /** The API server answered /readyz. */
   apiReady: boolean;
+  /** The ports the tool assigned to the cluster (absent for a cluster it has no record of). */
+  ports?: ClusterPorts;
 }
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
@@ -193,12 +196,12 @@ async function deleteOne(paths: ClusterPaths, name: string): Promise<void> {
     "--kubeconfig",
     `${clusterDir(paths, name)}/kubeconfig.yaml`,
   ]);
+  await releasePorts(paths, name);
 }
 
-async function createOne(paths: ClusterPaths, name: string, config: string, log: Logger): Promise<void> {
+async function createOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Logger): Promise<void> {
   await Deno.mkdir(paths.workdir, { recursive: true });
   const cfg = `${paths.workdir}/.config-${name}-${crypto.randomUUID()}.yaml`;
-  await Deno.writeTextFile(cfg, config);
   const args = [
     "create",
     "cluster",
@@ -217,18 +220,24 @@ async function createOne(paths: ClusterPaths, name: string, config: string, log:
   ];
   try {
     for (let attempt = 1;; attempt++) {
+      // Ports of our own choosing, recorded before kwokctl runs (a port found taken is given up on retry).
+      const ports = await assignPorts(paths, name, await listClusterNames(paths));
+      await Deno.writeTextFile(
+        cfg,
+        await renderKwokConfig(paths, { clusterDir: clusterDir(paths, name), kcmQps: opts.kcmQps, ports }),
+      );
       try {
         await kwokctlStarting(
           paths,
           name,
           args,
           5 * 60_000,
-          "Another process took a port kwokctl had picked (clusters of other KWOK_WORKDIRs see only ports in use " +
-            "at that moment); free it or run `up` again",
+          "Another process took a port the tool had picked for it (they were free a moment before); " +
+            "free it or run `up` again",
         );
         return;
       } catch (e) {
-        await deleteOne(paths, name).catch(() => {});
+        await deleteOne(paths, name).catch(() => releasePorts(paths, name));
         if (e instanceof PortInUseError && attempt < 3) {
           log(`${e.message}; deleted the half-created cluster, retrying with new ports`);
           continue;
@@ -309,6 +318,8 @@ export async function startStoppedCluster(paths: ClusterPaths, name: string, log
   // which happens on a loaded machine: start again until every component stays up.
   for (let attempt = 1;; attempt++) {
     await waitZombiesReaped(paths, name, log);
+    const alive = (await clusterState(paths, name)).components.filter((c) => c.alive).map((c) => c.name);
+    await checkPortsFree(paths, name, COMPONENTS.filter((c) => !alive.includes(c)));
     await kwokctlStarting(
       paths,
       name,
@@ -337,8 +348,10 @@ async function readSettings(paths: ClusterPaths, name: string): Promise<string |
 
 async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Logger): Promise<void> {
   const dir = clusterDir(paths, name);
-  const config = await renderKwokConfig(paths, { clusterDir: dir, kcmQps: opts.kcmQps });
-  const fingerprint = await settingsFingerprint(config);
+  // The settings without the ports, which differ per cluster by design.
+  const fingerprint = await settingsFingerprint(
+    await renderKwokConfig(paths, { clusterDir: dir, kcmQps: opts.kcmQps }),
+  );
   let st = await clusterState(paths, name);
   if (st.exists && !st.configured) {
     log(`cluster ${name}: half-created (no kwok.yaml/kubeconfig.yaml); deleting it and creating it again`);
@@ -348,7 +361,7 @@ async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Lo
   if (!st.exists) {
     const t0 = Date.now();
     log(`cluster ${name}: creating`);
-    await createOne(paths, name, config, log);
+    await createOne(paths, name, opts, log);
     await Deno.writeTextFile(`${dir}/${SETTINGS_FILE}`, `${fingerprint}\n`);
     log(`cluster ${name}: created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } else {
@@ -449,6 +462,7 @@ export async function startCluster(name: string, log: Logger = stderrLogger): Pr
 export async function clusterStatuses(names?: string[]): Promise<ClusterStatus[]> {
   const paths = await clusterPaths();
   const out: ClusterStatus[] = [];
+  const ports = await readPortRecord(paths);
   for (const name of names ?? await listClusterNames(paths)) {
     const st = await clusterState(paths, name);
     let nodes: ClusterStatus["nodes"] = [];
@@ -463,7 +477,7 @@ export async function clusterStatuses(names?: string[]): Promise<ClusterStatus[]
         if (!(e instanceof CommandError)) throw e;
       }
     }
-    out.push({ ...st, context: contextName(name), nodes, apiReady });
+    out.push({ ...st, context: contextName(name), nodes, apiReady, ports: ports[name] });
   }
   return out;
 }

@@ -7,6 +7,7 @@
  */
 import { stringify } from "yaml";
 import type { ClusterPaths } from "./paths.ts";
+import type { ClusterPorts } from "./ports.ts";
 
 /** Settings that vary between clusters or runs. */
 export interface KwokConfigOptions {
@@ -14,6 +15,8 @@ export interface KwokConfigOptions {
   clusterDir: string;
   /** kube-controller-manager `--kube-api-qps` (burst 1.5×); undefined keeps the component's default. */
   kcmQps?: number;
+  /** The cluster's ports, assigned by the tool (tools/cluster/ports.ts); undefined lets kwokctl pick. */
+  ports?: ClusterPorts;
 }
 
 type ExtraArg = { key: string; value: string };
@@ -75,6 +78,7 @@ export function kwokctlConfiguration(paths: ClusterPaths, o: KwokConfigOptions):
       kwokControllerBinary: `${paths.kwok}/kwok`,
       etcdBinary: `${paths.etcd}/etcd`,
       etcdctlBinary: `${paths.etcd}/etcdctl`,
+      ...o.ports,
     },
     componentsPatches: componentsPatches(o),
   };

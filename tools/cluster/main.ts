@@ -18,8 +18,8 @@ import {
 } from "./clusters.ts";
 import { mergeKubeconfigs } from "./kubeconfig.ts";
 import { clusterPaths, contextName } from "./paths.ts";
-import { loadRealNode, realNodeOptions, taintFakeNodes } from "./real_node.ts";
-import { listClusterNames } from "./state.ts";
+import { loadRealNode, realNodeOptions, stopClustersAndRealNode, taintFakeNodes } from "./real_node.ts";
+import { clusterState, listClusterNames } from "./state.ts";
 
 const USAGE = `usage: deno task cluster <command> [options]
 
@@ -28,7 +28,7 @@ commands:
   down     stop and delete clusters (default: every mo-<n> cluster; --all: every cluster incl. tests')
   status   per cluster: running?, API server URL, nodes, context
   env      print shell exports: eval "$(deno task cluster env)"
-  stop N   kwokctl stop cluster N (simulate a dead cluster; data kept)
+  stop N   kwokctl stop cluster N (simulate a dead cluster; data kept); stop --all: every running cluster
   start N  kwokctl start cluster N
   build    only build/check the binary cache
 
@@ -39,7 +39,8 @@ options:
   --kcm-qps N        kube-controller-manager --kube-api-qps N (burst 1.5N) for NEW clusters (benchmarks)
   --real-node        up/down/status: also manage a real kubelet node in the FIRST cluster (tools/real_node)
   --home-kubeconfig  up: also merge the contexts into ~/.kube/config (not done unless asked)
-  --all              down: delete every cluster in the workdir, the tests' mo-test-* included
+  --all              down: delete every cluster in the workdir, the tests' mo-test-* included;
+                     stop: stop every running cluster (and take the real node down)
   --json             status: machine-readable output
 `;
 
@@ -140,12 +141,14 @@ async function main(argv: string[]): Promise<number> {
       else if (!explicitNames && values.count === undefined) {
         targets = (await listClusterNames(paths)).filter((n) => /^mo-\d+$/.test(n));
       }
-      if (values["real-node"]) {
-        const first = explicitNames?.[0] ?? targets[0] ?? names[0];
-        const rn = await loadRealNode();
-        await rn.realNodeDown(realNodeOptions(paths, first));
-        stderrLogger(`real node: removed from cluster ${first}`);
-      }
+      // The real node goes with its cluster (a kubelet left serving a deleted cluster is only load), and with
+      // --real-node whichever cluster it belongs to.
+      const rn = await loadRealNode();
+      const owner = await rn.realNodeOwner();
+      if (owner && (values["real-node"] || targets.includes(owner))) {
+        await rn.realNodeDown(realNodeOptions(paths, owner));
+        stderrLogger(`real node: removed from cluster ${owner}`);
+      } else if (values["real-node"]) stderrLogger("real node: none is set up");
       if (targets.length === 0) stderrLogger("down: no clusters to delete");
       else await downClusters(targets);
       return 0;
@@ -198,6 +201,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "stop":
+      if (values.all) {
+        // Every running cluster, the real node first when its cluster is one of them (data kept on disk).
+        const running: string[] = [];
+        for (const n of await listClusterNames(paths)) {
+          if ((await clusterState(paths, n)).running) running.push(n);
+        }
+        await stopClustersAndRealNode(paths, running, stderrLogger);
+        stderrLogger(running.length ? `stopped ${running.join(", ")}` : "stop: no running clusters");
+        return 0;
+      }
+    // falls through
     case "start": {
       const [name] = rest;
       if (!name) throw new Error(`${command} needs a cluster name (see: deno task cluster status)`);

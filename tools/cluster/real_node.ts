@@ -6,7 +6,7 @@
  * @module
  */
 import { kubectlIn } from "./kwokctl.ts";
-import { FAKE_NODE_ANNOTATION } from "./clusters.ts";
+import { FAKE_NODE_ANNOTATION, type Logger, stopCluster } from "./clusters.ts";
 import { clusterDir, type ClusterPaths, contextName } from "./paths.ts";
 
 /** The options tools/real_node/mod.ts takes (its contract). */
@@ -29,6 +29,7 @@ interface RealNodeModule {
   realNodeUp(o: RealNodeOptions): Promise<unknown>;
   realNodeDown(o: RealNodeOptions): Promise<unknown>;
   realNodeStatus(o: RealNodeOptions): Promise<unknown>;
+  realNodeOwner(): Promise<string | undefined>;
 }
 
 const MODULE_URL = new URL("../real_node/mod.ts", import.meta.url);
@@ -46,7 +47,7 @@ export async function loadRealNode(): Promise<RealNodeModule> {
   // A non-literal specifier keeps `deno check` of this tool independent of that module.
   const href: string = MODULE_URL.href;
   const mod = await import(href) as Partial<RealNodeModule>;
-  for (const f of ["realNodeUp", "realNodeDown", "realNodeStatus"] as const) {
+  for (const f of ["realNodeUp", "realNodeDown", "realNodeStatus", "realNodeOwner"] as const) {
     if (typeof mod[f] !== "function") throw new Error(`${MODULE_URL.pathname} does not export ${f}()`);
   }
   return mod as RealNodeModule;
@@ -79,4 +80,22 @@ export async function taintFakeNodes(paths: ClusterPaths, name: string): Promise
     `${FAKE_NODE_ANNOTATION}=fake:NoSchedule`,
     "--overwrite",
   ]);
+}
+
+/**
+ * Stops the named clusters (data kept on disk). When one of them has the machine's real node, the node is taken
+ * down first: a kubelet and its pods left serving a stopped cluster are only load.
+ */
+export async function stopClustersAndRealNode(
+  paths: ClusterPaths,
+  names: string[],
+  log: Logger,
+): Promise<void> {
+  const rn = await loadRealNode();
+  const owner = await rn.realNodeOwner();
+  if (owner && names.includes(owner)) {
+    await rn.realNodeDown(realNodeOptions(paths, owner));
+    log(`real node: removed from cluster ${owner}`);
+  }
+  for (const n of names) await stopCluster(n, log);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { run } from "./host.ts";
-import { BRIDGE, CNI_DATA_DIR, CNI_NETWORK, POD_CIDR } from "./paths.ts";
+import { BRIDGE, CNI_DATA_DIR, CNI_NETWORK, POD_CIDR, POD_GATEWAY } from "./paths.ts";
 
 /**
  * bridge + host-local + portmap. `hairpinMode` lets a pod reach itself through its Service's ClusterIP; it must
@@ -56,6 +56,21 @@ export async function checkPodCidrFree(): Promise<void> {
 /** Whether our bridge exists. */
 export async function bridgeExists(): Promise<boolean> {
   return (await run("ip", ["link", "show", BRIDGE], { check: false })).code === 0;
+}
+
+/**
+ * Makes the bridge with its gateway address now, before any pod exists: the bridge plugin would make it only at
+ * the first pod, and the host may need the address earlier (a test listening on it for pods to reach). The plugin
+ * accepts a bridge that already carries its gateway address.
+ */
+export async function ensureBridge(): Promise<void> {
+  if (!(await bridgeExists())) await run("ip", ["link", "add", BRIDGE, "type", "bridge"]);
+  const prefix = POD_CIDR.split("/")[1];
+  const addrs = (await run("ip", ["-4", "-o", "addr", "show", "dev", BRIDGE])).stdout;
+  if (!addrs.includes(` ${POD_GATEWAY}/${prefix} `)) {
+    await run("ip", ["addr", "add", `${POD_GATEWAY}/${prefix}`, "dev", BRIDGE]);
+  }
+  await run("ip", ["link", "set", BRIDGE, "up"]);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   bridgeExists,
   checkPodCidrFree,
   cniConflist,
+  ensureBridge,
   removeBridge,
   removeCniIptables,
   removePodNetns,
@@ -229,6 +230,7 @@ export async function realNodeUp(o: RealNodeOptions): Promise<{ nodeName: string
   );
   await run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
   if (!(await bridgeExists())) await checkPodCidrFree();
+  await ensureBridge();
 
   // containerd with the local pause image as sandbox image.
   const pause = await buildPauseImage();
@@ -332,6 +334,11 @@ async function kubeProxyHealthy(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The cluster the machine's real node belongs to, or undefined when none is set up. */
+export async function realNodeOwner(): Promise<string | undefined> {
+  return (await readJson<NodeRecord>(OWNER_FILE))?.clusterName;
 }
 
 /** The state of the real node: its processes and the Node's Ready condition. */

@@ -34,6 +34,8 @@ export const CNI_NETWORK = "mysql-operator";
 export const BRIDGE = "mysqlop0";
 /** Pod address range (10.88.0.0/16 does not overlap kwok's fake pod range or the Service range). */
 export const POD_CIDR = "10.88.0.0/16";
+/** The bridge's own address in POD_CIDR (host-local's default gateway): the host as pods see it. */
+export const POD_GATEWAY = "10.88.0.1";
 /** Service range the API server is started with (set by tools/cluster). */
 export const SERVICE_CIDR = "10.96.0.0/16";
 

@@ -1,0 +1,90 @@
+/**
+ * The cluster tool never hands a port out twice: the command sequence that used to break (a cluster created while
+ * another was stopped got the stopped one's ports, and the stopped one could then not start: PortInUseError) runs
+ * through the CLI exactly as a user types it, on clusters of its own (mo-ports-*), and every cluster runs at the
+ * end with no port shared. Also: a port taken by a foreign process gives a clear error naming the port.
+ *
+ * @module
+ */
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { waitFor } from "./_clusters.ts";
+import type { ClusterStatus } from "../tools/cluster/clusters.ts";
+import { portsOf } from "../tools/cluster/ports.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const NAMES = ["mo-ports-1", "mo-ports-2", "mo-ports-3"];
+
+/** `deno task cluster ...args`, as a user runs it; returns exit code and output. */
+async function cluster(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "cluster", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await cluster(...args);
+  assertEquals(r.code, 0, `cluster ${args.join(" ")} failed:\n${r.stderr.slice(-3000)}`);
+  return r.stdout;
+}
+
+async function statuses(): Promise<ClusterStatus[]> {
+  return JSON.parse(await ok("status", "--json", "--names", NAMES.join(","))).clusters;
+}
+
+Deno.test({
+  name: "up mo-ports-1,2; stop mo-ports-2; up mo-ports-3; start mo-ports-2: all run, no two share a port",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    try {
+      await ok("up", "--names", `${NAMES[0]},${NAMES[1]}`);
+      await ok("stop", NAMES[1]);
+      await ok("up", "--names", NAMES[2]);
+      await ok("start", NAMES[1]);
+      const all = await statuses();
+      assertEquals(all.map((s) => s.name), NAMES);
+      for (const s of all) {
+        assert(s.running && s.apiReady, `${s.name} is not running: ${JSON.stringify(s)}`);
+        assert(s.ports, `${s.name} has no recorded ports`);
+        assertEquals(
+          new URL(s.server!).port,
+          String(s.ports!.kubeApiserverPort),
+          `${s.name}'s API server port`,
+        );
+      }
+      const ports = all.flatMap((s) => portsOf(s.ports!));
+      assertEquals(
+        new Set(ports).size,
+        ports.length,
+        `a port is shared: ${JSON.stringify(all.map((s) => s.ports))}`,
+      );
+
+      // A foreign process on a stopped cluster's port: `start` says which port and that something else holds it.
+      await ok("stop", NAMES[2]);
+      const [st] = (await statuses()).filter((s) => s.name === NAMES[2]);
+      const port = st.ports!.kubeApiserverPort;
+      const squatter = await waitFor(`port ${port} free to squat`, () => {
+        try {
+          return Deno.listen({ hostname: "127.0.0.1", port });
+        } catch {
+          return undefined;
+        }
+      }, 30_000);
+      try {
+        const r = await cluster("start", NAMES[2]);
+        assertEquals(r.code, 1, r.stderr);
+        assertStringIncludes(r.stderr, `port ${port} (kube-apiserver) is held by another process`);
+      } finally {
+        squatter.close();
+      }
+      await ok("start", NAMES[2]);
+    } finally {
+      await cluster("down", "--names", NAMES.join(","));
+    }
+  },
+});

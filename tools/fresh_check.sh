@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The fresh-machine check (`deno task test:fresh [--runs N] [--keep-packages]`): runs `.ci/run` in fresh clones of
+# this repository's HEAD as a brand-new machine would, N times in a row (default 1: the cold run), and prints each
+# run's time and result. "Fresh" means:
+#   - ~/.cache/mysql-operator (binaries, clusters, images) is moved aside; the Go, Deno and npm caches are replaced
+#     by empty ones for the check (GOMODCACHE, GOCACHE, DENO_DIR, npm_config_cache);
+#   - the Debian packages the tests install are purged (unless --keep-packages);
+#   - every running local cluster is stopped and the real node taken down first.
+# Afterwards the check's clusters and caches are deleted and the moved cache is put back (its clusters stopped; the
+# tests or `deno task cluster up` start them again). The packages are not reinstalled: the tests install them.
+# Needs root (apt-get, the real node). Only committed work is checked: commit first.
+set -euo pipefail
+
+runs=1
+purge=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --keep-packages) purge=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "fresh check: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$runs" in ''|*[!0-9]*|0) echo "fresh check: --runs needs a positive integer" >&2; exit 2 ;; esac
+
+repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+deno_bin="$repo/node_modules/deno/deno"
+[ -x "$deno_bin" ] || deno_bin=$(command -v deno) || { echo "fresh check: no deno (run npm ci first)" >&2; exit 1; }
+[ -z "$(git -C "$repo" status --porcelain --untracked-files=no)" ] ||
+  echo "fresh check: note: uncommitted changes are not part of the check (it clones HEAD)" >&2
+
+cache="${MYSQL_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-operator}"
+stamp=$(date +%Y%m%d-%H%M%S)
+aside="$cache.aside-$stamp"
+scratch=$(mktemp -d /tmp/mo-fresh.XXXXXX)
+log() { printf 'fresh check: %s\n' "$*" >&2; }
+
+# The Debian packages the project's tests and tools install (tools/real_node/host.ts, tests/_mariadb.ts,
+# templates/_script_lint.ts) that a new machine of this kind does not have.
+packages=(mariadb-server mariadb-server-core mariadb-client mariadb-client-core containerd runc
+  containernetworking-plugins iptables debootstrap posh busybox)
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+restore() {
+  log "cleaning up: the check's clusters, caches and clones"
+  (cd "$repo" && "$deno_bin" task -q cluster down --all --real-node >/dev/null 2>&1) || true
+  rm -rf "$cache" "$scratch"
+  if [ -e "$aside" ]; then mv "$aside" "$cache" && log "put $cache back"; fi
+}
+
+log "stopping every running local cluster (and the real node)"
+(cd "$repo" && "$deno_bin" task -q cluster stop --all)
+if [ -e "$cache" ]; then
+  mv "$cache" "$aside"
+  log "moved $cache aside to $aside"
+fi
+trap restore EXIT
+if [ "$purge" = 1 ]; then
+  installed=()
+  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 && installed+=("$p"); done
+  if [ "${#installed[@]}" -gt 0 ]; then
+    log "purging ${installed[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${installed[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null
+  fi
+fi
+export GOMODCACHE="$scratch/gomod" GOCACHE="$scratch/gobuild" DENO_DIR="$scratch/deno" npm_config_cache="$scratch/npm"
+
+results=()
+status=0
+for i in $(seq 1 "$runs"); do
+  clone="$scratch/clone-$i"
+  git clone -q "$repo" "$clone"
+  log "run $i/$runs: .ci/run in $clone"
+  start=$(date +%s)
+  rc=0
+  (cd "$clone" && CI=true bash .ci/run </dev/null) >"$scratch/run-$i.log" 2>&1 || rc=$?
+  secs=$(($(date +%s) - start))
+  summary=$(grep -E '^tests: ' "$scratch/run-$i.log" | tail -n 1 || true)
+  results+=("run $i: exit $rc in $((secs / 60)) min $((secs % 60)) s; ${summary:-no summary line}")
+  log "${results[-1]}"
+  if [ "$rc" != 0 ]; then
+    status=1
+    cp "$scratch/run-$i.log" "/tmp/mo-fresh-$stamp-run-$i.log"
+    log "its output: /tmp/mo-fresh-$stamp-run-$i.log"
+    break
+  fi
+done
+printf '%s\n' "${results[@]}"
+exit "$status"

@@ -1,0 +1,126 @@
+/**
+ * `deno task test` (and `npm test`): the whole suite, `deno test -A --parallel` with DENO_JOBS=4 unless set; extra
+ * arguments go to `deno test` (e.g. a file). After it:
+ * - one line naming the tests that were skipped and why (they print `SKIPPED <file>: <reason>`);
+ * - the local clusters this run started are stopped (kept on disk, so the next run starts them in seconds), and the
+ *   real node is taken down when its cluster is one of them. `--keep-clusters` (or `MO_KEEP_CLUSTERS=1`) leaves
+ *   them running; clusters that were running before the run are never touched;
+ * - the closing line `tests: N passed, N failed, N skipped`.
+ * The exit code is `deno test`'s.
+ *
+ * @module
+ */
+import { clusterPaths } from "./cluster/paths.ts";
+import { clusterState, listClusterNames } from "./cluster/state.ts";
+import { stopClustersAndRealNode } from "./cluster/real_node.ts";
+
+/** What the run's output says about its tests. */
+export interface SuiteSummary {
+  /** From deno test's closing line; undefined when it printed none (it crashed or was killed). */
+  passed?: number;
+  failed?: number;
+  ignored?: number;
+  /** `SKIPPED <what>: <why>` lines the test files printed. */
+  skipped: string[];
+}
+
+/** Removes ANSI colour codes. */
+function plain(line: string): string {
+  // deno-lint-ignore no-control-regex
+  return line.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/** Folds one output line into the summary (pure). */
+export function readLine(summary: SuiteSummary, raw: string): void {
+  const line = plain(raw).trim();
+  const closing = line.match(/^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(.*)$/);
+  if (closing) {
+    summary.passed = Number(closing[1]);
+    summary.failed = Number(closing[2]);
+    summary.ignored = Number(closing[3].match(/(\d+) ignored/)?.[1] ?? 0);
+    return;
+  }
+  const skip = line.match(/^SKIPPED (.*)$/);
+  if (skip && !summary.skipped.includes(skip[1]) && summary.skipped.length < 100) {
+    summary.skipped.push(skip[1]);
+  }
+}
+
+/** The closing lines (pure). */
+export function closingLines(s: SuiteSummary, code: number): string[] {
+  const lines: string[] = [];
+  if (s.skipped.length) lines.push(`skipped: ${s.skipped.join("; ")}`);
+  if (s.passed === undefined) lines.push(`tests: deno test printed no summary (exit code ${code})`);
+  else lines.push(`tests: ${s.passed} passed, ${s.failed} failed, ${s.ignored} skipped`);
+  return lines;
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  out: { write(p: Uint8Array): Promise<number> },
+  summary: SuiteSummary,
+) {
+  const dec = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    await writeAll(out, chunk);
+    const text = rest + dec.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    rest = lines.pop() ?? "";
+    for (const l of lines) readLine(summary, l);
+  }
+  if (rest) readLine(summary, rest);
+}
+
+async function writeAll(out: { write(p: Uint8Array): Promise<number> }, data: Uint8Array) {
+  for (let n = 0; n < data.length;) n += await out.write(data.subarray(n));
+}
+
+async function runningClusters(): Promise<Set<string>> {
+  const paths = await clusterPaths();
+  const running = new Set<string>();
+  for (const name of await listClusterNames(paths)) {
+    if ((await clusterState(paths, name)).running) running.add(name);
+  }
+  return running;
+}
+
+/** Stops the clusters that run now and did not before (the real node first, when one of them has it). */
+async function stopStarted(before: Set<string>): Promise<void> {
+  const started = [...await runningClusters()].filter((n) => !before.has(n));
+  if (started.length === 0) return;
+  const log = (m: string) => console.error(`test: ${m}`);
+  const paths = await clusterPaths();
+  await stopClustersAndRealNode(paths, started, log).catch((e) =>
+    log(`stopping the clusters failed: ${e instanceof Error ? e.message : e}`)
+  );
+  log(
+    `stopped the clusters this run started (${started.join(", ")}); kept on disk for the next run. ` +
+      "`deno task test --keep-clusters` leaves them running; `deno task cluster down --all` deletes them",
+  );
+}
+
+async function main(args: string[]): Promise<number> {
+  const keep = args.includes("--keep-clusters") || Deno.env.get("MO_KEEP_CLUSTERS") === "1";
+  const testArgs = args.filter((a) => a !== "--keep-clusters");
+  const before = await runningClusters();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--parallel", ...testArgs],
+    env: { DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "4" },
+    stdin: "inherit",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Ctrl-C reaches the test process too (same process group): let it end, then clean up here.
+  const ignore = () => {};
+  Deno.addSignalListener("SIGINT", ignore);
+  const summary: SuiteSummary = { skipped: [] };
+  await Promise.all([pump(child.stdout, Deno.stdout, summary), pump(child.stderr, Deno.stderr, summary)]);
+  const { code } = await child.status;
+  Deno.removeSignalListener("SIGINT", ignore);
+  if (!keep) await stopStarted(before);
+  for (const l of closingLines(summary, code)) console.log(l);
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
