@@ -30,6 +30,7 @@ import {
   waitApiReady,
 } from "../tools/cluster/clusters.ts";
 import { run } from "../tools/cluster/run.ts";
+import { NAMESPACE_LABEL } from "../templates/labels.ts";
 
 /** The shared clusters, as {@link ensureClusters} returns them. */
 export interface TestClusters {
@@ -165,10 +166,35 @@ export async function freshNamespace(context: string, prefix: string): Promise<T
     "test";
   const name = `${base}-${suffix}`;
   await kubectl(context, "create", "namespace", name);
-  const cleanup = async () => {
-    await kubectl(context, "delete", "namespace", name, "--ignore-not-found", "--wait=false");
-  };
+  const cleanup = () => removeNamespace(context, name);
   return { name, context, cleanup, [Symbol.asyncDispose]: cleanup };
+}
+
+/**
+ * Removes a test namespace so that nothing is left behind, whether or not an operator still serves it: MySQL
+ * objects lose their finalizers first (with no operator they would hold the namespace in Terminating forever), then
+ * the namespace is deleted (without waiting for its contents), then the PersistentVolumes the operator made for its
+ * instances (cluster-scoped, so the namespace does not take them). Data of test instances is not kept.
+ */
+export async function removeNamespace(context: string, name: string): Promise<void> {
+  const objects = await kubectl(context, "get", "mysqls", "-n", name, "-o", "name", "--ignore-not-found")
+    .catch(
+      () => "", // no CRD in this cluster
+    );
+  for (const obj of objects.split("\n").filter((l) => l.trim())) {
+    await kubectl(context, "patch", obj, "-n", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+      .catch(() => {}); // gone meanwhile
+  }
+  await kubectl(context, "delete", "namespace", name, "--ignore-not-found", "--wait=false");
+  await kubectl(
+    context,
+    "delete",
+    "pv",
+    "-l",
+    `${NAMESPACE_LABEL}=${name}`,
+    "--wait=false",
+    "--ignore-not-found",
+  );
 }
 
 /**

@@ -26,12 +26,20 @@ export interface OperatorProcess extends AsyncDisposable {
   http(path: string): Promise<{ status: number; body: string }>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * The port the operator says it bound (`HTTP endpoints on HOST:PORT`, a JSON log line), or undefined while it has
+ * not said so yet.
+ */
+export function reportedHttpPort(log: string): number | undefined {
+  for (const line of log.split("\n")) {
+    if (!line.includes("HTTP endpoints on")) continue;
+    try {
+      const addr = (JSON.parse(line) as { addr?: string }).addr ?? "";
+      const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
+      if (Number.isInteger(port) && port > 0) return port;
+    } catch { /* not a JSON line */ }
+  }
+  return undefined;
 }
 
 /** Path of the Deno running the tests (the pinned one). */
@@ -46,15 +54,15 @@ export interface OperatorSource {
 }
 
 /**
- * Starts `main.ts run` with the operator's permissions. `args` come after `run`; `--http-addr` and `--log-format`
- * are set here. Waits until /healthz answers.
+ * Starts `main.ts run` with the operator's permissions. `args` come after `run`; `--http-addr 127.0.0.1:0` is set
+ * here: the operator picks a free port and says which (no port is picked here and released for it to take).
+ * Waits until /healthz answers on that port.
  */
 export async function startOperatorProcess(
   args: string[],
   env: Record<string, string> = {},
   source: OperatorSource = {},
 ): Promise<OperatorProcess> {
-  const port = freePort();
   const root = source.root ? (source.root.endsWith("/") ? source.root : `${source.root}/`) : ROOT;
   const logFile = await Deno.makeTempFile({ prefix: source.logPrefix ?? "mysql-operator-", suffix: ".log" });
   const out = await Deno.open(logFile, { write: true, append: true });
@@ -65,7 +73,7 @@ export async function startOperatorProcess(
       `${root}main.ts`,
       "run",
       "--http-addr",
-      `127.0.0.1:${port}`,
+      "127.0.0.1:0",
       ...args,
     ],
     cwd: root,
@@ -78,6 +86,7 @@ export async function startOperatorProcess(
   const pump = Promise.all([child.stdout, child.stderr].map(async (s) => {
     for await (const chunk of s) await out.write(chunk);
   })).finally(() => out.close());
+  let port = 0;
   const http = async (path: string) => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
     return { status: res.status, body: await res.text() };
@@ -90,8 +99,9 @@ export async function startOperatorProcess(
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (exited) throw new Error(`the operator exited at start:\n${await Deno.readTextFile(logFile)}`);
+    port ||= reportedHttpPort(await Deno.readTextFile(logFile)) ?? 0;
     try {
-      if ((await http("/healthz")).status === 200) break;
+      if (port && (await http("/healthz")).status === 200) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       throw new Error(`the operator did not serve /healthz:\n${await Deno.readTextFile(logFile)}`);
