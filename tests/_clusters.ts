@@ -198,7 +198,7 @@ export async function removeNamespace(context: string, name: string): Promise<vo
 }
 
 /**
- * Polls `fn` every `intervalMs` until it returns a value other than `undefined`, `null` or `false`, and returns
+ * Polls `fn` every `intervalMs` until it returns a value other than `undefined`, `null`, `false` or `""`, and returns
  * that value; errors thrown by `fn` count as "not yet". Throws a clear error naming `description` (and the last
  * error or value seen) after `timeoutMs`.
  */
@@ -213,7 +213,8 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined && v !== null && v !== false) return v as T;
+      // An empty string is "not yet" too: `(await kubectl(... "-o", "name")).trim()` is "" while nothing matches.
+      if (v !== undefined && v !== null && v !== false && v !== "") return v as T;
       last = `last result: ${String(v)}`;
     } catch (e) {
       last = `last error: ${e instanceof Error ? e.message : String(e)}`;

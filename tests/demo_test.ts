@@ -2,10 +2,56 @@
  * `deno task demo` as a user runs it after the README's set-up: it must end with every example object Ready.
  */
 import { assert, assertStringIncludes } from "./_assert.ts";
+import { kubectl, waitFor } from "./_clusters.ts";
+import { clusterState } from "../tools/cluster/state.ts";
+import { clusterPaths, contextName } from "../tools/cluster/paths.ts";
+import { defaultNames } from "../tools/cluster/main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+const EXAMPLES = ["mysql-instance", "orders"];
+
+/**
+ * Removes the demo's example objects from the demo clusters when they exist and run (the demo applies into
+ * `default` and never deletes), so that this run's demo must make them Ready again: otherwise a Ready stored by an
+ * earlier run would pass at once.
+ */
+async function removeEarlierExamples(): Promise<void> {
+  const paths = await clusterPaths();
+  for (const name of defaultNames(2)) {
+    if (!(await clusterState(paths, name)).running) continue;
+    const ctx = contextName(name);
+    for (const obj of EXAMPLES) {
+      await kubectl(
+        ctx,
+        "patch",
+        "mysql",
+        obj,
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+      )
+        .catch(() => {}); // absent, or no CRD yet
+      await kubectl(ctx, "delete", "mysql", obj, "-n", "default", "--ignore-not-found", "--wait=false").catch(
+        () => {},
+      );
+    }
+    await waitFor(
+      `the earlier example objects in ${ctx} to be gone`,
+      async () =>
+        !(await kubectl(ctx, "get", "mysqls", "-n", "default", "-o", "name", "--ignore-not-found").catch(() =>
+          ""
+        ))
+          .split("\n").some((l) => EXAMPLES.some((e) => l.endsWith(`/${e}`))),
+      60_000,
+    );
+  }
+}
 
 Deno.test("deno task demo ends with every example object Ready", async () => {
+  await removeEarlierExamples();
+  const started = Date.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "demo", "--exit"],
     cwd: ROOT,
@@ -19,6 +65,25 @@ Deno.test("deno task demo ends with every example object Ready", async () => {
   assertStringIncludes(stdout, "every example object is Ready");
   assertStringIncludes(stdout, "kubectl --context kwok-mo-1 get ms");
   const lastTable = stdout.slice(stdout.lastIndexOf("CLUSTER"));
-  for (const name of ["mysql-instance", "orders"]) assertStringIncludes(lastTable, name);
+  for (const name of EXAMPLES) assertStringIncludes(lastTable, name);
   assert(!/\b(False|Unknown)\b/.test(lastTable.split("\n\n")[0]), `not all Ready:\n${lastTable}`);
+  // Made by this run (not left Ready by an earlier one).
+  for (const name of defaultNames(2)) {
+    for (const obj of EXAMPLES) {
+      const created = await kubectl(
+        contextName(name),
+        "get",
+        "mysql",
+        obj,
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.metadata.creationTimestamp}",
+      );
+      assert(
+        Date.parse(created) >= Math.floor(started / 1000) * 1000,
+        `${name}/${obj} was created before this run`,
+      );
+    }
+  }
 });

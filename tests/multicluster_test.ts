@@ -34,12 +34,13 @@ async function showLogs(op: OperatorProcess | undefined, label: string) {
   if (op) console.error(`--- ${label} log ---\n${(await op.logs()).slice(-15_000)}`);
 }
 
-function metricSum(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
+/** Sum of the series of `name` whose labels include `labels`; undefined when there is no such series at all. */
+function metricSum(text: string, name: string, labels: Record<string, string>): number | undefined {
+  let sum: number | undefined;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name + "{")) continue;
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      sum += Number(line.split(" ").at(-1));
+      sum = (sum ?? 0) + Number(line.split(" ").at(-1));
     }
   }
   return sum;
@@ -157,7 +158,9 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
     assertEquals(down.connected, false, "the stopped cluster shows as down");
     assert(up.every((c: { connected: boolean }) => c.connected), "the others show as up");
     const m = (await op.http("/metrics")).body;
+    // The series must be there and say 0 (a missing series is not "down").
     assertEquals(metricSum(m, "mysql_operator_cluster_up", { cluster: outageCtx }), 0);
+    for (const c of healthy) assertEquals(metricSum(m, "mysql_operator_cluster_up", { cluster: c }), 1);
     // Keep it down for a minute in all.
     await new Promise((res) => setTimeout(res, Math.max(0, 60_000 - (Date.now() - downSince))));
     await startCluster("mo-outage-1");
@@ -232,8 +235,9 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     // Only the holder reconciled: for each cluster, exactly one process counted reconciles.
     const ma = (await a.http("/metrics")).body, mb = (await b.http("/metrics")).body;
     for (const c of two) {
-      const na = metricSum(ma, "mysql_operator_reconciles_total", { cluster: c });
-      const nb = metricSum(mb, "mysql_operator_reconciles_total", { cluster: c });
+      // A process that never reconciled a cluster has no series for it: that is 0.
+      const na = metricSum(ma, "mysql_operator_reconciles_total", { cluster: c }) ?? 0;
+      const nb = metricSum(mb, "mysql_operator_reconciles_total", { cluster: c }) ?? 0;
       assert((na > 0) !== (nb > 0), `cluster ${c}: reconciles by a=${na}, b=${nb}`);
     }
     // Kill whoever leads the first cluster; the other takes over and serves new objects.
@@ -247,6 +251,9 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     }, 30_000);
     const handover = Date.now() - killedAt;
     console.log(`handover took ${handover} ms (lease 6 s)`);
+    // The lease expires at most 6 s after the dead holder's last renewal; the survivor tries every 2 s. Twice the
+    // lease leaves room for a loaded machine and still fails a survivor that waits for anything else.
+    assert(handover <= 12_000, `the survivor took over after ${handover} ms, more than twice the 6 s lease`);
     await kubectlApply(two[0], await courseObject(ns.name, {}, "after-failover"));
     await waitCondition(two[0], ns.name, "after-failover", "Ready", "True");
   } catch (err) {
