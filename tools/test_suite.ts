@@ -6,7 +6,8 @@
  *   real node is taken down when its cluster is one of them. `--keep-clusters` (or `MO_KEEP_CLUSTERS=1`) leaves
  *   them running; clusters that were running before the run are never touched;
  * - the closing line `tests: N passed, N failed, N skipped`.
- * The exit code is `deno test`'s.
+ * The exit code is `deno test`'s; in CI (`CI=true`) as root on Linux, where every test can run, a skipped test
+ * fails the run too.
  *
  * @module
  */
@@ -100,6 +101,11 @@ async function stopStarted(before: Set<string>): Promise<void> {
   );
 }
 
+/** In CI as root on Linux every test can run (it installs what it needs), so a skip there is a failure. */
+function mustRunEverything(): boolean {
+  return Deno.env.get("CI") === "true" && Deno.build.os === "linux" && Deno.uid() === 0;
+}
+
 async function main(args: string[]): Promise<number> {
   const keep = args.includes("--keep-clusters") || Deno.env.get("MO_KEEP_CLUSTERS") === "1";
   const testArgs = args.filter((a) => a !== "--keep-clusters");
@@ -120,6 +126,12 @@ async function main(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", ignore);
   if (!keep) await stopStarted(before);
   for (const l of closingLines(summary, code)) console.log(l);
+  if (code === 0 && mustRunEverything() && (summary.skipped.length || summary.ignored)) {
+    console.log(
+      "tests: CI runs as root on Linux, where every test can run, yet some were skipped: failing the run",
+    );
+    return 1;
+  }
   return code;
 }
 
