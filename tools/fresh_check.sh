@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fresh-machine check (`deno task test:fresh [--runs N] [--keep-packages]`): runs `.ci/run` in fresh clones of
 # this repository's HEAD as a brand-new machine would, N times in a row (default 1: the cold run), and prints each
-# run's time and result. "Fresh" means:
+# run's time and result; before them, `deno test -A templates/` alone on the bare machine. "Fresh" means:
 #   - ~/.cache/mysql-operator (binaries, clusters, images) is moved aside; the Go, Deno and npm caches are replaced
 #     by empty ones for the check (GOMODCACHE, GOCACHE, DENO_DIR, npm_config_cache);
 #   - the Debian packages the tests install are purged (unless --keep-packages);
@@ -68,6 +68,16 @@ export GOMODCACHE="$scratch/gomod" GOCACHE="$scratch/gobuild" DENO_DIR="$scratch
 
 results=()
 status=0
+# First, on the bare machine, the unit tests of templates/ alone: they must bring what they need themselves.
+unit="$scratch/unit"
+git clone -q "$repo" "$unit"
+log "deno test -A templates/ alone, on the bare machine"
+rc=0
+(cd "$unit" && npm ci --no-audit --no-fund && node_modules/deno/deno test -A templates/) >"$scratch/unit.log" 2>&1 || rc=$?
+closing=$(sed 's/\x1b\[[0-9;]*m//g' "$scratch/unit.log" | grep -E '^(ok|FAILED) \|' | tail -n 1 || true)
+results+=("templates/ alone: exit $rc; ${closing:-no summary line}")
+log "${results[-1]}"
+if [ "$rc" != 0 ]; then cp "$scratch/unit.log" "/tmp/mo-fresh-$stamp-unit.log"; status=1; fi
 for i in $(seq 1 "$runs"); do
   clone="$scratch/clone-$i"
   git clone -q "$repo" "$clone"
