@@ -162,10 +162,20 @@ function registerTests(rn: RealNodeCluster): void {
     }
   }
 
-  /** Removes the operator (not the CRD: other tests' objects in this cluster depend on it). */
+  /**
+   * Removes the operator (not the CRD: other tests' objects in this cluster depend on it) and waits until its
+   * namespace is gone: an `apply -k` into a namespace that is still terminating (the previous run's clean-up) would
+   * see its pods deleted under it.
+   */
   async function removeOperator(): Promise<void> {
     await k("delete", "namespace", OPERATOR_NS, "--ignore-not-found", "--wait=false");
     await k("delete", "clusterrolebinding,clusterrole", "mysql-operator", "--ignore-not-found");
+    await waitFor(
+      `namespace ${OPERATOR_NS} to be gone`,
+      async () => !(await k("get", "ns", OPERATOR_NS, "--ignore-not-found", "-o", "name")).trim(),
+      120_000,
+      500,
+    );
   }
 
   Deno.test({
@@ -191,6 +201,7 @@ function registerTests(rn: RealNodeCluster): void {
       const uids: string[] = [];
       const overlay = await Deno.makeTempDir({ prefix: "in-cluster-overlay-" });
       try {
+        await removeOperator(); // what an earlier run left, still terminating or not
         await resetTestNamespace([]);
         await k("create", "namespace", NS);
         // The test's overlay on top of the fixture: only the image tag, which is the hash of the image's inputs.
