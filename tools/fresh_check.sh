@@ -29,6 +29,7 @@ deno_bin="$repo/node_modules/deno/deno"
 [ -z "$(git -C "$repo" status --porcelain --untracked-files=no)" ] ||
   echo "fresh check: note: uncommitted changes are not part of the check (it clones HEAD)" >&2
 
+head=$(git -C "$repo" rev-parse HEAD) # every clone checks this commit out, whatever is committed meanwhile
 cache="${MYSQL_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mysql-operator}"
 stamp=$(date +%Y%m%d-%H%M%S)
 aside="$cache.aside-$stamp"
@@ -70,7 +71,7 @@ results=()
 status=0
 # First, on the bare machine, the unit tests of templates/ alone: they must bring what they need themselves.
 unit="$scratch/unit"
-git clone -q "$repo" "$unit"
+git clone -q "$repo" "$unit" && git -C "$unit" checkout -q "$head"
 log "deno test -A templates/ alone, on the bare machine"
 rc=0
 (cd "$unit" && npm ci --no-audit --no-fund && node_modules/deno/deno test -A templates/) >"$scratch/unit.log" 2>&1 || rc=$?
@@ -80,7 +81,7 @@ log "${results[-1]}"
 if [ "$rc" != 0 ]; then cp "$scratch/unit.log" "/tmp/mo-fresh-$stamp-unit.log"; status=1; fi
 for i in $(seq 1 "$runs"); do
   clone="$scratch/clone-$i"
-  git clone -q "$repo" "$clone"
+  git clone -q "$repo" "$clone" && git -C "$clone" checkout -q "$head"
   log "run $i/$runs: .ci/run in $clone"
   start=$(date +%s)
   rc=0
@@ -96,5 +97,6 @@ for i in $(seq 1 "$runs"); do
     break
   fi
 done
+printf 'fresh check of %s\n' "$head"
 printf '%s\n' "${results[@]}"
 exit "$status"
