@@ -13,6 +13,10 @@ import {
   MAX_NAME_LENGTH,
   PLURAL,
   QUANTITY_PATTERN,
+  SECRET_NAME_MESSAGE,
+  SECRET_NAME_PATTERN,
+  SYSTEM_SCHEMA_MESSAGE,
+  SYSTEM_SCHEMAS,
   VERSION,
 } from "./mysql.ts";
 
@@ -33,6 +37,10 @@ export const NAME_RULE =
 export const PASSWORD_RULE = "has(self.password) != has(self.passwordSecretRef)";
 /** CEL rule on quantities: parseable and greater than zero (the pattern alone accepts `0` and `1.2.3`). */
 export const QUANTITY_RULE = "isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))";
+/** CEL rule on `spec.passwordSecretRef.name`: a Secret name (a DNS subdomain). */
+export const SECRET_NAME_RULE = `self.matches('${SECRET_NAME_PATTERN}')`;
+/** CEL rule on `spec.database`: not one of MySQL's own schemas, in any case. */
+export const DATABASE_RULE = `!(self.lowerAscii() in [${SYSTEM_SCHEMAS.map((s) => `'${s}'`).join(", ")}])`;
 /** CEL rule on `spec.backup.schedule`. */
 export const SCHEDULE_RULE = `self.matches('${SCHEDULE_REGEX}')`;
 
@@ -71,7 +79,11 @@ const specSchema: Schema = {
   }],
   properties: {
     image: str(1024, { minLength: 1, description: "mysqld image, e.g. mysql:8.4 or mariadb:11." }),
-    database: str(64, { pattern: DATABASE_PATTERN, description: "Database created on first start." }),
+    database: str(64, {
+      pattern: DATABASE_PATTERN,
+      description: "Database created on first start (not a system schema).",
+      "x-kubernetes-validations": [{ rule: DATABASE_RULE, message: SYSTEM_SCHEMA_MESSAGE }],
+    }),
     password: str(256, {
       minLength: 1,
       description: "Root password in plain text (course compatibility; prefer passwordSecretRef).",
@@ -81,7 +93,11 @@ const specSchema: Schema = {
       description: "Root password from a Secret in the object's namespace.",
       required: ["name"],
       properties: {
-        name: str(253, { minLength: 1, description: "Name of the Secret." }),
+        name: str(253, {
+          minLength: 1,
+          description: "Name of the Secret.",
+          "x-kubernetes-validations": [{ rule: SECRET_NAME_RULE, message: SECRET_NAME_MESSAGE }],
+        }),
         key: str(253, {
           minLength: 1,
           pattern: "^[-._a-zA-Z0-9]+$",

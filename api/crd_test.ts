@@ -1,7 +1,15 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
-import { MAX_NAME_LENGTH, type MySQLStatus } from "./mysql.ts";
 import {
+  isSystemSchema,
+  MAX_NAME_LENGTH,
+  type MySQLStatus,
+  SECRET_NAME_MESSAGE,
+  SECRET_NAME_PATTERN,
+  SYSTEM_SCHEMA_MESSAGE,
+} from "./mysql.ts";
+import {
+  DATABASE_RULE,
   mysqlCRD,
   NAME_MESSAGE,
   NAME_REGEX,
@@ -11,6 +19,7 @@ import {
   QUANTITY_RULE,
   SCHEDULE_REGEX,
   SCHEDULE_RULE,
+  SECRET_NAME_RULE,
 } from "./crd.ts";
 import { CRD_PATH } from "./gen_crd.ts";
 import { checkSchema, isPositiveQuantity, mirrorRule } from "./schema_check.ts";
@@ -27,6 +36,8 @@ mirrorRule(
 );
 mirrorRule(QUANTITY_RULE, (self) => isPositiveQuantity(self as string));
 mirrorRule(SCHEDULE_RULE, (self) => new RegExp(SCHEDULE_REGEX).test(self as string));
+mirrorRule(SECRET_NAME_RULE, (self) => new RegExp(SECRET_NAME_PATTERN).test(self as string));
+mirrorRule(DATABASE_RULE, (self) => !isSystemSchema(self as string));
 
 const crd = mysqlCRD() as {
   metadata: { name: string };
@@ -172,6 +183,12 @@ Deno.test("the schema rejects bad objects with a clear message", () => {
     ],
     ["empty password", variant({ password: "" }), "spec.password: shorter"],
     ["secret ref without name", variant({ password: undefined, passwordSecretRef: {} }), "name: Required"],
+    [
+      "secret ref '..'",
+      variant({ password: undefined, passwordSecretRef: { name: ".." } }),
+      SECRET_NAME_MESSAGE,
+    ],
+    ["database mysql", variant({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
     ["no image", variant({ image: undefined }), "spec.image: Required value"],
     ["empty image", variant({ image: "" }), "spec.image: shorter"],
     ["database with a space", variant({ database: "otus db" }), "spec.database: should match"],

@@ -168,14 +168,42 @@ export const QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
 export const DATABASE_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$";
 
 /**
+ * A Secret's name: a DNS subdomain, so it is never `.` or `..` and holds no `/` (a name goes into a URL path).
+ * `[.]` instead of an escaped dot: the same text serves as a CEL string literal.
+ */
+export const SECRET_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/** Message for a `passwordSecretRef.name` that is not a Secret name (the CRD and the run-time check say the same). */
+export const SECRET_NAME_MESSAGE =
+  "spec.passwordSecretRef.name must be a Secret name of at most 253 characters: " +
+  "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+/** MySQL's own schemas: never an instance's database (the operator creates, dumps and restores it). */
+export const SYSTEM_SCHEMAS = ["mysql", "sys", "information_schema", "performance_schema"] as const;
+/** Message for a system schema as `spec.database` (the CRD and the run-time check say the same). */
+export const SYSTEM_SCHEMA_MESSAGE = `spec.database must not be a system schema (${
+  SYSTEM_SCHEMAS.join(", ")
+})`;
+
+/** Whether `database` names a system schema (MySQL compares schema names case-insensitively on some systems). */
+export function isSystemSchema(database: string): boolean {
+  return (SYSTEM_SCHEMAS as readonly string[]).includes(database.toLowerCase());
+}
+
+/**
  * The parts of the spec the reconciler relies on, checked again at run time: objects written before the CRD had
  * its rules, or by a cluster whose CRD is older, still get a clear condition instead of a crash.
  */
 export const mysqlSpecSchema = z.object({
   image: z.string().min(1, "spec.image must not be empty"),
-  database: z.string().regex(new RegExp(DATABASE_PATTERN), "spec.database must match " + DATABASE_PATTERN),
+  database: z.string().regex(new RegExp(DATABASE_PATTERN), "spec.database must match " + DATABASE_PATTERN)
+    .refine((v) => !isSystemSchema(v), SYSTEM_SCHEMA_MESSAGE),
   password: z.string().min(1).optional(),
-  passwordSecretRef: z.object({ name: z.string().min(1), key: z.string().min(1).optional() }).optional(),
+  passwordSecretRef: z.object({
+    name: z.string().max(253, SECRET_NAME_MESSAGE).regex(
+      new RegExp(SECRET_NAME_PATTERN),
+      SECRET_NAME_MESSAGE,
+    ),
+    key: z.string().min(1).optional(),
+  }).optional(),
   storage_size: z.string().regex(
     new RegExp(QUANTITY_PATTERN),
     "spec.storage_size must be a quantity such as 1Gi",

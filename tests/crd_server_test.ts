@@ -1,0 +1,120 @@
+/**
+ * The CRD's OpenAPI schema and CEL rules as the API server applies them (server-side dry-run of `create` against a
+ * real kube-apiserver with deploy/crd.yaml), not as JavaScript copies: each bad object is refused with a message
+ * that says what is wrong, and valid objects are accepted.
+ *
+ * @module
+ */
+import { assert, assertStringIncludes } from "./_assert.ts";
+import { kubectlWithStdin } from "./_clusters.ts";
+import { clustersWithCRD } from "./_k8s.ts";
+import { MAX_NAME_LENGTH, SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE } from "../api/mysql.ts";
+import { NAME_MESSAGE, PASSWORD_MESSAGE } from "../api/crd.ts";
+
+const { contexts } = await clustersWithCRD(1);
+const ctx = contexts[0];
+
+const COURSE = {
+  apiVersion: "otus.homework/v1",
+  kind: "MySQL",
+  metadata: { name: "mysql-instance", namespace: "default" },
+  spec: { image: "mysql:5.7", database: "otus-database", password: "otuspassword", storage_size: "1Gi" },
+};
+
+/** The course object with `spec` fields replaced (`undefined` removes one) and another name if given. */
+function variant(spec: Record<string, unknown>, name = "mysql-instance"): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...COURSE.spec, ...spec };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return { ...COURSE, metadata: { name, namespace: "default" }, spec: merged };
+}
+
+/** `kubectl create --dry-run=server`: undefined when accepted, else the API server's message. */
+async function dryRun(obj: unknown): Promise<string | undefined> {
+  try {
+    await kubectlWithStdin(ctx, JSON.stringify(obj), "create", "--dry-run=server", "-o", "name", "-f", "-");
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+Deno.test("the API server refuses each bad object with a message that says what is wrong", async () => {
+  const ref = (name: string) => variant({ password: undefined, passwordSecretRef: { name } });
+  const cases: [string, unknown, string][] = [
+    ["no spec", { ...COURSE, spec: undefined }, "spec: Required value"],
+    ["both password sources", variant({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
+    ["no password source", variant({ password: undefined }), PASSWORD_MESSAGE],
+    [
+      "numeric password (unquoted YAML)",
+      variant({ password: 123456 }),
+      "spec.password in body must be of type",
+    ],
+    ["empty password", variant({ password: "" }), "spec.password in body should be at least 1 chars"],
+    [
+      "secret ref without name",
+      variant({ password: undefined, passwordSecretRef: {} }),
+      "name: Required value",
+    ],
+    ["secret ref '..' (a collection URL)", ref(".."), SECRET_NAME_MESSAGE],
+    ["secret ref '.'", ref("."), SECRET_NAME_MESSAGE],
+    ["secret ref with a slash", ref("a/b"), SECRET_NAME_MESSAGE],
+    ["secret ref in capitals", ref("Root"), SECRET_NAME_MESSAGE],
+    ["no image", variant({ image: undefined }), "spec.image: Required value"],
+    ["database with a space", variant({ database: "otus db" }), "spec.database in body should match"],
+    ["database with a quote", variant({ database: "a`; drop" }), "spec.database in body should match"],
+    ["database mysql", variant({ database: "mysql" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database MySQL", variant({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database sys", variant({ database: "sys" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database information_schema", variant({ database: "information_schema" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database Performance_Schema", variant({ database: "Performance_Schema" }), SYSTEM_SCHEMA_MESSAGE],
+    ["zero size", variant({ storage_size: "0" }), "spec.storage_size must be a positive Kubernetes quantity"],
+    ["negative size", variant({ storage_size: "-1Gi" }), "spec.storage_size must be a positive"],
+    ["unparseable size", variant({ storage_size: "1.2.3Gi" }), "spec.storage_size must be a positive"],
+    ["size in words", variant({ storage_size: "one gig" }), "spec.storage_size in body should match"],
+    [
+      "retention 0",
+      variant({ backup: { retention: 0 } }),
+      "retention in body should be greater than or equal",
+    ],
+    [
+      "retention 1001",
+      variant({ backup: { retention: 1001 } }),
+      "retention in body should be less than or equal",
+    ],
+    ["schedule of 4 fields", variant({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
+    [
+      "backup size zero",
+      variant({ backup: { storage_size: "0Gi" } }),
+      "spec.backup.storage_size must be a pos",
+    ],
+    [
+      "bad resource quantity",
+      variant({ resources: { limits: { memory: "lots" } } }),
+      "memory in body should",
+    ],
+    ["unknown spec field", variant({ ignoreDbDir: true }), 'unknown field "spec.ignoreDbDir"'],
+    ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
+    ["name too long", variant({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
+  ];
+  const wrong: string[] = [];
+  await Promise.all(cases.map(async ([what, obj, expected]) => {
+    const message = await dryRun(obj);
+    if (message === undefined) wrong.push(`${what}: accepted`);
+    else if (!message.replace(/\s+/g, " ").includes(expected)) wrong.push(`${what}: ${message.slice(-400)}`);
+  }));
+  assert(wrong.length === 0, `not refused as expected:\n${wrong.join("\n")}`);
+});
+
+Deno.test("the API server accepts the course object and complete valid objects", async () => {
+  assertStringIncludes(String(await dryRun(COURSE) ?? "accepted"), "accepted");
+  const full = variant({
+    password: undefined,
+    passwordSecretRef: { name: "db-root.v2", key: "root.pw" },
+    image: "mariadb:11",
+    database: "mysql_app",
+    storageClassName: "fast",
+    resources: { requests: { cpu: 1, memory: "256Mi" }, limits: { memory: "1Gi", cpu: "500m" } },
+    backup: { image: "mysql:8.4", schedule: "*/15 3 * * 1-5", retention: 1000, storage_size: "500Mi" },
+  }, "a".repeat(MAX_NAME_LENGTH));
+  assertStringIncludes(String(await dryRun(full) ?? "accepted"), "accepted");
+});
