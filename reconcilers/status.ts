@@ -24,6 +24,33 @@ export const CONDITIONS = {
   storageResized: "StorageResized",
 } as const;
 
+/**
+ * Longest message the operator writes into status (conditions, last backup failure, restore). Messages carry
+ * text from outside (a Job's termination message, an API error): unbounded, one could exceed the CRD's
+ * `maxLength` and make every status write fail, or make the object large.
+ */
+export const MAX_STATUS_MESSAGE = 1024;
+
+/** `message` cut to {@link MAX_STATUS_MESSAGE} characters, saying that it was cut. */
+export function capMessage(message: string, max = MAX_STATUS_MESSAGE): string {
+  if (message.length <= max) return message;
+  const suffix = ` … (cut: ${message.length} characters)`;
+  return message.slice(0, max - suffix.length) + suffix;
+}
+
+/** The status with every message capped (what is compared and written: never more than the CRD allows). */
+export function boundStatus(status: MySQLStatus): MySQLStatus {
+  const out: MySQLStatus = { ...status };
+  if (out.conditions) out.conditions = out.conditions.map((c) => ({ ...c, message: capMessage(c.message) }));
+  if (out.lastBackupFailure?.message !== undefined) {
+    out.lastBackupFailure = { ...out.lastBackupFailure, message: capMessage(out.lastBackupFailure.message) };
+  }
+  if (out.restore?.message !== undefined) {
+    out.restore = { ...out.restore, message: capMessage(out.restore.message) };
+  }
+  return out;
+}
+
 /** Mutable status of one pass. Starts from the object's current status. */
 export class StatusBuilder {
   readonly status: MySQLStatus;
@@ -79,7 +106,7 @@ export class StatusBuilder {
 
   /** Whether anything differs from what the object had. */
   get changed(): boolean {
-    return canonical(this.status) !== this.#before;
+    return canonical(boundStatus(this.status)) !== this.#before;
   }
 }
 
@@ -101,7 +128,7 @@ function canonical(v: unknown): string {
  */
 export async function writeStatus(client: KubeClient, obj: MySQL, builder: StatusBuilder): Promise<boolean> {
   if (!builder.changed) return false;
-  const patch: Record<string, unknown> = { ...builder.status };
+  const patch: Record<string, unknown> = { ...boundStatus(builder.status) };
   for (const k of Object.keys(obj.status ?? {})) if (!(k in patch)) patch[k] = null;
   try {
     await client.mergePatch(
