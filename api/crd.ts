@@ -200,6 +200,7 @@ const statusSchema: Schema = {
     serviceIP: str(64, { description: "ClusterIP of the Service (what the Jobs connect to)." }),
     lastBackupJob: str(253, { description: "The last backup Job whose outcome was recorded." }),
     finalBackupAttempts: { type: "integer", format: "int32", minimum: 0 },
+    restoreAttempts: { type: "integer", format: "int32", minimum: 0 },
     finalBackupTime: time("Time of the final backup that let the deletion proceed."),
     lastScheduledSlot: time("Last schedule slot a scheduled backup was started for."),
   },

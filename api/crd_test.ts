@@ -250,6 +250,7 @@ Deno.test("every status field the operator writes is in the CRD's status schema 
     serviceIP: true,
     lastBackupJob: true,
     finalBackupAttempts: true,
+    restoreAttempts: true,
     finalBackupTime: true,
     lastScheduledSlot: true,
   };

@@ -135,6 +135,8 @@ export interface MySQLStatus {
   lastBackupJob?: string;
   /** Failed final-backup attempts during the current deletion (names the next attempt's Job, drives backoff). */
   finalBackupAttempts?: number;
+  /** Restore attempts of this incarnation that could not connect to mysqld (drives their backoff and limit). */
+  restoreAttempts?: number;
   /** Time of the final backup that allowed the deletion to proceed. */
   finalBackupTime?: string;
   /** Last schedule slot a scheduled backup was started for (RFC 3339). */

@@ -14,8 +14,25 @@ import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
 
-/** Pause between restore attempts that could not connect. */
-const RETRY_MS = 10_000;
+/**
+ * Restore attempts that could not connect (a new Service IP not routed yet, mysqld restarting) before the restore
+ * is recorded as failed: with the pauses below, about 15 minutes of trying.
+ */
+export const MAX_RESTORE_ATTEMPTS = 8;
+
+/** Pause after the n-th attempt that could not connect: 10 s, doubling, at most 5 minutes. */
+export function restoreRetryDelayMs(attempt: number): number {
+  return Math.min(10_000 * 2 ** Math.max(0, attempt - 1), 300_000);
+}
+
+/**
+ * What to do about the `attempt`-th restore Job, which could not connect and failed `sinceFailedMs` ago (pure):
+ * give up and record the failure, start the next attempt, or keep waiting.
+ */
+export function afterConnectionFailure(attempt: number, sinceFailedMs: number): "giveUp" | "retry" | "wait" {
+  if (attempt >= MAX_RESTORE_ATTEMPTS) return "giveUp";
+  return sinceFailedMs >= restoreRetryDelayMs(attempt) ? "retry" : "wait";
+}
 
 /** When the Job's Failed condition was set. */
 function jobFailedAt(job: KubeObject): string | undefined {
@@ -114,21 +131,30 @@ export async function reconcileRestore(
     after.push(() => ctx.client.delete(jobPath, "Background"));
     return "done";
   }
-  if (failed?.reason === "ConnectionFailed") {
-    // Nothing was loaded (a new Service IP not routed yet, mysqld restarting): try again after a pause instead of
-    // recording a permanent failure. The pause is measured from the failed Job, so no state is needed.
-    const since = Date.parse(jobFailedAt(job) ?? "") || 0;
-    if (Date.now() - since >= RETRY_MS) await ctx.client.delete(jobPath, "Background");
+  const attempt = (sb.status.restoreAttempts ?? 0) + 1;
+  const since = Date.parse(jobFailedAt(job) ?? "") || 0;
+  const next = failed?.reason === "ConnectionFailed"
+    ? afterConnectionFailure(attempt, Date.parse(sb.now) - since)
+    : "giveUp";
+  if (next !== "giveUp") {
+    // Nothing was loaded: try again after a pause that grows with each attempt, then give up. The pause is
+    // measured from the failed Job; the count is in status, so a restart of the operator neither resets nor
+    // repeats it.
+    if (next === "retry") {
+      await ctx.client.delete(jobPath, "Background", job.metadata?.uid);
+      sb.status.restoreAttempts = attempt;
+    }
     sb.set(
       CONDITIONS.restored,
       "False",
       "RestorePending",
-      `could not connect to mysqld (${failed.message}); retrying`,
+      `could not connect to mysqld (${failed?.message}); attempt ${attempt} of ${MAX_RESTORE_ATTEMPTS}, retrying`,
     );
     return "waiting";
   }
   const failure = jobFailure(job);
-  const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}`;
+  const gaveUp = failed?.reason === "ConnectionFailed" ? ` (gave up after ${attempt} attempts)` : "";
+  const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}${gaveUp}`;
   sb.status.restore = { result: "Failed", time: sb.now, message };
   sb.set(CONDITIONS.restored, "False", "RestoreFailed", message);
   await ctx.events.emit(obj, "Warning", "RestoreFailed", `restore Job ${jobName} failed: ${message}`);
