@@ -67,7 +67,7 @@ async function pump(
     await writeAll(out, chunk);
     const text = rest + dec.decode(chunk, { stream: true });
     const lines = text.split("\n");
-    rest = lines.pop() ?? "";
+    rest = (lines.pop() ?? "").slice(-65_536); // a line that never ends must not grow without bound
     for (const l of lines) readLine(summary, l);
   }
   if (rest) readLine(summary, rest);
