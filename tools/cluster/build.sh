@@ -26,6 +26,14 @@ ETCD_BINS=(etcd etcdctl)
 KWOK_BINS=(kwok kwokctl)
 
 die() { printf 'cluster build: error: %s\n' "$*" >&2; exit 1; }
+# reports WANT CMD...: CMD succeeds and its output (stdout and stderr) contains WANT. The output is read whole
+# first: with pipefail, `CMD | grep -q WANT` fails at random when grep exits at the first match and CMD, still
+# writing, dies of SIGPIPE (seen on a fresh machine: "kubectl does not report v1.34.4").
+reports() {
+  local want="$1" text; shift
+  text=$("$@" 2>&1) || return 1
+  [[ "$text" == *"$want"* ]]
+}
 log() { printf 'cluster build: %s\n' "$*" >&2; }
 
 # complete DIR BIN...: the set was renamed into place by finish() and still holds every binary.
@@ -103,7 +111,7 @@ go_or_die() {
   local out
   if ! out=$("$@" 2>&1); then
     printf '%s\n' "$out" | tail -n 30 >&2
-    if printf '%s' "$out" | grep -qiE 'proxy|dial tcp|i/o timeout|no such host|connection refused|410 Gone|404 Not Found|TLS handshake'; then
+    if grep -qiE 'proxy|dial tcp|i/o timeout|no such host|connection refused|410 Gone|404 Not Found|TLS handshake' <<<"$out"; then
       die "the Go module proxy ($(go env GOPROXY)) failed while running: $*"
     fi
     die "command failed: $*"
@@ -158,8 +166,8 @@ build_k8s() {
   done
   local full=(); for p in "${pkgs[@]}"; do full+=("k8s.io/kubernetes/$p"); done
   go_or_die env -C "$mod" go build "${BUILD_FLAGS[@]}" -ldflags "all=$x -s -w" -o "$out/" "${full[@]}"
-  "$out/kube-apiserver" --version | grep -q "$K8S_VERSION" || die "kube-apiserver does not report $K8S_VERSION"
-  "$out/kubectl" version --client 2>/dev/null | grep -q "$K8S_VERSION" || die "kubectl does not report $K8S_VERSION"
+  reports "$K8S_VERSION" "$out/kube-apiserver" --version || die "kube-apiserver does not report $K8S_VERSION"
+  reports "$K8S_VERSION" "$out/kubectl" version --client || die "kubectl does not report $K8S_VERSION"
   finish "$out" "$K8S_DIR"
 }
 
@@ -171,7 +179,7 @@ build_etcd() {
   go_or_die env -C "$mod" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
   go_or_die env -C "$mod" go build "${BUILD_FLAGS[@]}" -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
   go_or_die env -C "$mod" go build "${BUILD_FLAGS[@]}" -ldflags "-s -w" -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3
-  "$out/etcd" --version | grep -q "${ETCD_VERSION#v}" || die "etcd does not report $ETCD_VERSION"
+  reports "${ETCD_VERSION#v}" "$out/etcd" --version || die "etcd does not report $ETCD_VERSION"
   finish "$out" "$ETCD_DIR"
 }
 
@@ -184,7 +192,7 @@ build_kwok() {
   local x="-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION"
   go_or_die env -C "$mod" go build "${BUILD_FLAGS[@]}" -ldflags "$x -s -w" -o "$out/" \
     sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
-  "$out/kwokctl" --version 2>&1 | grep -q "${KWOK_VERSION#v}" || die "kwokctl does not report $KWOK_VERSION"
+  reports "${KWOK_VERSION#v}" "$out/kwokctl" --version || die "kwokctl does not report $KWOK_VERSION"
   finish "$out" "$KWOK_DIR"
 }
 
