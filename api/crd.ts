@@ -201,6 +201,9 @@ const statusSchema: Schema = {
     lastBackupJob: str(253, { description: "The last backup Job whose outcome was recorded." }),
     finalBackupAttempts: { type: "integer", format: "int32", minimum: 0 },
     restoreAttempts: { type: "integer", format: "int32", minimum: 0 },
+    restoreRetriedJob: str(64, {
+      description: "UID of the last restore Job retried after a connection failure.",
+    }),
     finalBackupTime: time("Time of the final backup that let the deletion proceed."),
     lastScheduledSlot: time("Last schedule slot a scheduled backup was started for."),
   },

@@ -251,6 +251,7 @@ Deno.test("every status field the operator writes is in the CRD's status schema 
     lastBackupJob: true,
     finalBackupAttempts: true,
     restoreAttempts: true,
+    restoreRetriedJob: true,
     finalBackupTime: true,
     lastScheduledSlot: true,
   };

@@ -137,6 +137,8 @@ export interface MySQLStatus {
   finalBackupAttempts?: number;
   /** Restore attempts of this incarnation that could not connect to mysqld (drives their backoff and limit). */
   restoreAttempts?: number;
+  /** UID of the last restore Job counted in restoreAttempts and deleted for a retry (counted once, however stale the cache). */
+  restoreRetriedJob?: string;
   /** Time of the final backup that allowed the deletion to proceed. */
   finalBackupTime?: string;
   /** Last schedule slot a scheduled backup was started for (RFC 3339). */

@@ -131,6 +131,9 @@ export async function reconcileRestore(
     after.push(() => ctx.client.delete(jobPath, "Background"));
     return "done";
   }
+  if (failed?.reason === "ConnectionFailed" && job.metadata?.uid === sb.status.restoreRetriedJob) {
+    return "waiting"; // counted and deleted already: the cache has not seen the deletion yet
+  }
   const attempt = (sb.status.restoreAttempts ?? 0) + 1;
   const since = Date.parse(jobFailedAt(job) ?? "") || 0;
   const next = failed?.reason === "ConnectionFailed"
@@ -143,6 +146,7 @@ export async function reconcileRestore(
     if (next === "retry") {
       await ctx.client.delete(jobPath, "Background", job.metadata?.uid);
       sb.status.restoreAttempts = attempt;
+      sb.status.restoreRetriedJob = job.metadata?.uid;
     }
     sb.set(
       CONDITIONS.restored,

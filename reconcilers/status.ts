@@ -35,7 +35,10 @@ export const MAX_STATUS_MESSAGE = 1024;
 export function capMessage(message: string, max = MAX_STATUS_MESSAGE): string {
   if (message.length <= max) return message;
   const suffix = ` … (cut: ${message.length} characters)`;
-  return message.slice(0, max - suffix.length) + suffix;
+  let end = max - suffix.length;
+  // Never split a surrogate pair: the API server would store U+FFFD and the status would differ on every pass.
+  if (/[\uD800-\uDBFF]/.test(message[end - 1])) end--;
+  return message.slice(0, end) + suffix;
 }
 
 /** The status with every message capped (what is compared and written: never more than the CRD allows). */

@@ -40,3 +40,14 @@ Deno.test("a capped status written once does not count as changed again (no writ
   next.set("Ready", "False", "R", huge);
   equal(next.changed, false);
 });
+
+Deno.test("capMessage never splits a surrogate pair", () => {
+  for (let lead = 0; lead < 4; lead++) {
+    const cut = capMessage("a".repeat(lead) + "😀".repeat(2000));
+    ok(
+      !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(cut),
+      `lone high surrogate with ${lead} leading characters`,
+    );
+    ok(cut.length <= MAX_STATUS_MESSAGE);
+  }
+});

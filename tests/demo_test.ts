@@ -1,23 +1,24 @@
 /**
- * `deno task demo` as a user runs it after the README's set-up: it must end with every example object Ready.
+ * `deno task demo` as a user runs it after the README's set-up (on two clusters of its own, `--clusters`): it must
+ * end with every example object Ready, made by this run.
  */
 import { assert, assertStringIncludes } from "./_assert.ts";
 import { ensureNamedClusters, kubectl, waitFor } from "./_clusters.ts";
 import { clusterState } from "../tools/cluster/state.ts";
 import { clusterPaths, contextName } from "../tools/cluster/paths.ts";
-import { defaultNames } from "../tools/cluster/main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const EXAMPLES = ["mysql-instance", "orders"];
-
 /**
- * Removes the demo's example objects from the demo clusters when they exist (the demo applies into
- * `default` and never deletes), so that this run's demo must make them Ready again: otherwise a Ready stored by an
- * earlier run would pass at once.
+ * Clusters of the test's own: the demo applies into `default` and never deletes, so the test removes the example
+ * objects of an earlier run first, which it must never do on the user's demo clusters (mo-1, mo-2).
  */
+const CLUSTERS = ["mo-demo-test-1", "mo-demo-test-2"];
+
+/** Removes earlier example objects from the test's demo clusters, so this run's demo must make them Ready again. */
 async function removeEarlierExamples(): Promise<void> {
   const paths = await clusterPaths();
-  for (const name of defaultNames(2)) {
+  for (const name of CLUSTERS) {
     if (!(await clusterState(paths, name)).exists) continue;
     await ensureNamedClusters([name]); // a stopped one keeps its objects: start it (the demo would) to remove them
     const ctx = contextName(name);
@@ -54,7 +55,7 @@ Deno.test("deno task demo ends with every example object Ready", async () => {
   await removeEarlierExamples();
   const started = Date.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "demo", "--exit"],
+    args: ["task", "demo", "--exit", "--clusters", CLUSTERS.join(",")],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",
@@ -64,12 +65,12 @@ Deno.test("deno task demo ends with every example object Ready", async () => {
   const stderr = new TextDecoder().decode(out.stderr);
   assert(out.success, `demo failed (exit ${out.code}):\n${stdout}\n${stderr}`);
   assertStringIncludes(stdout, "every example object is Ready");
-  assertStringIncludes(stdout, "kubectl --context kwok-mo-1 get ms");
+  assertStringIncludes(stdout, `kubectl --context ${contextName(CLUSTERS[0])} get ms`);
   const lastTable = stdout.slice(stdout.lastIndexOf("CLUSTER"));
   for (const name of EXAMPLES) assertStringIncludes(lastTable, name);
   assert(!/\b(False|Unknown)\b/.test(lastTable.split("\n\n")[0]), `not all Ready:\n${lastTable}`);
   // Made by this run (not left Ready by an earlier one): the course object in both clusters, orders in the second.
-  const [first, second] = defaultNames(2).map(contextName);
+  const [first, second] = CLUSTERS.map(contextName);
   for (const [ctx, obj] of [[first, EXAMPLES[0]], [second, EXAMPLES[0]], [second, EXAMPLES[1]]]) {
     const created = await kubectl(
       ctx,

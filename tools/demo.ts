@@ -19,18 +19,27 @@ const say = (m: string) => console.log(`\x1b[1mdemo:\x1b[0m ${m}`);
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { exit: { type: "boolean" }, timeout: { type: "string" }, help: { type: "boolean" } },
+  options: {
+    exit: { type: "boolean" },
+    timeout: { type: "string" },
+    clusters: { type: "string" },
+    help: { type: "boolean" },
+  },
 });
 if (values.help) {
-  console.log(`deno task demo [--exit] [--timeout SECONDS]
+  console.log(`deno task demo [--exit] [--timeout SECONDS] [--clusters A,B]
   Starts two local clusters, installs the CRD, runs the operator over both and applies example MySQL objects.
   --exit      stop the operator and exit once every object is Ready (default: keep running until Ctrl-C)
-  --timeout   give up after this many seconds waiting for Ready (default 300)`);
+  --timeout   give up after this many seconds waiting for Ready (default 300)
+  --clusters  the two clusters to use (default mo-1,mo-2; the tests use their own)`);
   Deno.exit(0);
 }
 const timeoutMs = Number(values.timeout ?? 300) * 1000;
 
-const names = defaultNames(2);
+const names = values.clusters?.split(",").map((n) => n.trim()).filter(Boolean) ?? defaultNames(2);
+if (names.length !== 2) {
+  throw new Error(`--clusters needs two cluster names, got ${JSON.stringify(values.clusters)}`);
+}
 say(
   `starting clusters ${names.join(", ")} (the first run builds Kubernetes from the Go module proxy: minutes)`,
 );

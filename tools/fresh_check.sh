@@ -43,10 +43,25 @@ packages=(mariadb-server mariadb-server-core mariadb-client mariadb-client-core 
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 restore() {
+  set +e # every step is tried, whatever failed before
   log "cleaning up: the check's clusters, caches and clones"
-  (cd "$repo" && "$deno_bin" task -q cluster down --all --real-node >/dev/null 2>&1) || true
-  rm -rf "$cache" "$scratch"
-  if [ -e "$aside" ]; then mv "$aside" "$cache" && log "put $cache back"; fi
+  local removed=1
+  if ! (cd "$repo" && "$deno_bin" task -q cluster down --all --real-node >/dev/null 2>&1); then
+    removed=0
+    log "could not delete the check's clusters: $cache is kept (delete them with 'deno task cluster down --all')"
+  fi
+  chmod -R u+w "$scratch" 2>/dev/null # Go's module cache is read-only
+  rm -rf "$scratch"
+  [ "$removed" = 1 ] && rm -rf "$cache"
+  if [ -e "$aside" ]; then
+    if [ -e "$cache" ]; then
+      log "your cache is at $aside ($cache is still there: move it back by hand)"
+    elif mv -T "$aside" "$cache"; then
+      log "put $cache back"
+    else
+      log "your cache is at $aside: move it back to $cache by hand"
+    fi
+  fi
 }
 
 log "stopping every running local cluster (and the real node)"
@@ -60,9 +75,15 @@ if [ "$purge" = 1 ]; then
   installed=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 && installed+=("$p"); done
   if [ "${#installed[@]}" -gt 0 ]; then
+    # Only these packages: refuse when purging them would take anything else with it (a package that depends on
+    # them, e.g. docker.io on containerd). No autoremove: it would take every orphan of the machine.
+    others=$(apt-get -s purge "${installed[@]}" | awk '/^(Purg|Remv) /{print $2}' | grep -vxF -f <(printf '%s\n' "${packages[@]}") || true)
+    if [ -n "$others" ]; then
+      log "purging ${installed[*]} would also remove: $(echo "$others" | tr '\n' ' ')— not purging; use --keep-packages or remove those first"
+      exit 1
+    fi
     log "purging ${installed[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${installed[@]}" >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null
   fi
 fi
 export GOMODCACHE="$scratch/gomod" GOCACHE="$scratch/gobuild" DENO_DIR="$scratch/deno" npm_config_cache="$scratch/npm"

@@ -63,8 +63,10 @@ async function pump(
 ) {
   const dec = new TextDecoder();
   let rest = "";
+  let writable = true;
   for await (const chunk of stream) {
-    await writeAll(out, chunk);
+    // A closed stdout (`deno task test | head`) must not end the run before the clusters are stopped.
+    if (writable) await writeAll(out, chunk).catch(() => writable = false);
     const text = rest + dec.decode(chunk, { stream: true });
     const lines = text.split("\n");
     rest = (lines.pop() ?? "").slice(-65_536); // a line that never ends must not grow without bound

@@ -202,12 +202,11 @@ async function main(argv: string[]): Promise<number> {
     }
     case "stop":
       if (values.all) {
-        // Every running cluster, the real node first when its cluster is one of them (data kept on disk).
+        // Every running cluster, and the real node first when it belongs to any cluster here (data kept on disk).
+        const all = await listClusterNames(paths);
         const running: string[] = [];
-        for (const n of await listClusterNames(paths)) {
-          if ((await clusterState(paths, n)).running) running.push(n);
-        }
-        await stopClustersAndRealNode(paths, running, stderrLogger);
+        for (const n of all) if ((await clusterState(paths, n)).running) running.push(n);
+        await stopClustersAndRealNode(paths, running, stderrLogger, all);
         stderrLogger(running.length ? `stopped ${running.join(", ")}` : "stop: no running clusters");
         return 0;
       }

@@ -154,6 +154,10 @@ export async function assignPorts(
   existing: string[],
 ): Promise<ClusterPorts> {
   const record = await currentRecord(paths, existing);
+  // Clusters removed behind the tool's back (kwokctl delete, rm -rf) give their ports back.
+  for (const n of Object.keys(record)) if (n !== name && !existing.includes(n)) delete record[n];
+  // A cluster about to be created keeps recorded ports only while they are all free (a retry after a port clash).
+  if (record[name] && !existing.includes(name) && !portsOf(record[name]).every(portFree)) delete record[name];
   if (!record[name]) {
     const taken = new Set(Object.entries(record).filter(([n]) => n !== name).flatMap(([, p]) => portsOf(p)));
     record[name] = pickPorts(taken, portFree, ephemeralRange());

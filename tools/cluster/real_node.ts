@@ -83,19 +83,27 @@ export async function taintFakeNodes(paths: ClusterPaths, name: string): Promise
 }
 
 /**
- * Stops the named clusters (data kept on disk). When one of them has the machine's real node, the node is taken
- * down first: a kubelet and its pods left serving a stopped cluster are only load.
+ * Stops the named clusters (data kept on disk), each on its own (one failure does not keep the others running).
+ * The real node is taken down first when its cluster is one of `realNodeOf` (default: the named clusters): a
+ * kubelet and its pods left serving a stopped cluster are only load. Throws the first failure at the end.
  */
 export async function stopClustersAndRealNode(
   paths: ClusterPaths,
   names: string[],
   log: Logger,
+  realNodeOf: string[] = names,
 ): Promise<void> {
-  const rn = await loadRealNode();
-  const owner = await rn.realNodeOwner();
-  if (owner && names.includes(owner)) {
-    await rn.realNodeDown(realNodeOptions(paths, owner));
-    log(`real node: removed from cluster ${owner}`);
+  const errors: unknown[] = [];
+  try {
+    const rn = await loadRealNode();
+    const owner = await rn.realNodeOwner();
+    if (owner && realNodeOf.includes(owner)) {
+      await rn.realNodeDown(realNodeOptions(paths, owner));
+      log(`real node: removed from cluster ${owner}`);
+    }
+  } catch (e) {
+    errors.push(e);
   }
-  for (const n of names) await stopCluster(n, log);
+  for (const n of names) await stopCluster(n, log).catch((e) => errors.push(e));
+  if (errors.length) throw errors[0];
 }
