@@ -4,7 +4,14 @@
  */
 import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { ensureNamedClusters, kubectl, startCluster, stopCluster, waitFor } from "./_clusters.ts";
+import {
+  ensureNamedClusters,
+  kubectl,
+  removeNamespace,
+  startCluster,
+  stopCluster,
+  waitFor,
+} from "./_clusters.ts";
 import { clustersWithCRD, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
 import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
 import { kubectlWithStdin } from "./_clusters.ts";
@@ -21,7 +28,7 @@ async function sharedNamespace(ctxs: string[], prefix: string) {
     name,
     cleanup: () =>
       Promise.all(
-        ctxs.map((c) => kubectl(c, "delete", "namespace", name, "--wait=false", "--ignore-not-found")),
+        ctxs.map((c) => removeNamespace(c, name)), // finalizers off first: no Terminating namespace is left
       ),
   };
 }

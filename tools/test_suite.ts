@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { clusterPaths } from "./cluster/paths.ts";
+import { type ClusterPaths, clusterPaths } from "./cluster/paths.ts";
+import { kubectlDirect } from "./cluster/kwokctl.ts";
 import { clusterState, listClusterNames } from "./cluster/state.ts";
 import { stopClustersAndRealNode } from "./cluster/real_node.ts";
 
@@ -88,12 +89,47 @@ async function runningClusters(): Promise<Set<string>> {
   return running;
 }
 
+/** Names of the namespaces of cluster `name` that are Terminating (none when it does not answer). */
+async function terminatingNamespaces(paths: ClusterPaths, name: string): Promise<string[]> {
+  const out = await kubectlDirect(paths, name, [
+    "get",
+    "namespaces",
+    "--request-timeout=5s",
+    "-o",
+    'jsonpath={range .items[?(@.status.phase=="Terminating")]}{.metadata.name}{"\n"}{end}',
+  ], { timeoutMs: 10_000 }).catch(() => "");
+  return out.split("\n").filter((l) => l.trim());
+}
+
+/**
+ * Waits (at most a minute) for the tests' namespaces to finish terminating, so that a stopped cluster does not
+ * carry them into the next run; names those that do not (a test that left an object nobody will finalize).
+ */
+async function waitNamespacesGone(paths: ClusterPaths, names: string[], log: (m: string) => void) {
+  const deadline = Date.now() + 60_000;
+  let left: string[] = [];
+  do {
+    left = (await Promise.all(
+      names.map(async (n) => (await terminatingNamespaces(paths, n)).map((ns) => `${n}/${ns}`)),
+    ))
+      .flat();
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  } while (Date.now() < deadline);
+  log(
+    `namespaces still Terminating after a minute (a test left something nobody finalizes): ${
+      left.join(", ")
+    }`,
+  );
+}
+
 /** Stops the clusters that run now and did not before (the real node first, when one of them has it). */
 async function stopStarted(before: Set<string>): Promise<void> {
   const started = [...await runningClusters()].filter((n) => !before.has(n));
   if (started.length === 0) return;
   const log = (m: string) => console.error(`test: ${m}`);
   const paths = await clusterPaths();
+  await waitNamespacesGone(paths, started, log);
   await stopClustersAndRealNode(paths, started, log).catch((e) =>
     log(`stopping the clusters failed: ${e instanceof Error ? e.message : e}`)
   );
