@@ -89,15 +89,15 @@ async function runningClusters(): Promise<Set<string>> {
   return running;
 }
 
-/** Names of the namespaces of cluster `name` that are Terminating (none when it does not answer). */
-async function terminatingNamespaces(paths: ClusterPaths, name: string): Promise<string[]> {
+/** Names of the namespaces of cluster `name` that are Terminating; throws when the cluster cannot be asked. */
+export async function terminatingNamespaces(paths: ClusterPaths, name: string): Promise<string[]> {
   const out = await kubectlDirect(paths, name, [
     "get",
     "namespaces",
     "--request-timeout=5s",
     "-o",
-    'jsonpath={range .items[?(@.status.phase=="Terminating")]}{.metadata.name}{"\n"}{end}',
-  ], { timeoutMs: 10_000 }).catch(() => "");
+    String.raw`jsonpath={range .items[?(@.status.phase=="Terminating")]}{.metadata.name}{"\n"}{end}`,
+  ], { timeoutMs: 10_000 });
   return out.split("\n").filter((l) => l.trim());
 }
 
@@ -108,11 +108,18 @@ async function terminatingNamespaces(paths: ClusterPaths, name: string): Promise
 async function waitNamespacesGone(paths: ClusterPaths, names: string[], log: (m: string) => void) {
   const deadline = Date.now() + 60_000;
   let left: string[] = [];
+  const unasked = new Set<string>(); // clusters that could not be asked: said once, then left out
+  const ask = async (n: string) => {
+    try {
+      return (await terminatingNamespaces(paths, n)).map((ns) => `${n}/${ns}`);
+    } catch (e) {
+      unasked.add(n);
+      log(`could not list the namespaces of ${n}: ${e instanceof Error ? e.message.split("\n").at(-1) : e}`);
+      return [];
+    }
+  };
   do {
-    left = (await Promise.all(
-      names.map(async (n) => (await terminatingNamespaces(paths, n)).map((ns) => `${n}/${ns}`)),
-    ))
-      .flat();
+    left = (await Promise.all(names.filter((n) => !unasked.has(n)).map(ask))).flat();
     if (left.length === 0) return;
     await new Promise((r) => setTimeout(r, 1000));
   } while (Date.now() < deadline);
