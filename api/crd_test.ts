@@ -22,6 +22,7 @@ import {
   SECRET_NAME_RULE,
 } from "./crd.ts";
 import { CRD_PATH } from "./gen_crd.ts";
+import { COURSE, variant } from "./_course_object.ts";
 import { checkSchema, isPositiveQuantity, mirrorRule } from "./schema_check.ts";
 
 type Schema = Record<string, unknown>;
@@ -57,21 +58,6 @@ const crd = mysqlCRD() as {
 };
 const [version] = crd.spec.versions;
 const schema = version.schema.openAPIV3Schema;
-
-/** The course's example object, as deploy/mysql-instance.yaml must hold it. */
-const COURSE = {
-  apiVersion: "otus.homework/v1",
-  kind: "MySQL",
-  metadata: { name: "mysql-instance" },
-  spec: { image: "mysql:5.7", database: "otus-database", password: "otuspassword", storage_size: "1Gi" },
-};
-
-/** The course object with `spec` fields replaced (`undefined` removes one) and another name if given. */
-function variant(spec: Record<string, unknown>, name = "mysql-instance"): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...COURSE.spec, ...spec };
-  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return { ...COURSE, metadata: { name }, spec: merged };
-}
 
 Deno.test("deploy/crd.yaml is exactly the generated CRD (run `deno task gen` after changing api/crd.ts)", async () => {
   deepStrictEqual(parse(await Deno.readTextFile(CRD_PATH)), mysqlCRD());

@@ -10,23 +10,14 @@ import { kubectlWithStdin } from "./_clusters.ts";
 import { clustersWithCRD } from "./_k8s.ts";
 import { MAX_NAME_LENGTH, SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE } from "../api/mysql.ts";
 import { NAME_MESSAGE, PASSWORD_MESSAGE } from "../api/crd.ts";
+import { variant } from "../api/_course_object.ts";
 
 const { contexts } = await clustersWithCRD(1);
 const ctx = contexts[0];
 
-const COURSE = {
-  apiVersion: "otus.homework/v1",
-  kind: "MySQL",
-  metadata: { name: "mysql-instance", namespace: "default" },
-  spec: { image: "mysql:5.7", database: "otus-database", password: "otuspassword", storage_size: "1Gi" },
-};
-
-/** The course object with `spec` fields replaced (`undefined` removes one) and another name if given. */
-function variant(spec: Record<string, unknown>, name = "mysql-instance"): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...COURSE.spec, ...spec };
-  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return { ...COURSE, metadata: { name, namespace: "default" }, spec: merged };
-}
+/** The course object in namespace `default`, with `spec` fields replaced and another name if given. */
+const inDefault = (spec: Record<string, unknown>, name = "mysql-instance") => variant(spec, name, "default");
+const COURSE_IN_DEFAULT = inDefault({});
 
 /** `kubectl create --dry-run=server`: undefined when accepted, else the API server's message. */
 async function dryRun(obj: unknown): Promise<string | undefined> {
@@ -39,62 +30,66 @@ async function dryRun(obj: unknown): Promise<string | undefined> {
 }
 
 Deno.test("the API server refuses each bad object with a message that says what is wrong", async () => {
-  const ref = (name: string) => variant({ password: undefined, passwordSecretRef: { name } });
+  const ref = (name: string) => inDefault({ password: undefined, passwordSecretRef: { name } });
   const cases: [string, unknown, string][] = [
-    ["no spec", { ...COURSE, spec: undefined }, "spec: Required value"],
-    ["both password sources", variant({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
-    ["no password source", variant({ password: undefined }), PASSWORD_MESSAGE],
+    ["no spec", { ...COURSE_IN_DEFAULT, spec: undefined }, "spec: Required value"],
+    ["both password sources", inDefault({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
+    ["no password source", inDefault({ password: undefined }), PASSWORD_MESSAGE],
     [
       "numeric password (unquoted YAML)",
-      variant({ password: 123456 }),
+      inDefault({ password: 123456 }),
       "spec.password in body must be of type",
     ],
-    ["empty password", variant({ password: "" }), "spec.password in body should be at least 1 chars"],
+    ["empty password", inDefault({ password: "" }), "spec.password in body should be at least 1 chars"],
     [
       "secret ref without name",
-      variant({ password: undefined, passwordSecretRef: {} }),
+      inDefault({ password: undefined, passwordSecretRef: {} }),
       "name: Required value",
     ],
     ["secret ref '..' (a collection URL)", ref(".."), SECRET_NAME_MESSAGE],
     ["secret ref '.'", ref("."), SECRET_NAME_MESSAGE],
     ["secret ref with a slash", ref("a/b"), SECRET_NAME_MESSAGE],
     ["secret ref in capitals", ref("Root"), SECRET_NAME_MESSAGE],
-    ["no image", variant({ image: undefined }), "spec.image: Required value"],
-    ["database with a space", variant({ database: "otus db" }), "spec.database in body should match"],
-    ["database with a quote", variant({ database: "a`; drop" }), "spec.database in body should match"],
-    ["database mysql", variant({ database: "mysql" }), SYSTEM_SCHEMA_MESSAGE],
-    ["database MySQL", variant({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
-    ["database sys", variant({ database: "sys" }), SYSTEM_SCHEMA_MESSAGE],
-    ["database information_schema", variant({ database: "information_schema" }), SYSTEM_SCHEMA_MESSAGE],
-    ["database Performance_Schema", variant({ database: "Performance_Schema" }), SYSTEM_SCHEMA_MESSAGE],
-    ["zero size", variant({ storage_size: "0" }), "spec.storage_size must be a positive Kubernetes quantity"],
-    ["negative size", variant({ storage_size: "-1Gi" }), "spec.storage_size must be a positive"],
-    ["unparseable size", variant({ storage_size: "1.2.3Gi" }), "spec.storage_size must be a positive"],
-    ["size in words", variant({ storage_size: "one gig" }), "spec.storage_size in body should match"],
+    ["no image", inDefault({ image: undefined }), "spec.image: Required value"],
+    ["database with a space", inDefault({ database: "otus db" }), "spec.database in body should match"],
+    ["database with a quote", inDefault({ database: "a`; drop" }), "spec.database in body should match"],
+    ["database mysql", inDefault({ database: "mysql" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database MySQL", inDefault({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database sys", inDefault({ database: "sys" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database information_schema", inDefault({ database: "information_schema" }), SYSTEM_SCHEMA_MESSAGE],
+    ["database Performance_Schema", inDefault({ database: "Performance_Schema" }), SYSTEM_SCHEMA_MESSAGE],
+    [
+      "zero size",
+      inDefault({ storage_size: "0" }),
+      "spec.storage_size must be a positive Kubernetes quantity",
+    ],
+    ["negative size", inDefault({ storage_size: "-1Gi" }), "spec.storage_size must be a positive"],
+    ["unparseable size", inDefault({ storage_size: "1.2.3Gi" }), "spec.storage_size must be a positive"],
+    ["size in words", inDefault({ storage_size: "one gig" }), "spec.storage_size in body should match"],
     [
       "retention 0",
-      variant({ backup: { retention: 0 } }),
+      inDefault({ backup: { retention: 0 } }),
       "retention in body should be greater than or equal",
     ],
     [
       "retention 1001",
-      variant({ backup: { retention: 1001 } }),
+      inDefault({ backup: { retention: 1001 } }),
       "retention in body should be less than or equal",
     ],
-    ["schedule of 4 fields", variant({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
+    ["schedule of 4 fields", inDefault({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
     [
       "backup size zero",
-      variant({ backup: { storage_size: "0Gi" } }),
+      inDefault({ backup: { storage_size: "0Gi" } }),
       "spec.backup.storage_size must be a pos",
     ],
     [
       "bad resource quantity",
-      variant({ resources: { limits: { memory: "lots" } } }),
+      inDefault({ resources: { limits: { memory: "lots" } } }),
       "memory in body should",
     ],
-    ["unknown spec field", variant({ ignoreDbDir: true }), 'unknown field "spec.ignoreDbDir"'],
-    ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
-    ["name too long", variant({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
+    ["unknown spec field", inDefault({ ignoreDbDir: true }), 'unknown field "spec.ignoreDbDir"'],
+    ["name starting with a digit", inDefault({}, "1db"), NAME_MESSAGE],
+    ["name too long", inDefault({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
   ];
   const wrong: string[] = [];
   await Promise.all(cases.map(async ([what, obj, expected]) => {
@@ -106,8 +101,8 @@ Deno.test("the API server refuses each bad object with a message that says what 
 });
 
 Deno.test("the API server accepts the course object and complete valid objects", async () => {
-  assertStringIncludes(String(await dryRun(COURSE) ?? "accepted"), "accepted");
-  const full = variant({
+  assertStringIncludes(String(await dryRun(COURSE_IN_DEFAULT) ?? "accepted"), "accepted");
+  const full = inDefault({
     password: undefined,
     passwordSecretRef: { name: "db-root.v2", key: "root.pw" },
     image: "mariadb:11",
