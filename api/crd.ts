@@ -191,7 +191,7 @@ const statusSchema: Schema = {
       type: "object",
       required: ["result", "time"],
       properties: {
-        result: { type: "string", enum: ["Restored", "NothingToRestore", "Failed"] },
+        result: { type: "string", enum: ["Restored", "NothingToRestore", "KeptData", "Failed"] },
         backup: str(1024),
         time: time("When the result was recorded."),
         message: str(4096),
@@ -205,6 +205,11 @@ const statusSchema: Schema = {
       description: "UID of the last restore Job retried after a connection failure.",
     }),
     finalBackupTime: time("Time of the final backup that let the deletion proceed."),
+    dataClaimUID: str(64, { description: "UID of the data claim once bound: this incarnation has data." }),
+    dataVolumeName: str(253, { description: "Name of the data volume (provisioned, or kept from before)." }),
+    backupVolumeName: str(253, {
+      description: "A provisioned backup volume of an earlier incarnation, taken back.",
+    }),
     lastScheduledSlot: time("Last schedule slot a scheduled backup was started for."),
   },
 };

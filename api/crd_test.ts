@@ -240,6 +240,9 @@ Deno.test("every status field the operator writes is in the CRD's status schema 
     restoreRetriedJob: true,
     finalBackupTime: true,
     lastScheduledSlot: true,
+    dataClaimUID: true,
+    dataVolumeName: true,
+    backupVolumeName: true,
   };
   // deno-lint-ignore no-explicit-any
   const crd = mysqlCRD() as any;

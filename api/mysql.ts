@@ -102,8 +102,8 @@ export interface Condition {
 
 /** What the last restore did. */
 export interface RestoreStatus {
-  /** `Restored`, `NothingToRestore` or `Failed`. */
-  result: "Restored" | "NothingToRestore" | "Failed";
+  /** `Restored`, `NothingToRestore`, `KeptData` (a volume kept from an earlier incarnation is used) or `Failed`. */
+  result: "Restored" | "NothingToRestore" | "KeptData" | "Failed";
   /** Backup file that was loaded. */
   backup?: string;
   /** When the result was recorded. */
@@ -141,6 +141,15 @@ export interface MySQLStatus {
   restoreRetriedJob?: string;
   /** Time of the final backup that allowed the deletion to proceed. */
   finalBackupTime?: string;
+  /**
+   * UID of the data claim once it was bound: the fact that this incarnation has data (a claim relabelled, adopted
+   * or deleted by hand does not make the operator forget it).
+   */
+  dataClaimUID?: string;
+  /** Name of the data volume (a storage class's PV once bound, or a volume kept from an earlier incarnation). */
+  dataVolumeName?: string;
+  /** A provisioned backup volume an earlier incarnation left, taken back by the new backup claim. */
+  backupVolumeName?: string;
   /** Last schedule slot a scheduled backup was started for (RFC 3339). */
   lastScheduledSlot?: string;
 }

@@ -11,6 +11,7 @@ import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources
 import { backupJobName, childNames } from "../templates/names.ts";
 import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.ts";
 import type { ClusterContext } from "./context.ts";
+import type { BackedUpReport } from "../templates/job_report.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
 
@@ -64,6 +65,12 @@ export async function settleBackupJobs(
   return busy;
 }
 
+/**
+ * Records one finished backup Job. Success needs the Job's own verified report (readJobReport: right Job UID, file,
+ * sha256), and for a final backup also `readOnly: true` (writes were stopped before the dump); a Job that completed
+ * without that is recorded as a failure with reason `Unverified` (for a final backup a failed attempt: the data is
+ * kept and the finalizer retries with backoff).
+ */
 async function record(
   ctx: ClusterContext,
   obj: MySQL,
@@ -77,24 +84,28 @@ async function record(
   const done = report?.result === "BackedUp" ? report : undefined;
   const failed = report?.result === "Failed" ? report : undefined;
   sb.status.lastBackupJob = name;
-  if (state === "succeeded" && !failed) {
-    const time = done?.time ?? job.status?.completionTime ?? sb.now;
-    const file = done?.file ?? `job ${name} (no report: the pod left no termination message)`;
-    sb.status.lastBackupTime = time;
-    sb.status.lastBackup = file;
-    if (reason === "final") sb.status.finalBackupTime = time;
-    sb.set(CONDITIONS.backupReady, "True", "BackupSucceeded", `${reason} backup ${file} succeeded`);
+  if (state === "succeeded" && done && (reason !== "final" || done.readOnly)) {
+    const how = reason === "final" ? ", taken read-only" : "";
+    sb.status.lastBackupTime = done.time;
+    sb.status.lastBackup = done.file;
+    if (reason === "final") sb.status.finalBackupTime = done.time;
+    sb.set(
+      CONDITIONS.backupReady,
+      "True",
+      "BackupSucceeded",
+      `${reason} backup ${done.file} succeeded${how}`,
+    );
     await ctx.events.emit(
       obj,
       "Normal",
       "BackupSucceeded",
-      `${reason} backup ${file} succeeded (Job ${name})`,
+      `${reason} backup ${done.file} succeeded${how} (Job ${name}, sha256 ${done.sha256})`,
     );
-    await markBackupPVC(ctx, obj, time, file);
-    ctx.observe?.backupSucceeded?.(obj, new Date(time));
+    await markBackupPVC(ctx, obj, done.time, done.file);
+    ctx.observe?.backupSucceeded?.(obj, new Date(done.time));
     return;
   }
-  const failure = jobFailure(job);
+  const failure = state === "succeeded" && !failed ? unverified(done) : jobFailure(job);
   const why = failed?.reason ?? failure.reason;
   const message = failed?.message || failure.message;
   sb.status.lastBackupFailure = { time: sb.now, reason: why, message };
@@ -107,6 +118,14 @@ async function record(
     `${reason} backup Job ${name} failed: ${why}: ${message}`,
   );
   ctx.observe?.backupFailed?.(obj);
+}
+
+/** Why a Job that completed is still not a good backup. */
+function unverified(done: BackedUpReport | undefined): { reason: string; message: string } {
+  const message = done
+    ? `the backup ${done.file} was not taken read-only: writes may have continued after the dump, so it is not the final state`
+    : "the Job completed without a verified report (one naming this Job's UID, with the backup file and its sha256)";
+  return { reason: "Unverified", message };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { FIELD_MANAGER } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { isStatus } from "../runtime/kube/client.ts";
-import { objectPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
+import { collectionPath, objectPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
 import type { ClusterContext } from "./context.ts";
 import { isSubset } from "./drift.ts";
 
@@ -27,17 +27,21 @@ function pathOf(obj: KubeObject): string {
 export type Action = "none" | "created" | "updated";
 
 /**
- * Applies `desired` when `live` is missing or differs in a field we set. Returns the live object afterwards and
- * what was done.
+ * Creates `desired` with a POST when `live` is absent (never an apply: an apply would merge into an object someone
+ * made since the read; a POST fails with 409 and the next pass looks again), or applies it when `live` (already
+ * proven this object's) differs in a field we set. The apply carries the live UID, so it cannot land on a
+ * same-named object that replaced ours in between. Returns the object afterwards and what was done.
  */
 export async function ensureApplied(
   ctx: ClusterContext,
   desired: KubeObject,
   live: KubeObject | undefined,
 ): Promise<{ obj: KubeObject; action: Action }> {
-  if (live && isSubset(desired, live)) return { obj: live, action: "none" };
-  const obj = await ctx.client.apply(pathOf(desired), desired, FIELD_MANAGER);
-  return { obj, action: live ? "updated" : "created" };
+  if (!live) return { obj: await create(ctx, desired), action: "created" };
+  if (isSubset(desired, live)) return { obj: live, action: "none" };
+  const body = { ...desired, metadata: { ...desired.metadata, uid: live.metadata?.uid } };
+  const obj = await ctx.client.apply(pathOf(desired), body, FIELD_MANAGER);
+  return { obj, action: "updated" };
 }
 
 /** Creates `desired` when absent; never changes an existing object (volumes are immutable in the parts we set). */
@@ -47,12 +51,18 @@ export async function ensureCreated(
   live: KubeObject | undefined,
 ): Promise<{ obj: KubeObject; action: Action }> {
   if (live) return { obj: live, action: "none" };
+  return { obj: await create(ctx, desired), action: "created" };
+}
+
+async function create(ctx: ClusterContext, desired: KubeObject): Promise<KubeObject> {
+  const r = resourceOf(desired.kind!);
   try {
-    const obj = await ctx.client.apply(pathOf(desired), desired, FIELD_MANAGER);
-    return { obj, action: "created" };
+    return await ctx.client.create(collectionPath(r, desired.metadata?.namespace), desired, FIELD_MANAGER);
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
-    return { obj: await ctx.client.get(pathOf(desired)), action: "none" };
+    throw new Error(
+      `${desired.kind} ${desired.metadata?.name} appeared while the operator was creating it; looking again before any write`,
+    );
   }
 }
 

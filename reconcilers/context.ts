@@ -20,6 +20,8 @@ export interface ClusterCache {
   ): KubeObject | undefined;
   /** A PersistentVolume by name. */
   pv(name: string): KubeObject | undefined;
+  /** Every cached PersistentVolume (the operator's, by label). */
+  pvs(): KubeObject[];
   /** Jobs of an instance (by the app.kubernetes.io/instance label) in a namespace. */
   jobs(namespace: string, instance: string): KubeObject[];
 }
@@ -64,5 +66,7 @@ export interface ClusterContext {
   observe?: {
     backupSucceeded?(obj: MySQL, time: Date): void;
     backupFailed?(obj: MySQL): void;
+    /** Data kept on a volume without a final backup (its namespace was deleted). */
+    volumeRetained?(obj: MySQL): void;
   };
 }

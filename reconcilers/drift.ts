@@ -3,8 +3,12 @@
  * Fields the API server adds (defaults, status, managedFields) are ignored because only desired fields are compared.
  * This keeps an idle operator at zero writes.
  *
+ * Secrets are compared by digest: the child cache holds a digest in place of each `data` value
+ * (runtime/projection.ts), so both sides are brought to digests before comparing.
+ *
  * @module
  */
+import { secretDigests } from "../runtime/projection.ts";
 
 /** Canonical text of a quantity for comparison (`1024Mi` and `1Gi` are the same). */
 function canonicalQuantity(v: string): string | undefined {
@@ -29,8 +33,31 @@ function canonicalQuantity(v: string): string | undefined {
   return String(Number(m[1]) * mult[m[2] ?? ""]);
 }
 
-/** True when every field of `desired` is present and equal in `actual` (arrays: same length, element-wise). */
+/**
+ * True when every field of `desired` is present and equal in `actual` (arrays: same length, element-wise). For a
+ * Secret, `data` and `stringData` are compared as digests, so a cached (projected) Secret and a live read compare
+ * alike.
+ */
 export function isSubset(desired: unknown, actual: unknown): boolean {
+  if (isSecret(desired)) return subset(digested(desired), isSecret(actual) ? digested(actual) : actual);
+  return subset(desired, actual);
+}
+
+type Obj = Record<string, unknown>;
+
+function isSecret(o: unknown): o is Obj {
+  return typeof o === "object" && o !== null && (o as Obj).kind === "Secret" &&
+    (o as Obj).apiVersion === "v1";
+}
+
+/** The Secret with its values as digests in `data` (no `stringData`: the API server folds it into `data`). */
+function digested(secret: Obj): Obj {
+  const { stringData: _, data: __, ...rest } = secret;
+  const data = secretDigests(secret);
+  return data ? { ...rest, data } : rest;
+}
+
+function subset(desired: unknown, actual: unknown): boolean {
   if (desired === actual) return true;
   if (desired === null || desired === undefined) return actual === null || actual === undefined;
   if (typeof desired === "number" && typeof actual === "string") return String(desired) === actual;
@@ -40,14 +67,14 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
   }
   if (Array.isArray(desired)) {
     if (!Array.isArray(actual) || actual.length !== desired.length) return false;
-    return desired.every((d, i) => isSubset(d, actual[i]));
+    return desired.every((d, i) => subset(d, actual[i]));
   }
   if (typeof desired === "object") {
     if (typeof actual !== "object" || actual === null || Array.isArray(actual)) return false;
     const a = actual as Record<string, unknown>;
     // An undefined desired field is one we do not set (JSON drops it), so the server's value is fine.
     return Object.entries(desired as Record<string, unknown>).every(([k, v]) =>
-      v === undefined || isSubset(v, a[k])
+      v === undefined || subset(v, a[k])
     );
   }
   return false;

@@ -6,6 +6,7 @@
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
+import { JOB_UID_LABEL } from "../templates/jobs.ts";
 
 /** Where a Job is. */
 export type JobState = "active" | "succeeded" | "failed";
@@ -31,15 +32,24 @@ export function ownedBy(job: KubeObject, uid: string): boolean {
   );
 }
 
-/** The report of a finished Job's last pod, when it left one (pods on simulated nodes leave none). */
+/**
+ * The report of a finished Job: the termination message of its newest pod, only from pods the Job controller made
+ * for THIS Job (label `batch.kubernetes.io/controller-uid` = the Job's UID), and only when the report names this
+ * Job's UID itself. Anything else (no message, a pod or report of an earlier Job of the same name, a pod made by
+ * hand with the Job's labels) is no report: a backup counts only with its own verified report.
+ */
 export async function readJobReport(client: KubeClient, job: KubeObject): Promise<JobReport | undefined> {
+  const uid = job.metadata?.uid;
+  if (!uid) return undefined;
   const pods = await client.list(collectionPath(RESOURCES.pod, job.metadata?.namespace), {
-    labelSelector: `batch.kubernetes.io/job-name=${job.metadata?.name}`,
+    labelSelector: `${JOB_UID_LABEL}=${uid}`,
   });
   const messages = pods.items
+    .filter((p) => p.metadata?.labels?.[JOB_UID_LABEL] === uid)
     .flatMap((p) => (p.status?.containerStatuses ?? []) as Array<{ state?: { terminated?: KubeObject } }>)
     .map((s) => s.state?.terminated)
     .filter((t): t is KubeObject => Boolean(t?.message))
     .sort((a, b) => String(a.finishedAt ?? "").localeCompare(String(b.finishedAt ?? "")));
-  return parseJobReport(messages.at(-1)?.message);
+  const report = parseJobReport(messages.at(-1)?.message);
+  return report?.jobUid === uid ? report : undefined;
 }

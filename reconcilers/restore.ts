@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ANNOTATIONS, FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
+import { ANNOTATIONS, API_VERSION, FIELD_MANAGER, KIND, type MySQL } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
@@ -40,6 +40,12 @@ function jobFailedAt(job: KubeObject): string | undefined {
     ?.lastTransitionTime;
 }
 
+/** True when the Job's controller is a MySQL object of this namespace and name (an earlier incarnation). */
+function earlierIncarnationOf(job: KubeObject, obj: MySQL): boolean {
+  const ref = (job.metadata?.ownerReferences ?? []).find((r: { controller?: boolean }) => r.controller);
+  return ref?.apiVersion === API_VERSION && ref?.kind === KIND && ref?.name === obj.metadata.name;
+}
+
 /** Where the restore stands after this pass. */
 export type RestoreProgress = "done" | "waiting" | "running" | "failed";
 
@@ -59,7 +65,7 @@ export async function reconcileRestore(
   if (sb.status.restore) {
     // Recorded: the Job, if still there, has done its work.
     if (job && ownedBy(job, obj.metadata.uid) && jobState(job) !== "active") {
-      after.push(() => ctx.client.delete(jobPath, "Background"));
+      after.push(() => ctx.client.delete(jobPath, "Background", job.metadata?.uid));
     }
     return sb.status.restore.result === "Failed" ? "failed" : "done";
   }
@@ -88,6 +94,12 @@ export async function reconcileRestore(
     return "waiting";
   }
   if (job && !ownedBy(job, obj.metadata.uid)) {
+    if (!earlierIncarnationOf(job, obj)) {
+      const msg = `Job ${jobName} exists and is not this MySQL's; the restore waits until it is gone`;
+      sb.set(CONDITIONS.restored, "False", "NameConflict", msg);
+      await ctx.events.emit(obj, "Warning", "NameConflict", msg);
+      return "waiting";
+    }
     // A leftover of an earlier incarnation with the same name: remove it, never let it wedge us.
     await ctx.client.delete(jobPath, "Background", job.metadata?.uid);
     sb.set(CONDITIONS.restored, "False", "RestorePending", `removing leftover Job ${jobName}`);
@@ -128,7 +140,7 @@ export async function reconcileRestore(
       : `restored ${restored?.backup ?? "the newest backup"}`;
     sb.set(CONDITIONS.restored, "True", nothing ? "NothingToRestore" : "Restored", what);
     await ctx.events.emit(obj, "Normal", nothing ? "NothingToRestore" : "Restored", what);
-    after.push(() => ctx.client.delete(jobPath, "Background"));
+    after.push(() => ctx.client.delete(jobPath, "Background", job.metadata?.uid));
     return "done";
   }
   if (failed?.reason === "ConnectionFailed" && job.metadata?.uid === sb.status.restoreRetriedJob) {
@@ -162,6 +174,6 @@ export async function reconcileRestore(
   sb.status.restore = { result: "Failed", time: sb.now, message };
   sb.set(CONDITIONS.restored, "False", "RestoreFailed", message);
   await ctx.events.emit(obj, "Warning", "RestoreFailed", `restore Job ${jobName} failed: ${message}`);
-  after.push(() => ctx.client.delete(jobPath, "Background"));
+  after.push(() => ctx.client.delete(jobPath, "Background", job.metadata?.uid));
   return "failed";
 }

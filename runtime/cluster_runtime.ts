@@ -13,6 +13,7 @@ import { NAME_LABEL, NAMESPACE_LABEL } from "../templates/labels.ts";
 import { type Connection, KubeClient, type KubeObject } from "./kube/client.ts";
 import { keyOf, type Resource, RESOURCES } from "./kube/resources.ts";
 import { Informer, type InformerState } from "./informer.ts";
+import { childCacheOptions } from "./projection.ts";
 import { WorkQueue } from "./work_queue.ts";
 import { LeaderElector, type LeaseOptions } from "./lease.ts";
 import { EventRecorder } from "./events.ts";
@@ -89,6 +90,9 @@ export class ClusterRuntime {
         resource,
         namespace: ns,
         labelSelector,
+        // Children are selected by a label anyone can set: their caches keep only what the operator reads, and
+        // lists come in small pages (runtime/projection.ts), so other people's objects cost next to nothing.
+        ...(labelSelector ? childCacheOptions(resource.kind) : {}),
         onChange: on,
         onRestart: (reason, err) => {
           m.watchRestarts.inc({ cluster, resource: resource.plural, reason });
@@ -162,6 +166,7 @@ export class ClusterRuntime {
             Math.floor(time.getTime() / 1000),
           ),
         backupFailed: () => m.backupFailures.inc({ cluster }),
+        volumeRetained: () => m.retainedVolumes.inc({ cluster }),
       },
     };
 
@@ -224,6 +229,7 @@ export class ClusterRuntime {
       },
       child: (kind, key) => this.#pick(this.#children.get(kind)!, key.split("/")[0])?.get(key),
       pv: (name) => this.#pvs.get(name),
+      pvs: () => this.#pvs.list(),
       jobs: (ns, instance) =>
         (this.#pick(this.#children.get("Job")!, ns)?.list() ?? []).filter((j) =>
           j.metadata?.namespace === ns && j.metadata?.labels?.[INSTANCE_LABEL] === instance

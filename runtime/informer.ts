@@ -1,13 +1,15 @@
 /**
  * List+watch cache of one resource in one cluster: lists, then watches from the list's resourceVersion with
  * bookmarks; relists on 410 Gone; reconnects with backoff and jitter when the API server is unreachable; and treats
- * a watch that is silent for too long as dropped. Every change calls `onChange(obj)`.
+ * a watch that is silent for too long as dropped. Every change calls `onChange(obj)`. What it caches of each object
+ * is a projection (runtime/projection.ts), made page by page and event by event before anything keeps the object.
  *
  * @module
  */
-import { ApiError, type KubeClient, type KubeObject } from "./kube/client.ts";
+import { ApiError, type KubeClient, type KubeList, type KubeObject } from "./kube/client.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
-import { apiVersionOf, collectionPath, keyOf, type Resource } from "./kube/resources.ts";
+import { apiVersionOf, collectionPath, keyOf, objectPath, type Resource } from "./kube/resources.ts";
+import { type Projection, slim } from "./projection.ts";
 
 /** Informer settings. */
 export interface InformerOptions {
@@ -19,8 +21,18 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** A watch with no event (not even a bookmark) for this long is treated as dropped. */
   idleTimeoutMs?: number;
-  /** Page size of lists. */
+  /**
+   * Page size of lists. A page is read whole into one string before it is parsed and projected, so this bounds the
+   * memory a list takes: pages × the largest object (1.5 MB in etcd), not the whole collection.
+   */
   pageSize?: number;
+  /** What to cache of each object (runtime/projection.ts); default: everything but managedFields. */
+  project?: Projection;
+  /**
+   * List and watch metadata only (PartialObjectMetadata), and read whole, one at a time, just the objects `whole`
+   * accepts: other people's objects of the kind never cross the wire whole (Secrets hold up to 1 MiB each).
+   */
+  metadataOnly?: { whole: (obj: KubeObject) => boolean };
   /** Called for every added, changed or deleted object (deleted: the last known state). */
   onChange: (obj: KubeObject, deleted: boolean) => void;
   /** Called when the watch restarts, with the reason (metrics, logs). */
@@ -42,9 +54,15 @@ export interface InformerState {
 export class Informer {
   readonly #client: KubeClient;
   readonly #opts:
-    & Required<Omit<InformerOptions, "namespace" | "labelSelector" | "onRestart" | "onState">>
+    & Required<
+      Omit<
+        InformerOptions,
+        "namespace" | "labelSelector" | "onRestart" | "onState" | "project" | "metadataOnly"
+      >
+    >
     & InformerOptions;
   readonly #cache = new Map<string, KubeObject>();
+  readonly #project: Projection;
   #resourceVersion = "";
   #state: InformerState = { synced: false, connected: false };
   #current?: AbortController;
@@ -54,6 +72,7 @@ export class Informer {
   constructor(client: KubeClient, opts: InformerOptions) {
     this.#client = client;
     this.#opts = { watchTimeoutSeconds: 300, idleTimeoutMs: 90_000, pageSize: 500, ...opts };
+    this.#project = opts.project ?? slim;
   }
 
   /** The cached object with this key (`ns/name` or `name`). */
@@ -99,25 +118,33 @@ export class Informer {
   async #list(signal: AbortSignal): Promise<void> {
     const path = collectionPath(this.#opts.resource, this.#opts.namespace);
     const fresh = new Map<string, KubeObject>();
+    const wholes: KubeObject[] = [];
     let cont: string | undefined;
     let rv = "";
     do {
       if (signal.aborted) throw signal.reason;
-      const page = await this.#client.list(path, {
-        limit: this.#opts.pageSize,
-        continue: cont,
-        labelSelector: this.#opts.labelSelector,
-      });
-      for (const item of page.items) {
-        // List items come without apiVersion and kind (watch events have them): fill them in, or every cached
-        // object would differ from its desired state in those two fields and be re-applied on every pass.
-        item.apiVersion ??= apiVersionOf(this.#opts.resource);
-        item.kind ??= this.#opts.resource.kind;
-        fresh.set(keyOf(item), slim(item));
+      const page = await this.#client.request<KubeList>("GET", path, {
+        query: { limit: this.#opts.pageSize, continue: cont, labelSelector: this.#opts.labelSelector },
+        accept: this.#opts.metadataOnly ? METADATA_LIST : undefined,
+      }, "list");
+      // Projected page by page: the collection is never in memory whole, only one page of it. An empty
+      // metadata-only list says `items: null`.
+      for (const item of page.items ?? []) {
+        const obj = this.#typed(item);
+        if (this.#opts.metadataOnly?.whole(obj)) wholes.push(obj);
+        else fresh.set(keyOf(obj), this.#project(obj));
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
     } while (cont);
+    // Whole reads a few at a time, after the pages (a continue token expires).
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let i = next++; i < wholes.length; i = next++) {
+        const obj = await this.#complete(wholes[i]);
+        if (obj) fresh.set(keyOf(obj), obj); // else gone meanwhile: the watch reports the deletion
+      }
+    }));
     // Replace the cache and tell about every difference, deletions included (nothing missed during a gap).
     const old = new Map(this.#cache);
     this.#cache.clear();
@@ -140,6 +167,7 @@ export class Informer {
     this.#current = ctl;
     const onAbort = () => ctl.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort(); // stopped between the list and now: the listener will never fire
     let idle: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(idle);
@@ -157,6 +185,7 @@ export class Informer {
         },
         ctl.signal,
         () => this.#setState({ connected: true, lastError: undefined }),
+        this.#opts.metadataOnly ? METADATA_WATCH : undefined,
       );
       for await (const ev of events) {
         arm();
@@ -172,10 +201,16 @@ export class Informer {
         const rv = ev.object?.metadata?.resourceVersion;
         if (rv) this.#resourceVersion = rv;
         if (ev.type === "BOOKMARK") continue;
-        const key = keyOf(ev.object);
-        if (ev.type === "DELETED") this.#cache.delete(key);
-        else this.#cache.set(key, slim(ev.object));
-        this.#opts.onChange(ev.object, ev.type === "DELETED");
+        // Projected before anything keeps it: onChange sees what the cache holds, never the whole object.
+        const deleted = ev.type === "DELETED";
+        const obj = deleted
+          ? this.#project(this.#typed(ev.object))
+          : await this.#complete(this.#typed(ev.object));
+        if (!obj) continue; // gone before it was read whole: its DELETED event follows
+        const key = keyOf(obj);
+        if (deleted) this.#cache.delete(key);
+        else this.#cache.set(key, obj);
+        this.#opts.onChange(obj, deleted);
       }
       if (ctl.signal.aborted) throw ctl.signal.reason;
     } finally {
@@ -183,6 +218,27 @@ export class Informer {
       signal.removeEventListener("abort", onAbort);
       this.#current = undefined;
     }
+  }
+
+  /**
+   * Sets apiVersion and kind: list items come without them and metadata-only ones as PartialObjectMetadata, and
+   * every cached object would otherwise differ from its desired state in those two fields (re-applied every pass).
+   */
+  #typed(item: KubeObject): KubeObject {
+    const meta = this.#opts.metadataOnly !== undefined;
+    if (meta || !item.apiVersion) item.apiVersion = apiVersionOf(this.#opts.resource);
+    if (meta || !item.kind) item.kind = this.#opts.resource.kind;
+    return item;
+  }
+
+  /** The projection of an object, read whole first when metadata-only and `whole` accepts it; undefined: gone. */
+  async #complete(item: KubeObject): Promise<KubeObject | undefined> {
+    if (!this.#opts.metadataOnly?.whole(item)) return this.#project(item);
+    const cached = this.#cache.get(keyOf(item));
+    if (cached && cached.metadata?.resourceVersion === item.metadata?.resourceVersion) return cached;
+    const path = objectPath(this.#opts.resource, item.metadata?.namespace, item.metadata!.name!);
+    const whole = await this.#client.getOrUndefined(path);
+    return whole && this.#project(whole);
   }
 
   /** Runs until `signal` aborts. Never throws. */
@@ -217,14 +273,9 @@ export class Informer {
   }
 }
 
-/**
- * Drops `metadata.managedFields` (nothing reads it; server-side apply keeps it on the server): often the largest
- * part of an object, and the caches hold every child of every instance.
- */
-export function slim(obj: KubeObject): KubeObject {
-  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
-  return obj;
-}
+/** Accept headers of metadata-only lists and watches (what client-go's metadata informers ask for). */
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+const METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 /** The watch was silent for longer than the idle timeout. */
 class IdleWatch extends Error {

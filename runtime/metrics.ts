@@ -127,6 +127,10 @@ export class OperatorMetrics {
     "Unix time of the last successful backup per instance.",
   );
   readonly backupFailures = new Counter("mysql_operator_backup_failures_total", "Backup Jobs that failed.");
+  readonly retainedVolumes = new Counter(
+    "mysql_operator_retained_volumes_total",
+    "Instances whose data was kept on its volume without a final backup (their namespace was deleted).",
+  );
   readonly leader = new Gauge("mysql_operator_lease_held", "1 when this process holds the cluster's lease.");
   readonly leaseHolder = new Gauge(
     "mysql_operator_lease_holder_info",

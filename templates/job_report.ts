@@ -2,12 +2,19 @@
  * The one-line JSON report that backup and restore Jobs write as their termination message (and echo to stdout),
  * and its parser. The scripts are templates/backup_script.ts and templates/restore_script.ts.
  *
+ * Every report names the Job that wrote it (`jobUid`, from the Job's env `JOB_UID`), so the operator never takes a
+ * report of another Job (an earlier one of the same name, a leftover pod) for this Job's outcome.
+ *
  * @module
  */
 
 /** A backup that completed: `file` is relative to the backup volume (`<subdir>/<name>.sql`). */
 export interface BackedUpReport {
   result: "BackedUp";
+  /** UID of the Job that took it (env `JOB_UID`); the operator trusts the report only for that Job. */
+  jobUid: string;
+  /** True only when writes were stopped, and that was verified, before the dump (final backups). */
+  readOnly: boolean;
   file: string;
   bytes: number;
   sha256: string;
@@ -18,6 +25,8 @@ export interface BackedUpReport {
 /** A restore that loaded `backup` (relative to the backup volume). */
 export interface RestoredReport {
   result: "Restored";
+  /** UID of the Job that wrote the report, when the Job passed one. */
+  jobUid?: string;
   backup: string;
   sha256: string;
   /** When the restore finished (RFC 3339, UTC). */
@@ -31,12 +40,16 @@ export interface RestoredReport {
 /** The restore found no complete backup of the instance (not an error). */
 export interface NothingToRestoreReport {
   result: "NothingToRestore";
+  /** UID of the Job that wrote the report, when the Job passed one. */
+  jobUid?: string;
   message?: string;
 }
 
 /** A failed run; the Job exits non-zero. */
 export interface FailedReport {
   result: "Failed";
+  /** UID of the Job that wrote the report, when the Job passed one. */
+  jobUid?: string;
   /** CamelCase, one of {@linkcode FAILURE_REASONS} (others may appear from newer scripts). */
   reason: string;
   /** Short human text without secrets. */
@@ -74,6 +87,8 @@ export const FAILURE_REASONS = [
   "RestoreFailed",
   /** The Job was stopped by a signal (deadline, deletion). */
   "Interrupted",
+  /** A final backup could not stop writes (or could not prove it did); nothing was dumped. */
+  "ReadOnlyFailed",
 ] as const;
 
 /** One of the known failure reasons. */
@@ -81,24 +96,36 @@ export type FailureReason = typeof FAILURE_REASONS[number];
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const REASON = /^[A-Z][A-Za-z0-9]{0,63}$/;
+/** A Kubernetes UID as the scripts accept it in `JOB_UID`. */
+const UID = /^[A-Za-z0-9-]{1,64}$/;
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
+/** `{ jobUid }` when the report carries a well-formed one; a malformed one makes the whole report invalid. */
+function uidOf(o: Record<string, unknown>): { jobUid?: string } | undefined {
+  if (o.jobUid === undefined) return {};
+  return typeof o.jobUid === "string" && UID.test(o.jobUid) ? { jobUid: o.jobUid } : undefined;
+}
+
 function fromObject(o: Record<string, unknown>): JobReport | undefined {
+  const uid = uidOf(o);
+  if (!uid) return undefined;
   switch (o.result) {
     case "BackedUp": {
+      // Strict: only a report naming its Job, with the file and its checksum, is a backup.
       const file = str(o.file), sha256 = str(o.sha256), time = str(o.time);
-      const bytes = o.bytes;
-      if (!file || !time || !sha256 || !SHA256.test(sha256)) return undefined;
+      const bytes = o.bytes, readOnly = o.readOnly;
+      if (!uid.jobUid || !file || !time || !sha256 || !SHA256.test(sha256)) return undefined;
       if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0) return undefined;
-      return { result: "BackedUp", file, bytes, sha256, time };
+      if (typeof readOnly !== "boolean") return undefined;
+      return { result: "BackedUp", jobUid: uid.jobUid, readOnly, file, bytes, sha256, time };
     }
     case "Restored": {
       const backup = str(o.backup), sha256 = str(o.sha256), time = str(o.time);
       if (!backup || !time || !sha256 || !SHA256.test(sha256)) return undefined;
-      const report: RestoredReport = { result: "Restored", backup, sha256, time };
+      const report: RestoredReport = { result: "Restored", ...uid, backup, sha256, time };
       const backupTime = str(o.backupTime), message = str(o.message);
       if (backupTime) report.backupTime = backupTime;
       if (message) report.message = message;
@@ -106,12 +133,12 @@ function fromObject(o: Record<string, unknown>): JobReport | undefined {
     }
     case "NothingToRestore": {
       const message = str(o.message);
-      return message ? { result: "NothingToRestore", message } : { result: "NothingToRestore" };
+      return { result: "NothingToRestore", ...uid, ...(message ? { message } : {}) };
     }
     case "Failed": {
       const reason = str(o.reason);
       if (!reason || !REASON.test(reason)) return undefined;
-      return { result: "Failed", reason, message: typeof o.message === "string" ? o.message : "" };
+      return { result: "Failed", ...uid, reason, message: typeof o.message === "string" ? o.message : "" };
     }
     default:
       return undefined;

@@ -4,15 +4,18 @@ import { BACKUP_SCRIPT } from "./backup_script.ts";
 import { RESTORE_SCRIPT } from "./restore_script.ts";
 
 const SHA = "d3ef3c1b558da4af72586269d84c9f9c9bf35618bec9f6fca685af6d2c867c08";
+const UID = "0c54392f-a4d7-4cb9-a9e1-89e55c1ff80d";
 
 Deno.test("parseJobReport reads each report the scripts write", () => {
   assertEquals(
     parseJobReport(
-      `{"result":"BackedUp","file":"ns_a/ns_a-20261125T132537Z-pDXUX9.sql","bytes":2013,"sha256":"${SHA}",` +
-        `"time":"2026-11-25T13:25:37Z"}\n`,
+      `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"ns_a/ns_a-20261125T132537Z-pDXUX9.sql",` +
+        `"bytes":2013,"sha256":"${SHA}","time":"2026-11-25T13:25:37Z"}\n`,
     ),
     {
       result: "BackedUp",
+      jobUid: UID,
+      readOnly: true,
       file: "ns_a/ns_a-20261125T132537Z-pDXUX9.sql",
       bytes: 2013,
       sha256: SHA,
@@ -36,6 +39,29 @@ Deno.test("parseJobReport reads each report the scripts write", () => {
   assertEquals(
     parseJobReport(`{"result":"Restored","backup":"b.sql","sha256":"${SHA}","time":"t"}`),
     { result: "Restored", backup: "b.sql", sha256: SHA, time: "t" },
+  );
+  assertEquals(
+    parseJobReport(
+      `{"jobUid":"${UID}","result":"BackedUp","readOnly":false,"file":"f","bytes":0,"sha256":"${SHA}","time":"t"}`,
+    ),
+    { result: "BackedUp", jobUid: UID, readOnly: false, file: "f", bytes: 0, sha256: SHA, time: "t" },
+  );
+  assertEquals(
+    parseJobReport(`{"jobUid":"${UID}","result":"Restored","backup":"b.sql","sha256":"${SHA}","time":"t"}`),
+    { result: "Restored", jobUid: UID, backup: "b.sql", sha256: SHA, time: "t" },
+  );
+  assertEquals(parseJobReport(`{"jobUid":"${UID}","result":"NothingToRestore"}`), {
+    result: "NothingToRestore",
+    jobUid: UID,
+  });
+  assertEquals(
+    parseJobReport(`{"jobUid":"${UID}","result":"Failed","reason":"ReadOnlyFailed","message":"m"}`),
+    {
+      result: "Failed",
+      jobUid: UID,
+      reason: "ReadOnlyFailed",
+      message: "m",
+    },
   );
   assertEquals(parseJobReport(`{"result":"NothingToRestore"}`), { result: "NothingToRestore" });
   assertEquals(parseJobReport(`{"result":"NothingToRestore","message":"none"}`), {
@@ -77,11 +103,28 @@ Deno.test("parseJobReport returns undefined for garbage and never throws", () =>
     '"a string"',
     "42",
     '{"result":"BackedUp"}',
-    `{"result":"BackedUp","file":"f","bytes":-1,"sha256":"${SHA}","time":"t"}`,
-    `{"result":"BackedUp","file":"f","bytes":1.5,"sha256":"${SHA}","time":"t"}`,
-    `{"result":"BackedUp","file":"f","bytes":"12","sha256":"${SHA}","time":"t"}`,
-    `{"result":"BackedUp","file":"f","bytes":12,"sha256":"XYZ","time":"t"}`,
-    `{"result":"BackedUp","file":"","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    // A backup report is one only with its Job's UID, a file and a 64-hex sha256 (and readOnly said).
+    `{"result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"a b","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":42,"result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${
+      "u".repeat(65)
+    }","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":"true","file":"f","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"bytes":12,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA.toUpperCase()}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"${SHA}0","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":-1,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":1.5,"sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":"12","sha256":"${SHA}","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"f","bytes":12,"sha256":"XYZ","time":"t"}`,
+    `{"jobUid":"${UID}","result":"BackedUp","readOnly":true,"file":"","bytes":12,"sha256":"${SHA}","time":"t"}`,
+    // Any report with a malformed jobUid is no report.
+    `{"jobUid":"x y","result":"NothingToRestore"}`,
+    `{"jobUid":null,"result":"Failed","reason":"DumpFailed"}`,
     `{"result":"Restored","backup":"b","sha256":"${SHA}"}`,
     '{"result":"Failed","reason":"lowercase"}',
     '{"result":"Failed","reason":""}',

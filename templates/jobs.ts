@@ -77,10 +77,23 @@ export function renderRestoreJob(mysql: MySQL, input: RestoreJobInput, opts: Ren
   );
 }
 
+/** Pod label the Job controller sets to the Job's UID. */
+export const JOB_UID_LABEL = "batch.kubernetes.io/controller-uid";
+
+/**
+ * `JOB_UID`: the Job's own UID, from its pod's label (downward API). The scripts put it in their report, and the
+ * operator trusts a report only when it names the Job it reads it for.
+ */
+const JOB_UID_ENV: EnvVar = {
+  name: "JOB_UID",
+  valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_UID_LABEL}']` } },
+};
+
 /** The environment contract shared by backup and restore Jobs. */
 function jobEnv(mysql: MySQL, host: string): EnvVar[] {
   const ref = objectRef(mysql);
   return [
+    JOB_UID_ENV,
     { name: "MYSQL_HOST", value: host },
     { name: "MYSQL_PORT", value: String(MYSQL_PORT) },
     { name: "MYSQL_USER", value: "root" },

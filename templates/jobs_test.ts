@@ -64,6 +64,8 @@ Deno.test("backup Job environment follows the contract", () => {
     BACKUP_SUBDIR: "ns1_db",
     BACKUP_RETENTION: "7",
     BACKUP_REASON: "final",
+    // The Job's own UID, from the label the Job controller puts on its pods.
+    JOB_UID: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } },
   });
   const kept = mysqlObject({ spec: { backup: { retention: 3 }, passwordSecretRef: { name: "root" } } });
   const env = envMap(backup(kept));

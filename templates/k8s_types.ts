@@ -50,6 +50,8 @@ export interface PersistentVolume extends KubeObject {
   spec: {
     capacity: { storage: string };
     accessModes: string[];
+    /** Pre-binding to the one claim that may use the volume (no UID: the PV controller fills it in). */
+    claimRef?: { apiVersion: "v1"; kind: "PersistentVolumeClaim"; namespace: string; name: string };
     persistentVolumeReclaimPolicy: "Retain" | "Delete";
     storageClassName: string;
     volumeMode: "Filesystem";
@@ -70,11 +72,11 @@ export interface PersistentVolumeClaim extends KubeObject {
   };
 }
 
-/** `core/v1` EnvVar: a literal value or a Secret key reference. */
+/** `core/v1` EnvVar: a literal value, a Secret key reference or a field of the pod (downward API). */
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef: { name: string; key: string } };
+  valueFrom?: { secretKeyRef: { name: string; key: string } } | { fieldRef: { fieldPath: string } };
 }
 
 /** `core/v1` Probe (exec only). */

@@ -21,3 +21,24 @@ export const BACKUP_REASON_LABEL = `${GROUP}/backup-reason`;
 export function pvLabels(ref: ObjectRef, component: string): Record<string, string> {
   return { ...childLabels(ref, component), [NAMESPACE_LABEL]: ref.namespace, [NAME_LABEL]: ref.name };
 }
+
+/**
+ * On children without an owner reference (claims and volumes): the `namespace/name` of the MySQL object they belong
+ * to. Labels alone prove nothing (anyone may set them, a GitOps tool may rewrite them); this annotation is what the
+ * operator checks before it writes or deletes such a child.
+ */
+export const INSTANCE_ANNOTATION = `${GROUP}/instance`;
+/** On the data claim and volume: UID of the MySQL object whose data they hold. */
+export const OWNER_UID_ANNOTATION = `${GROUP}/owner-uid`;
+/**
+ * On a data volume the operator let go without a final backup (its namespace was deleted): when, and why. A MySQL
+ * object re-created with the same namespace and name takes this volume back instead of starting empty.
+ */
+export const RETAINED_ANNOTATION = `${GROUP}/retained`;
+
+/** Ownership annotations of an un-owned child; `withUid` for data claims and volumes (one incarnation's data). */
+export function ownershipAnnotations(ref: ObjectRef, withUid: boolean): Record<string, string> {
+  const a: Record<string, string> = { [INSTANCE_ANNOTATION]: `${ref.namespace}/${ref.name}` };
+  if (withUid && ref.uid) a[OWNER_UID_ANNOTATION] = ref.uid;
+  return a;
+}

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { COMMON_SH, sh } from "./backup_script.ts";
+import { COMMON_SH, sh } from "./job_shell.ts";
 
 /** The restore Job's script (run as `/bin/sh -c RESTORE_SCRIPT`). */
 export const RESTORE_SCRIPT: string = "# mysql-operator restore job (see templates/restore_script.ts)\n" +

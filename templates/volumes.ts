@@ -5,14 +5,18 @@
  * binds it by `volumeName` with `storageClassName: ""` stated explicitly, so a default StorageClass is never
  * injected and the claim binds on any cluster. With a storage class no PV is made and the claim asks that class.
  *
- * The PVs carry no `claimRef`: the PV controller rewrites that atomic field when it binds, and re-applying our
- * version of it would drop the claim's UID and mark the claim Lost.
+ * The PVs are pre-bound: created with a `claimRef` naming their claim (namespace and name, no UID), so no other
+ * claim can take one. They are created once and never re-applied: the PV controller completes that atomic field
+ * when it binds, and re-applying our version of it would drop the claim's UID and mark the claim Lost.
+ *
+ * Claims and volumes carry no owner reference (no garbage collection may take data): they carry ownership
+ * annotations instead (templates/labels.ts), which the operator checks before it writes or deletes one.
  *
  * @module
  */
 import { DEFAULT_BACKUP_STORAGE_SIZE, type MySQL } from "../api/mysql.ts";
 import { childLabels, childNames } from "./names.ts";
-import { pvLabels } from "./labels.ts";
+import { ownershipAnnotations, pvLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import type { RenderOptions } from "./options.ts";
 import type { PersistentVolume, PersistentVolumeClaim } from "./k8s_types.ts";
@@ -41,14 +45,31 @@ export function hostPathOf(opts: RenderOptions, pvName: string): string {
 }
 
 /**
+ * Name of the data volume: the one status records (a volume kept from an earlier incarnation, or the one a storage
+ * class provisioned), else this incarnation's hostPath PV (`undefined` with a storage class, before it bound).
+ */
+export function dataVolumeName(mysql: MySQL): string | undefined {
+  return mysql.status?.dataVolumeName ??
+    (dataStorageClass(mysql) === undefined ? childNames(objectRef(mysql)).dataPV : undefined);
+}
+
+/**
  * The hostPath PV of the data volume, or `undefined` when `spec.storageClassName` is set. Its name (and so its
  * directory) is per incarnation: a re-created object starts on an empty datadir with its new password and gets
- * its data back from the restore.
+ * its data back from the restore, unless status names a volume kept from an earlier incarnation.
  */
 export function renderDataPV(mysql: MySQL, opts: RenderOptions): PersistentVolume | undefined {
   if (dataStorageClass(mysql) !== undefined) return undefined;
   const ref = objectRef(mysql);
-  return hostPathPV(childNames(ref).dataPV, pvLabels(ref, "data"), mysql.spec.storage_size, opts);
+  const names = childNames(ref);
+  return hostPathPV(
+    dataVolumeName(mysql) ?? names.dataPV,
+    pvLabels(ref, "data"),
+    ownershipAnnotations(ref, true),
+    { namespace: ref.namespace, name: names.dataPVC },
+    mysql.spec.storage_size,
+    opts,
+  );
 }
 
 /**
@@ -62,12 +83,11 @@ export function renderDataPVC(mysql: MySQL, _opts: RenderOptions): PersistentVol
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: childMeta(mysql, names.dataPVC, childLabels(ref, "data"), false),
-    spec: claimSpec(
-      mysql.spec.storage_size,
-      storageClass,
-      storageClass === undefined ? names.dataPV : undefined,
-    ),
+    metadata: {
+      ...childMeta(mysql, names.dataPVC, childLabels(ref, "data"), false),
+      annotations: ownershipAnnotations(ref, true),
+    },
+    spec: claimSpec(mysql.spec.storage_size, storageClass, dataVolumeName(mysql)),
   };
 }
 
@@ -78,7 +98,15 @@ export function renderDataPVC(mysql: MySQL, _opts: RenderOptions): PersistentVol
 export function renderBackupPV(mysql: MySQL, opts: RenderOptions): PersistentVolume | undefined {
   if (backupStorageClass(mysql) !== undefined) return undefined;
   const ref = objectRef(mysql);
-  return hostPathPV(childNames(ref).backupPV, pvLabels(ref, "backup"), backupStorageSize(mysql), opts);
+  const names = childNames(ref);
+  return hostPathPV(
+    names.backupPV,
+    pvLabels(ref, "backup"),
+    ownershipAnnotations(ref, false),
+    { namespace: ref.namespace, name: names.backupPVC },
+    backupStorageSize(mysql),
+    opts,
+  );
 }
 
 /** The backup PVC. It has NO owner reference: backups must outlive the object so a re-created one restores. */
@@ -89,11 +117,14 @@ export function renderBackupPVC(mysql: MySQL, _opts: RenderOptions): PersistentV
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: childMeta(mysql, names.backupPVC, childLabels(ref, "backup"), false),
+    metadata: {
+      ...childMeta(mysql, names.backupPVC, childLabels(ref, "backup"), false),
+      annotations: ownershipAnnotations(ref, false),
+    },
     spec: claimSpec(
       backupStorageSize(mysql),
       storageClass,
-      storageClass === undefined ? names.backupPV : undefined,
+      storageClass === undefined ? names.backupPV : mysql.status?.backupVolumeName,
     ),
   };
 }
@@ -101,14 +132,17 @@ export function renderBackupPVC(mysql: MySQL, _opts: RenderOptions): PersistentV
 function hostPathPV(
   name: string,
   labels: Record<string, string>,
+  annotations: Record<string, string>,
+  claim: { namespace: string; name: string },
   size: string,
   opts: RenderOptions,
 ): PersistentVolume {
   return {
     apiVersion: "v1",
     kind: "PersistentVolume",
-    metadata: { name, labels },
+    metadata: { name, labels, annotations },
     spec: {
+      claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", ...claim },
       capacity: { storage: size },
       accessModes: ["ReadWriteOnce"],
       persistentVolumeReclaimPolicy: "Retain",

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, notEqual, ok } from "node:assert/strict";
 import { childLabels, childNames } from "./names.ts";
-import { NAME_LABEL, NAMESPACE_LABEL } from "./labels.ts";
+import { INSTANCE_ANNOTATION, NAME_LABEL, NAMESPACE_LABEL, OWNER_UID_ANNOTATION } from "./labels.ts";
 import { renderBackupPV, renderBackupPVC, renderDataPV, renderDataPVC } from "./volumes.ts";
 import { DEFAULT_RENDER_OPTIONS } from "./options.ts";
 import { mysqlObject } from "./testing.ts";
@@ -16,6 +16,7 @@ Deno.test('without storageClassName: a hostPath data PV bound by volumeName with
   equal(pv.metadata.namespace, undefined);
   equal(pv.metadata.ownerReferences, undefined);
   deepStrictEqual(pv.spec, {
+    claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: "ns1", name: names.dataPVC },
     capacity: { storage: "3Gi" },
     accessModes: ["ReadWriteOnce"],
     persistentVolumeReclaimPolicy: "Retain",
@@ -28,7 +29,15 @@ Deno.test('without storageClassName: a hostPath data PV bound by volumeName with
     [NAMESPACE_LABEL]: "ns1",
     [NAME_LABEL]: "db",
   });
-  ok(!("nodeAffinity" in pv.spec) && !("claimRef" in pv.spec));
+  ok(!("nodeAffinity" in pv.spec));
+  ok(
+    !("uid" in pv.spec.claimRef!),
+    "pre-bound by namespace and name only: the PV controller fills in the UID",
+  );
+  deepStrictEqual(pv.metadata.annotations, {
+    [INSTANCE_ANNOTATION]: "ns1/db",
+    [OWNER_UID_ANNOTATION]: mysql.metadata.uid,
+  });
 
   const pvc = renderDataPVC(mysql, opts);
   equal(pvc.metadata.name, names.dataPVC);
@@ -106,4 +115,27 @@ Deno.test("PV names and paths differ for the same name in two namespaces", () =>
     notEqual(render(a, opts)?.metadata.name, render(b, opts)?.metadata.name);
     notEqual(render(a, opts)?.spec.hostPath.path, render(b, opts)?.spec.hostPath.path);
   }
+});
+
+Deno.test("claims and volumes carry ownership annotations; the backup ones name no UID (every incarnation uses them)", () => {
+  const mysql = mysqlObject({ namespace: "ns1", name: "db" });
+  const uid = mysql.metadata.uid;
+  deepStrictEqual(renderDataPVC(mysql, opts).metadata.annotations, {
+    [INSTANCE_ANNOTATION]: "ns1/db",
+    [OWNER_UID_ANNOTATION]: uid,
+  });
+  deepStrictEqual(renderBackupPVC(mysql, opts).metadata.annotations, { [INSTANCE_ANNOTATION]: "ns1/db" });
+  deepStrictEqual(renderBackupPV(mysql, opts)!.metadata.annotations, { [INSTANCE_ANNOTATION]: "ns1/db" });
+  equal(renderBackupPV(mysql, opts)!.spec.claimRef!.name, childNames(mysql.metadata).backupPVC);
+});
+
+Deno.test("a data volume named in status (kept from an earlier incarnation, or provisioned) is the one claimed", () => {
+  const kept = mysqlObject({ namespace: "ns1", name: "db" });
+  kept.status = { dataVolumeName: "mysql-db-data-0123456789" };
+  equal(renderDataPVC(kept, opts).spec.volumeName, "mysql-db-data-0123456789");
+  equal(renderDataPV(kept, opts)!.metadata.name, "mysql-db-data-0123456789");
+  const provisioned = mysqlObject({ spec: { storageClassName: "fast" } });
+  provisioned.status = { dataVolumeName: "pvc-1234" };
+  equal(renderDataPVC(provisioned, opts).spec.volumeName, "pvc-1234");
+  equal(renderDataPV(provisioned, opts), undefined);
 });

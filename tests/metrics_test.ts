@@ -25,6 +25,7 @@ const FAMILIES: Record<string, string> = {
   mysql_operator_api_requests_total: "counter",
   mysql_operator_last_successful_backup_timestamp_seconds: "gauge",
   mysql_operator_backup_failures_total: "counter",
+  mysql_operator_retained_volumes_total: "counter",
   mysql_operator_lease_held: "gauge",
   mysql_operator_lease_holder_info: "gauge",
   mysql_operator_cluster_up: "gauge",
@@ -92,8 +93,9 @@ Deno.test("/metrics: the full set, labelled by cluster, with numbers that match 
     }
     assertEquals(buckets.find((b) => b.labels.le === "+Inf")?.value, count);
     assert(total(m, "mysql_operator_reconcile_duration_seconds_sum", cluster) > 0);
-    // API requests by verb and code: the informers listed and watched, the reconciles applied children.
-    for (const verb of ["list", "watch", "apply", "patch"]) {
+    // API requests by verb and code: the informers listed and watched, the reconciles created children (POST:
+    // never an apply onto a name someone else may hold) and patched status.
+    for (const verb of ["list", "watch", "create", "patch"]) {
       assert(
         total(m, "mysql_operator_api_requests_total", { ...cluster, verb }) > 0,
         `requests with verb ${verb}`,
@@ -106,10 +108,9 @@ Deno.test("/metrics: the full set, labelled by cluster, with numbers that match 
       "codes are HTTP status codes",
     );
     assert(
-      total(m, "mysql_operator_api_requests_total", { ...cluster, verb: "apply", code: "200" }) +
-          total(m, "mysql_operator_api_requests_total", { ...cluster, verb: "apply", code: "201" }) >=
+      total(m, "mysql_operator_api_requests_total", { ...cluster, verb: "create", code: "201" }) >=
         names.length * 4,
-      "children applied for every object",
+      "children created for every object",
     );
     assertEquals(total(m, "mysql_operator_lease_held", cluster), 1);
     const holders = samples(m, "mysql_operator_lease_holder_info", cluster).filter((s) => s.value === 1);

@@ -20,7 +20,7 @@ import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
 import { ANNOTATIONS } from "../api/mysql.ts";
 import { clusterDir, type ClusterPaths, clusterPaths } from "../tools/cluster/paths.ts";
 import { kubectlDirect, kwokctl } from "../tools/cluster/kwokctl.ts";
-import { kwokctlConfiguration } from "../tools/cluster/kwok_config.ts";
+import { kwokctlConfiguration, renderKwokConfig, settingsFingerprint } from "../tools/cluster/kwok_config.ts";
 import { controllersWorking, startStoppedCluster, withClusterLock } from "../tools/cluster/clusters.ts";
 import { clusterState, listClusterNames } from "../tools/cluster/state.ts";
 import { assignPorts } from "../tools/cluster/ports.ts";
@@ -81,7 +81,14 @@ async function ensureRbacCluster(paths: ClusterPaths): Promise<void> {
   const dir = clusterDir(paths, CLUSTER);
   await withClusterLock(paths, `rbac test cluster ${CLUSTER}`, log, async () => {
     const st = await clusterState(paths, CLUSTER);
-    if (!st.configured) {
+    // Settings of this cluster (the tool's, without ports, plus the admission plugin): a cluster made with others
+    // (e.g. older kwok stages) is made again, or the test would run against stale behaviour.
+    const settings = `${await settingsFingerprint(
+      await renderKwokConfig(paths, { clusterDir: dir }),
+    )} ${ADMISSION}`;
+    const settingsFile = `${dir}/mysql-operator-rbac-settings`;
+    const recorded = await Deno.readTextFile(settingsFile).then((t) => t.trim(), () => undefined);
+    if (!st.configured || (st.exists && recorded !== settings)) {
       if (st.exists) {
         await kwokctl(paths, [
           "delete",
@@ -93,6 +100,7 @@ async function ensureRbacCluster(paths: ClusterPaths): Promise<void> {
         ]);
       }
       await createCluster(paths, dir);
+      await Deno.writeTextFile(settingsFile, `${settings}\n`);
     }
     // The cluster tool's start: dead components started again until kube-controller-manager demonstrably works
     // (it exits when the API server is not healthy soon enough, which happens on a loaded machine).

@@ -15,6 +15,8 @@ import { type ClusterPaths, clusterPaths } from "./cluster/paths.ts";
 import { kubectlDirect } from "./cluster/kwokctl.ts";
 import { clusterState, listClusterNames } from "./cluster/state.ts";
 import { stopClustersAndRealNode } from "./cluster/real_node.ts";
+import { downClusters } from "./cluster/clusters.ts";
+import { staleClusters } from "./cluster/settings.ts";
 
 /** What the run's output says about its tests. */
 export interface SuiteSummary {
@@ -151,9 +153,38 @@ function mustRunEverything(): boolean {
   return Deno.env.get("CI") === "true" && Deno.build.os === "linux" && Deno.uid() === 0;
 }
 
+/** Prefixes of the clusters the tests make (tests/_clusters.ts and the files that use their own). */
+export const TEST_CLUSTER_PREFIXES = [
+  "mo-test-",
+  "mo-watch-",
+  "mo-outage-",
+  "mo-demo-test-",
+  "mo-real-",
+  "mo-ports-",
+];
+
+/**
+ * Deletes test clusters created with older settings (e.g. before a change of the kwok stages): the tests would
+ * otherwise run against the old behaviour. Done before any test starts, so no test loses a cluster it uses; they
+ * are created again on demand.
+ */
+async function deleteStaleTestClusters(): Promise<void> {
+  const paths = await clusterPaths();
+  const names = (await listClusterNames(paths)).filter((n) =>
+    TEST_CLUSTER_PREFIXES.some((p) => n.startsWith(p))
+  );
+  const stale = await staleClusters(paths, names);
+  if (stale.length === 0) return;
+  const log = (m: string) => console.error(`test: ${m}`);
+  log(`deleting test clusters made with older settings (made again on demand): ${stale.join(", ")}`);
+  await stopClustersAndRealNode(paths, stale, log);
+  await downClusters(stale, log);
+}
+
 async function main(args: string[]): Promise<number> {
   const keep = args.includes("--keep-clusters") || Deno.env.get("MO_KEEP_CLUSTERS") === "1";
   const testArgs = args.filter((a) => a !== "--keep-clusters");
+  await deleteStaleTestClusters();
   const before = await runningClusters();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--parallel", ...testArgs],

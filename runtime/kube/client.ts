@@ -80,6 +80,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header; e.g. `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` for metadata only. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -92,10 +94,9 @@ export class KubeClient {
   /** Creates a client with its own connection pool. */
   constructor(conn: Connection) {
     this.#conn = conn;
-    const tls = conn.certPem && conn.keyPem ? { cert: conn.certPem, key: conn.keyPem } : {};
     this.#http = Deno.createHttpClient({
       ...(conn.caPem ? { caCerts: [conn.caPem] } : {}),
-      ...tls,
+      ...(conn.certPem && conn.keyPem ? { cert: conn.certPem, key: conn.keyPem } : {}),
       poolMaxIdlePerHost: 8,
     });
   }
@@ -117,9 +118,7 @@ export class KubeClient {
 
   #url(path: string, query?: RequestOptions["query"]): string {
     const url = new URL(path, this.#conn.server);
-    for (const [k, v] of Object.entries(query ?? {})) {
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    }
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     return url.toString();
   }
 
@@ -135,7 +134,7 @@ export class KubeClient {
 
   async #fetch(method: string, path: string, opts: RequestOptions, verb: string): Promise<Response> {
     const headers: Record<string, string> = {
-      accept: "application/json",
+      accept: opts.accept ?? "application/json",
       "user-agent": "mysql-operator",
       ...(await this.#conn.authHeaders?.()),
     };
@@ -214,7 +213,7 @@ export class KubeClient {
     }
   }
 
-  /** List (one page). */
+  /** List (one page). Other representations (metadata only): `request` with `accept`. */
   list<T = KubeObject>(path: string, query: RequestOptions["query"] = {}): Promise<KubeList<T>> {
     return this.request<KubeList<T>>("GET", path, { query }, "list");
   }
@@ -269,15 +268,16 @@ export class KubeClient {
 
   /**
    * Opens a watch and yields its events until the server ends it, the connection drops, or `signal` aborts. The
-   * caller tells a normal end (the iterator returns) from a failure (it throws).
+   * caller tells a normal end (the iterator returns) from a failure (it throws). `accept`: see RequestOptions.
    */
   async *watch<T = KubeObject>(
     path: string,
     query: RequestOptions["query"],
     signal: AbortSignal,
     onOpen?: () => void,
+    accept?: string,
   ): AsyncGenerator<WatchEvent<T>> {
-    const res = await this.#fetch("GET", path, { query: { ...query, watch: 1 }, signal }, "watch");
+    const res = await this.#fetch("GET", path, { query: { ...query, watch: 1 }, signal, accept }, "watch");
     onOpen?.();
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";

@@ -9,6 +9,7 @@
 import { ensureBinaries } from "./binaries.ts";
 import { writeMergedKubeconfig } from "./kubeconfig.ts";
 import { renderKwokConfig, settingsFingerprint } from "./kwok_config.ts";
+import { readSettings, SETTINGS_FILE } from "./settings.ts";
 import { kubectlDirect, kwokctl } from "./kwokctl.ts";
 import { withLock } from "./lock.ts";
 import { clusterDir, type ClusterPaths, clusterPaths, contextName } from "./paths.ts";
@@ -18,8 +19,6 @@ import { assignPorts, checkPortsFree, type ClusterPorts, readPortRecord, release
 
 /** Annotation (and value) kwokctl puts on the fake nodes it creates; kwok-controller manages only those. */
 export const FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node";
-/** File beside a cluster recording the fingerprint of the settings it was created with. */
-const SETTINGS_FILE = "mysql-operator-settings";
 
 /** Progress messages go here (stderr by default). */
 export type Logger = (message: string) => void;
@@ -338,12 +337,6 @@ export async function startStoppedCluster(paths: ClusterPaths, name: string, log
     }
     log(`cluster ${name}: ${what} after the start; starting again`);
   }
-}
-
-async function readSettings(paths: ClusterPaths, name: string): Promise<string | undefined> {
-  return await Deno.readTextFile(`${clusterDir(paths, name)}/${SETTINGS_FILE}`).then((s) => s.trim()).catch(
-    () => undefined,
-  );
 }
 
 async function upOne(paths: ClusterPaths, name: string, opts: UpOptions, log: Logger): Promise<void> {

@@ -60,6 +60,7 @@ Deno.test("the config names every binary, binds to loopback and carries the defa
     "node-heartbeat",
     "node-initialize",
     "pod-complete",
+    "pod-complete-backup",
     "pod-delete",
     "pod-fail-invalid-image",
     "pod-ready",
@@ -67,5 +68,41 @@ Deno.test("the config names every binary, binds to loopback and carries the defa
   const fail = stages.find((s) => s.metadata.name === "pod-fail-invalid-image");
   // It must out-weigh pod-complete (weight 0) for Running Job pods.
   assert(fail.spec.weight > 0);
+  // Its report names the Job like the scripts' reports do (the operator ignores reports of other Jobs).
+  assert(fail.spec.next.statusTemplate.includes('"jobUid" $uid'), "the failure report carries the Job's UID");
   assertEquals(stages.find((s) => s.metadata.name === "pod-complete").spec.weight, undefined);
+});
+
+Deno.test("backup pods on fake nodes complete with a BackedUp report of their own Job, except fail.invalid/ images", async () => {
+  const docs = parseAllDocuments(await renderKwokConfig(paths, { clusterDir: "/c/kwok/clusters/x" }))
+    .map((d) => d.toJS());
+  const stage = docs.find((s) => s.metadata?.name === "pod-complete-backup");
+  // It must out-weigh pod-complete (weight 0) for Running backup pods.
+  assert(stage.spec.weight > 0);
+  const exprs: Array<{ key: string; operator: string; values?: string[] }> =
+    stage.spec.selector.matchExpressions;
+  const byKey = (k: string) => exprs.find((e) => e.key === k);
+  assertEquals(byKey('.metadata.labels["app.kubernetes.io/component"]'), {
+    key: '.metadata.labels["app.kubernetes.io/component"]',
+    operator: "In",
+    values: ["backup"],
+  });
+  // pod-fail-invalid-image must stay the only positive-weight stage for fail.invalid/ images.
+  assertEquals(byKey('.spec.containers[0].image | startswith("fail.invalid/")')?.operator, "NotIn");
+  const tpl: string = stage.spec.next.statusTemplate;
+  assert(
+    tpl.includes('index .metadata.labels "batch.kubernetes.io/controller-uid"'),
+    "jobUid from the pod's label",
+  );
+  for (
+    const field of [
+      '"result" "BackedUp"',
+      '"jobUid" $uid',
+      '"readOnly" true',
+      '"sha256" $sha',
+      "phase: Succeeded",
+    ]
+  ) {
+    assert(tpl.includes(field), field);
+  }
 });

@@ -1,0 +1,236 @@
+/**
+ * Making the children match the spec, after proving every name is free or this object's: observe (cache, then a
+ * live read), refuse when anything foreign is in the way (nothing is written then), adopt what an earlier operator
+ * version made, and write. Records the facts later decisions about data rest on (the bound data claim's UID, the
+ * data volume's name) in status.
+ *
+ * @module
+ */
+import { FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
+import type { KubeObject } from "../runtime/kube/client.ts";
+import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import {
+  objectRef,
+  renderBackupPV,
+  renderBackupPVC,
+  renderDataPV,
+  renderDataPVC,
+  renderDeployment,
+  renderSecret,
+  renderService,
+} from "../templates/mod.ts";
+import { ownershipAnnotations, pvLabels, RETAINED_ANNOTATION } from "../templates/labels.ts";
+import type { ClusterContext } from "./context.ts";
+import { childNames } from "../templates/names.ts";
+import { backupStorageClass } from "../templates/volumes.ts";
+import { type Action, ensureApplied, ensureCreated, rebindReleasedPV } from "./children.ts";
+import {
+  adoptLegacy,
+  conflicts,
+  observeChildren,
+  type ObservedChild,
+  readChild,
+  retainedVolume,
+} from "./observe.ts";
+import type { Conflict } from "./ownership.ts";
+import { CONDITIONS, type StatusBuilder } from "./status.ts";
+
+/** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
+export interface Applied {
+  conflicts: Conflict[];
+  available: boolean;
+  host?: string;
+  backupPVC?: KubeObject;
+}
+
+/** The object as the renderers should see it: with the status this pass built (e.g. the data volume's name). */
+function withStatus(obj: MySQL, sb: StatusBuilder): MySQL {
+  return { ...obj, status: sb.status };
+}
+
+/**
+ * Takes back a data volume an earlier incarnation left without a final backup (its namespace was deleted), before
+ * this incarnation makes a volume of its own: the data comes back instead of an empty datadir.
+ */
+async function takeBackRetainedVolume(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+): Promise<KubeObject | undefined> {
+  if (sb.status.dataVolumeName || sb.status.dataClaimUID || sb.status.restore) return;
+  if (backupStorageClass(obj) !== undefined && !sb.status.backupVolumeName) {
+    // A provisioned backup volume is found by its annotations; the new claim asks for it by name.
+    const backup = retainedVolume(obj, ctx.cache.pvs(), "backup");
+    const claim = await readChild(
+      ctx,
+      "PersistentVolumeClaim",
+      obj.metadata.namespace,
+      childNames(objectRef(obj)).backupPVC,
+    );
+    if (backup && !claim) sb.status.backupVolumeName = backup.metadata!.name!;
+  }
+  const kept = retainedVolume(obj, ctx.cache.pvs(), "data");
+  if (!kept) return;
+  const name = kept.metadata!.name!;
+  const patched = await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, name), {
+    metadata: {
+      resourceVersion: kept.metadata?.resourceVersion,
+      annotations: ownershipAnnotations(objectRef(obj), true),
+    },
+  }, FIELD_MANAGER);
+  sb.status.dataVolumeName = name;
+  sb.status.restore = {
+    result: "KeptData",
+    time: sb.now,
+    message: `the data volume ${name} kept when the namespace was deleted (${
+      kept.metadata?.annotations?.[RETAINED_ANNOTATION]
+    }) is used again; no restore`,
+  };
+  sb.set(CONDITIONS.restored, "True", "KeptData", sb.status.restore.message!);
+  ctx.log.warn("taking back data volume {pv} kept without a final backup", { pv: name });
+  return { ...patched, kind: "PersistentVolume" };
+}
+
+/**
+ * Observes, checks ownership and writes the children. One event per pass for what it created and one for what
+ * it updated, sent even when a later step fails.
+ */
+export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<Applied> {
+  const taken = obj.metadata.deletionTimestamp ? undefined : await takeBackRetainedVolume(ctx, obj, sb);
+  const desired = withStatus(obj, sb);
+  const seen = await observeChildren(ctx, desired, taken ? [taken] : []);
+  const found = conflicts(seen);
+  if (found.length) return { conflicts: found, available: false };
+  await adoptLegacy(ctx, desired, seen);
+
+  const done = { Created: [] as string[], Updated: [] as string[] };
+  const report = (kind: string, name: string, action: Action) => {
+    if (action === "none") return;
+    done[action === "created" ? "Created" : "Updated"].push(`${kind} ${name}`);
+    ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
+  };
+  try {
+    return await writeChildren(ctx, desired, sb, seen, report);
+  } finally {
+    for (const [reason, list] of Object.entries(done)) {
+      if (list.length) {
+        await ctx.events.emit(obj, "Normal", reason, `${reason.toLowerCase()} ${list.join(", ")}`);
+      }
+    }
+  }
+}
+
+async function writeChildren(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  seen: Awaited<ReturnType<typeof observeChildren>>,
+  report: (kind: string, name: string, action: Action) => void,
+): Promise<Applied> {
+  const opts = ctx.options.render;
+  const apply = async (desired: KubeObject, c: ObservedChild) => {
+    const r = await ensureApplied(ctx, desired, c.obj);
+    report(c.kind, c.name, r.action);
+    return r;
+  };
+  const writeSecret = async () => {
+    const secret = renderSecret(obj);
+    if (secret) await apply(secret, seen.secret);
+  };
+  // Volumes: created once; a claim deleted by hand comes back bound to the same volume.
+  const writeVolume = async (
+    pv: KubeObject | undefined,
+    pvc: KubeObject,
+    seenPV: ObservedChild | undefined,
+    seenPVC: ObservedChild,
+  ) => {
+    let livePV = seenPV?.obj;
+    if (pv) {
+      const r = await ensureCreated(ctx, pv, livePV);
+      livePV = r.obj;
+      report("PersistentVolume", pv.metadata!.name!, r.action);
+    }
+    const r = await ensureCreated(ctx, pvc, seenPVC?.obj);
+    report("PersistentVolumeClaim", pvc.metadata!.name!, r.action);
+    if (livePV) await rebindReleasedPV(ctx, livePV, r.obj);
+    return r.obj;
+  };
+
+  const [, dataPVC, backupPVC, svc] = await allSettledOrThrow(
+    [
+      writeSecret(),
+      writeVolume(renderDataPV(obj, opts), renderDataPVC(obj, opts), seen.dataPV, seen.dataPVC),
+      writeVolume(renderBackupPV(obj, opts), renderBackupPVC(obj, opts), seen.backupPV, seen.backupPVC),
+      apply(renderService(obj), seen.service),
+    ] as const,
+  );
+  if (dataPVC.status?.phase === "Bound") {
+    sb.status.dataClaimUID = dataPVC.metadata?.uid;
+    sb.status.dataVolumeName = dataPVC.spec?.volumeName;
+  }
+  await Promise.all([retainVolume(ctx, obj, dataPVC, "data"), retainVolume(ctx, obj, backupPVC, "backup")]);
+  checkStorageSize(obj, sb, seen.dataPVC.obj);
+  const dep = await apply(renderDeployment(obj, opts), seen.deployment);
+
+  const d = dep.obj;
+  const available = dep.action === "none" &&
+    (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+    (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) >= 1;
+  const host = svc.obj.spec?.clusterIP && svc.obj.spec.clusterIP !== "None"
+    ? svc.obj.spec.clusterIP
+    : undefined;
+  if (host) sb.status.serviceIP = host;
+  return { conflicts: [], available, host, backupPVC };
+}
+
+/**
+ * A bound claim's volume that a storage class provisioned gets reclaim policy Retain, the ownership annotations
+ * and the labels the operator watches: deleting the claim (or its namespace) cannot destroy the data or the
+ * backups; the operator itself lets the data volume go after the verified final backup. Operator-made hostPath
+ * volumes are Retain from the start.
+ */
+async function retainVolume(ctx: ClusterContext, obj: MySQL, pvc: KubeObject, role: "data" | "backup") {
+  const volume = pvc.spec?.volumeName;
+  if (pvc.status?.phase !== "Bound" || !volume) return;
+  const pvPath = objectPath(RESOURCES.pv, undefined, volume);
+  const pv = ctx.cache.pv(volume) ?? await ctx.client.getOrUndefined(pvPath);
+  if (!pv || pv.spec?.claimRef?.uid !== pvc.metadata?.uid) return; // not (yet) provably this claim's volume
+  const ref = objectRef(obj);
+  const annotations = ownershipAnnotations(ref, role === "data");
+  const have: Record<string, string> = pv.metadata?.annotations ?? {};
+  if (
+    pv.spec?.persistentVolumeReclaimPolicy === "Retain" &&
+    Object.entries(annotations).every(([k, v]) => have[k] === v)
+  ) return;
+  await ctx.client.mergePatch(pvPath, {
+    metadata: { resourceVersion: pv.metadata?.resourceVersion, labels: pvLabels(ref, role), annotations },
+    spec: { persistentVolumeReclaimPolicy: "Retain" },
+  }, FIELD_MANAGER);
+  ctx.log.info("{role} volume {pv}: reclaim policy Retain, owned by annotation", { role, pv: volume });
+}
+
+function checkStorageSize(obj: MySQL, sb: StatusBuilder, existing: KubeObject | undefined) {
+  const want = obj.spec.storage_size;
+  const have = existing?.spec?.resources?.requests?.storage;
+  if (existing && want && have && want !== have) {
+    sb.set(
+      CONDITIONS.storageResized,
+      "False",
+      "ResizeNotSupported",
+      `spec.storage_size is ${want} but the volume was created with ${have}; resizing an existing volume is not supported, the data volume keeps ${have}`,
+    );
+  } else sb.remove(CONDITIONS.storageResized);
+}
+
+/**
+ * Like Promise.all, but waits for every promise before throwing the first failure: no write is still in flight
+ * (and unreported) when the pass goes on to its event and status.
+ */
+async function allSettledOrThrow<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -1,0 +1,46 @@
+/**
+ * The password source of an instance: `spec.password` (copied into an owned Secret, flagged as readable) or the
+ * user's Secret named by `spec.passwordSecretRef`, which must exist and hold the key before pods can start.
+ *
+ * @module
+ */
+import type { MySQL } from "../api/mysql.ts";
+import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { childNames } from "../templates/names.ts";
+import { objectRef, passwordSecretKeyRef } from "../templates/mod.ts";
+import type { ClusterContext } from "./context.ts";
+import { CONDITIONS, type StatusBuilder } from "./status.ts";
+
+/** Checks the password source; returns a problem message when pods could not start. */
+export async function checkCredentials(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+): Promise<string | undefined> {
+  if (!obj.spec.passwordSecretRef) {
+    sb.set(
+      CONDITIONS.credentialsSecured,
+      "False",
+      "PlaintextPassword",
+      `spec.password is readable by anyone who can read this MySQL object; it is copied into Secret ${
+        childNames(objectRef(obj)).secret
+      } for the pods, but prefer spec.passwordSecretRef`,
+    );
+    return undefined;
+  }
+  const ref = passwordSecretKeyRef(obj);
+  const secret = await ctx.client.getOrUndefined(
+    objectPath(RESOURCES.secret, obj.metadata.namespace, ref.name),
+  );
+  if (!secret) return `Secret ${ref.name} named by spec.passwordSecretRef does not exist`;
+  if (!(ref.key in (secret.data ?? {})) && !(ref.key in (secret.stringData ?? {}))) {
+    return `Secret ${ref.name} has no key ${JSON.stringify(ref.key)} (spec.passwordSecretRef.key)`;
+  }
+  sb.set(
+    CONDITIONS.credentialsSecured,
+    "True",
+    "SecretReference",
+    `the password is read from Secret ${ref.name}`,
+  );
+  return undefined;
+}

@@ -1,0 +1,197 @@
+/**
+ * What the child caches keep of an object: only the fields the operator reads, applied before anything is cached
+ * (controller-runtime's cache "transform"). The child informers select by `app.kubernetes.io/managed-by`, a label
+ * anyone can set, so the caches would otherwise grow with the size of other people's objects: 600 foreign Secrets
+ * of 900 KiB took the process above its 512Mi limit.
+ *
+ * Per kind, what is kept:
+ * - metadata: identity (name, namespace, uid, resourceVersion, generation, timestamps), ownerReferences,
+ *   finalizers, labels and annotations of the operator's own domains ({@linkcode OUR_DOMAINS}); never managedFields
+ *   or anyone else's annotations (`kubectl.kubernetes.io/last-applied-configuration` alone can be 256 KiB).
+ * - spec: whole, for every kind but Secret: drift detection compares every field the renderers set
+ *   (reconcilers/drift.ts), and a field missing from the cache would read as drift on every pass.
+ * - status: the fields read for availability (Deployment), completion (Job), binding (PVC, PV); none of Service.
+ * - Secret: `type`, `immutable`, and `data` with each value replaced by its digest ({@linkcode digestBase64}); drift
+ *   detection compares digests (reconcilers/drift.ts). The password itself is never needed from the cache: pods
+ *   read it through `secretKeyRef`, and a referenced Secret is read live. Only the operator's own Secrets are read
+ *   whole at all ({@linkcode childCacheOptions}): the others are listed and watched as metadata.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { GROUP, KIND } from "../api/mysql.ts";
+import type { KubeObject } from "./kube/client.ts";
+
+/** A projection: returns what to cache of an object (the child kinds build a new object and leave the input alone). */
+export type Projection = (obj: KubeObject) => KubeObject;
+
+/** Label and annotation domains the operator reads (and subdomains of them): its API group and the well-known labels. */
+export const OUR_DOMAINS = { labels: [GROUP, "app.kubernetes.io"], annotations: [GROUP] };
+
+/** Prefix of a digest that stands for a Secret value in the cache. */
+export const DIGEST_PREFIX = "sha256:";
+
+/** Digest of a Secret `data` value (base64): of the decoded bytes, so it matches {@linkcode digestText} of the text. */
+export function digestBase64(value: string): string {
+  return DIGEST_PREFIX + createHash("sha256").update(value, "base64").digest("hex");
+}
+
+/** Digest of a `stringData` value: of its UTF-8 bytes, as the API server stores it in `data`. */
+export function digestText(value: string): string {
+  return DIGEST_PREFIX + createHash("sha256").update(value, "utf8").digest("hex");
+}
+
+/** True when a `data` value is already a digest (a digest has a `:`, which base64 never has). */
+export function isDigest(value: unknown): boolean {
+  return typeof value === "string" && value.startsWith(DIGEST_PREFIX);
+}
+
+/**
+ * The data of a Secret as digests: `data` values digested (already digested ones kept), `stringData` merged over
+ * them the way the API server does. Undefined when the Secret has neither.
+ */
+export function secretDigests(secret: KubeObject): Record<string, string> | undefined {
+  const data: Record<string, string> | undefined = secret.data,
+    text: Record<string, string> | undefined = secret.stringData;
+  if (!data && !text) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data ?? {})) out[k] = isDigest(v) ? v : digestBase64(String(v));
+  for (const [k, v] of Object.entries(text ?? {})) out[k] = digestText(String(v));
+  return out;
+}
+
+function inDomain(key: string, domains: string[]): boolean {
+  const slash = key.indexOf("/");
+  if (slash < 0) return false; // an unprefixed key is a user's own
+  const prefix = key.slice(0, slash);
+  return domains.some((d) => prefix === d || prefix.endsWith(`.${d}`));
+}
+
+function pickKeys(map: Record<string, string> | undefined, domains: string[]) {
+  if (!map) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map)) if (inDomain(k, domains)) out[k] = v;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Copies the listed fields of `from` that are set (undefined when none is). */
+function pick(from: Record<string, unknown> | undefined, fields: readonly string[]) {
+  if (!from) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (from[f] !== undefined) out[f] = from[f];
+  return Object.keys(out).length ? out : undefined;
+}
+
+const METADATA = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "ownerReferences",
+  "finalizers",
+] as const;
+
+/** Metadata the operator reads: identity, owners, finalizers, its own labels and annotations. */
+export function projectMetadata(meta: KubeObject["metadata"]): KubeObject["metadata"] {
+  return {
+    ...pick(meta, METADATA),
+    ...defined("labels", pickKeys(meta?.labels, OUR_DOMAINS.labels)),
+    ...defined("annotations", pickKeys(meta?.annotations, OUR_DOMAINS.annotations)),
+  };
+}
+
+function defined<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
+}
+
+/** A projection that keeps metadata, the whole spec and the listed status fields. */
+function withStatus(fields: readonly string[]): Projection {
+  return (obj) => ({
+    ...defined("apiVersion", obj.apiVersion),
+    ...defined("kind", obj.kind),
+    metadata: projectMetadata(obj.metadata),
+    ...defined("spec", obj.spec),
+    ...defined("status", pick(obj.status, fields)),
+  });
+}
+
+/** Projections of the child kinds, by kind. */
+export const PROJECTIONS: Readonly<Record<string, Projection>> = {
+  // Availability: observedGeneration against generation, updated and available replicas.
+  Deployment: withStatus([
+    "observedGeneration",
+    "replicas",
+    "updatedReplicas",
+    "readyReplicas",
+    "availableReplicas",
+    "unavailableReplicas",
+    "conditions",
+  ]),
+  // Only spec.clusterIP is read; status holds nothing the operator uses.
+  Service: withStatus([]),
+  // Bound or not, and to what capacity (the claim's spec.volumeName names the volume).
+  PersistentVolumeClaim: withStatus(["phase", "capacity", "conditions"]),
+  // Released volumes are re-bound; Bound ones are in use.
+  PersistentVolume: withStatus(["phase", "reason", "message"]),
+  // Complete/Failed conditions decide a backup or restore; completionTime dates a backup.
+  Job: withStatus(["conditions", "active", "ready", "succeeded", "failed", "startTime", "completionTime"]),
+  Secret: (obj) => ({
+    ...defined("apiVersion", obj.apiVersion),
+    ...defined("kind", obj.kind),
+    metadata: projectMetadata(obj.metadata),
+    ...defined("type", obj.type),
+    ...defined("immutable", obj.immutable),
+    ...defined("data", secretDigests(obj)),
+  }),
+};
+
+/**
+ * List page sizes of the child informers. A page is one string before it is parsed and projected, so its size is
+ * what a list costs in memory (the default of 500 made a page of foreign 900 KiB Secrets longer than the longest
+ * JS string): 50 objects of the usual few KiB, and at most 50 x 1.5 MB (etcd's object limit).
+ */
+export const CHILD_PAGE_SIZE = 50;
+
+/**
+ * True when the object's controller is a MySQL object: the only Secrets whose data the operator compares (its
+ * credentials Secret). Every other labelled Secret is cached from its metadata alone.
+ */
+export function controlledByMySQL(obj: KubeObject): boolean {
+  return (obj.metadata?.ownerReferences ?? []).some((
+    r: { apiVersion?: string; kind?: string; controller?: boolean },
+  ) => r.controller === true && r.kind === KIND && String(r.apiVersion).split("/")[0] === GROUP);
+}
+
+/**
+ * Informer settings of a child kind: its projection, page size, and for Secrets metadata-only lists and watches
+ * (other people's Secrets, up to 1 MiB each, never cross the wire) with the operator's own read whole.
+ */
+export function childCacheOptions(kind: string): {
+  project: Projection;
+  pageSize: number;
+  metadataOnly?: { whole: (obj: KubeObject) => boolean };
+} {
+  return {
+    project: projectionFor(kind),
+    pageSize: CHILD_PAGE_SIZE,
+    ...(kind === "Secret" ? { metadataOnly: { whole: controlledByMySQL } } : {}),
+  };
+}
+
+/** The projection of a kind; any other kind keeps everything but managedFields. */
+export function projectionFor(kind: string): Projection {
+  return PROJECTIONS[kind] ?? slim;
+}
+
+/**
+ * Drops `metadata.managedFields` (nothing reads it; server-side apply keeps it on the server): often the largest
+ * part of an object. What the MySQL informers keep: the operator reads all of its own objects.
+ */
+export function slim(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}
