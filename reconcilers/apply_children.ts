@@ -19,7 +19,13 @@ import {
   renderSecret,
   renderService,
 } from "../templates/mod.ts";
-import { ownershipAnnotations, pvLabels, RETAINED_ANNOTATION } from "../templates/labels.ts";
+import {
+  OWNER_UID_ANNOTATION,
+  ownershipAnnotations,
+  pvLabels,
+  RETAINED_ANNOTATION,
+} from "../templates/labels.ts";
+import { ownership } from "./ownership.ts";
 import type { ClusterContext } from "./context.ts";
 import { childNames } from "../templates/names.ts";
 import { backupStorageClass } from "../templates/volumes.ts";
@@ -49,46 +55,75 @@ function withStatus(obj: MySQL, sb: StatusBuilder): MySQL {
 }
 
 /**
- * Takes back a data volume an earlier incarnation left without a final backup (its namespace was deleted), before
- * this incarnation makes a volume of its own: the data comes back instead of an empty datadir.
+ * Takes back data an earlier incarnation of this namespace/name left without a final backup, before this
+ * incarnation makes a volume of its own, so the data comes back instead of an empty datadir. The data is either
+ * still in its claim (the object was deleted while no operator ran and its finalizer was removed by hand) or on a
+ * volume kept when its namespace was deleted. Returns the objects it wrote (newer than the cache).
  */
-async function takeBackRetainedVolume(
-  ctx: ClusterContext,
-  obj: MySQL,
-  sb: StatusBuilder,
-): Promise<KubeObject | undefined> {
-  if (sb.status.dataVolumeName || sb.status.dataClaimUID || sb.status.restore) return;
+async function takeBackKeptData(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<KubeObject[]> {
+  if (sb.status.dataVolumeName || sb.status.dataClaimUID || sb.status.restore) return [];
+  const ns = obj.metadata.namespace;
+  const names = childNames(objectRef(obj));
   if (backupStorageClass(obj) !== undefined && !sb.status.backupVolumeName) {
     // A provisioned backup volume is found by its annotations; the new claim asks for it by name.
     const backup = retainedVolume(obj, ctx.cache.pvs(), "backup");
-    const claim = await readChild(
-      ctx,
-      "PersistentVolumeClaim",
-      obj.metadata.namespace,
-      childNames(objectRef(obj)).backupPVC,
-    );
+    const claim = await readChild(ctx, "PersistentVolumeClaim", ns, names.backupPVC);
     if (backup && !claim) sb.status.backupVolumeName = backup.metadata!.name!;
   }
-  const kept = retainedVolume(obj, ctx.cache.pvs(), "data");
-  if (!kept) return;
-  const name = kept.metadata!.name!;
-  const patched = await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, name), {
-    metadata: {
-      resourceVersion: kept.metadata?.resourceVersion,
-      annotations: ownershipAnnotations(objectRef(obj), true),
-    },
+  const claim = await readChild(ctx, "PersistentVolumeClaim", ns, names.dataPVC);
+  const claimUid = claim?.metadata?.annotations?.[OWNER_UID_ANNOTATION];
+  let volume: KubeObject | undefined;
+  let earlier = false;
+  // A claim or volume being deleted (the earlier incarnation's final step) is never taken back.
+  if (
+    claim?.spec?.volumeName && claimUid && !claim.metadata?.deletionTimestamp &&
+    ownership({ ...obj, metadata: { ...obj.metadata, uid: claimUid } }, "data", claim) === "ours"
+  ) {
+    // The claim names this namespace/name. Another incarnation's (the object was deleted while no operator ran):
+    // take it and its volume; this incarnation's own: only a volume taken back in a pass whose status write
+    // did not happen (it carries the retained mark and our UID), never the fresh volume of a new instance.
+    const v = await readChild(ctx, "PersistentVolume", ns, claim.spec.volumeName);
+    const vUid = v?.metadata?.annotations?.[OWNER_UID_ANNOTATION];
+    const retained = v?.metadata?.annotations?.[RETAINED_ANNOTATION] !== undefined;
+    const sameData = v && !v.metadata?.deletionTimestamp &&
+      ownership({ ...obj, metadata: { ...obj.metadata, uid: vUid ?? "" } }, "data", v) === "ours";
+    if (
+      sameData &&
+      (claimUid !== obj.metadata.uid
+        ? vUid === claimUid || vUid === obj.metadata.uid
+        : retained && vUid === obj.metadata.uid)
+    ) {
+      volume = v;
+      earlier = claimUid !== obj.metadata.uid;
+    }
+  } else if (!claim) volume = retainedVolume(obj, ctx.cache.pvs(), "data");
+  if (!volume) return [];
+  const name = volume.metadata!.name!;
+  const why = volume.metadata?.annotations?.[RETAINED_ANNOTATION] ??
+    `${sb.now}: the data of an earlier incarnation (${claimUid}) was left without a final backup`;
+  const adopt = {
+    annotations: { ...ownershipAnnotations(objectRef(obj), true), [RETAINED_ANNOTATION]: why },
+  };
+  const written: KubeObject[] = [];
+  const pv = await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, name), {
+    metadata: { uid: volume.metadata?.uid, resourceVersion: volume.metadata?.resourceVersion, ...adopt },
   }, FIELD_MANAGER);
+  written.push({ ...pv, kind: "PersistentVolume" });
+  if (earlier) {
+    const pvc = await ctx.client.mergePatch(objectPath(RESOURCES.pvc, ns, names.dataPVC), {
+      metadata: { uid: claim!.metadata?.uid, resourceVersion: claim!.metadata?.resourceVersion, ...adopt },
+    }, FIELD_MANAGER);
+    written.push({ ...pvc, kind: "PersistentVolumeClaim" });
+  }
   sb.status.dataVolumeName = name;
   sb.status.restore = {
     result: "KeptData",
     time: sb.now,
-    message: `the data volume ${name} kept when the namespace was deleted (${
-      kept.metadata?.annotations?.[RETAINED_ANNOTATION]
-    }) is used again; no restore`,
+    message: `the data volume ${name} (${why}) is used again; no restore`,
   };
   sb.set(CONDITIONS.restored, "True", "KeptData", sb.status.restore.message!);
   ctx.log.warn("taking back data volume {pv} kept without a final backup", { pv: name });
-  return { ...patched, kind: "PersistentVolume" };
+  return written;
 }
 
 /**
@@ -96,9 +131,9 @@ async function takeBackRetainedVolume(
  * it updated, sent even when a later step fails.
  */
 export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<Applied> {
-  const taken = obj.metadata.deletionTimestamp ? undefined : await takeBackRetainedVolume(ctx, obj, sb);
+  const taken = obj.metadata.deletionTimestamp ? [] : await takeBackKeptData(ctx, obj, sb);
   const desired = withStatus(obj, sb);
-  const seen = await observeChildren(ctx, desired, taken ? [taken] : []);
+  const seen = await observeChildren(ctx, desired, taken);
   const found = conflicts(seen);
   if (found.length) return { conflicts: found, available: false };
   await adoptLegacy(ctx, desired, seen);

@@ -14,6 +14,8 @@ import type { ClusterContext } from "./context.ts";
 import type { BackedUpReport } from "../templates/job_report.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import { readChild } from "./observe.ts";
+import { ownership } from "./ownership.ts";
 
 /** Label that tells backup Jobs from restore Jobs. */
 const COMPONENT = "app.kubernetes.io/component";
@@ -50,7 +52,7 @@ export async function settleBackupJobs(
     }
     const name = job.metadata!.name!;
     const path = objectPath(RESOURCES.job, obj.metadata.namespace, name);
-    const deleteJob = () => ctx.client.delete(path, "Background");
+    const deleteJob = () => ctx.client.delete(path, "Background", job.metadata?.uid);
     if (obj.status?.lastBackupJob === name) {
       after.push(deleteJob); // recorded in an earlier pass whose Job deletion did not happen
       continue;
@@ -129,13 +131,24 @@ function unverified(done: BackedUpReport | undefined): { reason: string; message
 }
 
 /**
- * The backup PVC outlives the object: its annotations tell a re-created instance that a backup of it exists, which
- * is what makes it restore (and only then).
+ * The backup claim and its volume outlive the object: their annotations tell a re-created instance that a backup
+ * of it exists, which is what makes it restore (and only then). The volume's copy survives the claim (a deleted
+ * namespace, a claim deleted by hand). Only a claim and volume proven this instance's are written, each patch
+ * carrying the UID that was read.
  */
 async function markBackupPVC(ctx: ClusterContext, obj: MySQL, time: string, file: string): Promise<void> {
-  const pvc = childNames(objectRef(obj)).backupPVC;
-  await ctx.client.mergePatch(objectPath(RESOURCES.pvc, obj.metadata.namespace, pvc), {
-    metadata: { annotations: { [ANNOTATIONS.lastBackupTime]: time, [ANNOTATIONS.lastBackup]: file } },
+  const ns = obj.metadata.namespace;
+  const annotations = { [ANNOTATIONS.lastBackupTime]: time, [ANNOTATIONS.lastBackup]: file };
+  const pvc = await readChild(ctx, "PersistentVolumeClaim", ns, childNames(objectRef(obj)).backupPVC);
+  if (!pvc || ownership(obj, "backup", pvc) === "foreign") return;
+  await ctx.client.mergePatch(objectPath(RESOURCES.pvc, ns, pvc.metadata!.name!), {
+    metadata: { uid: pvc.metadata?.uid, annotations },
+  }, FIELD_MANAGER);
+  const volume = pvc.spec?.volumeName;
+  const pv = volume ? await readChild(ctx, "PersistentVolume", ns, volume) : undefined;
+  if (!pv || ownership(obj, "backup", pv) === "foreign") return;
+  await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, volume!), {
+    metadata: { uid: pv.metadata?.uid, annotations },
   }, FIELD_MANAGER);
 }
 

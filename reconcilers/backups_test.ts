@@ -10,6 +10,8 @@ import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { backupJobName } from "../templates/names.ts";
 import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.ts";
 import { mysqlObject, TEST_HOST } from "../templates/testing.ts";
+import { renderBackupPV, renderBackupPVC } from "../templates/volumes.ts";
+import { DEFAULT_RENDER_OPTIONS } from "../templates/options.ts";
 import { type ClusterCache, type ClusterContext, DEFAULT_RECONCILE_OPTIONS } from "./context.ts";
 import { type AfterStatus, settleBackupJobs } from "./backups.ts";
 import { readJobReport } from "./jobs.ts";
@@ -82,8 +84,12 @@ async function settle(obj: MySQL, job: KubeObject, pods: KubeObject[]) {
   const ctx: ClusterContext = {
     cluster: "test",
     client,
-    // Only what settleBackupJobs reads; the rest of the cache is not used here.
-    cache: { jobs: () => [job] } as unknown as ClusterCache,
+    // Only what settleBackupJobs reads: its Jobs, and the backup claim and volume it marks.
+    cache: {
+      jobs: () => [job],
+      child: () => renderBackupPVC(obj, DEFAULT_RENDER_OPTIONS),
+      pv: () => renderBackupPV(obj, DEFAULT_RENDER_OPTIONS),
+    } as unknown as ClusterCache,
     log: {} as Logger,
     events: {
       emit: (_o, type, reason, message) => {
@@ -121,7 +127,7 @@ Deno.test("a final backup with its own report, taken read-only, succeeds and say
   equal(seen.events.length, 1);
   equal(seen.events[0].reason, "BackupSucceeded");
   ok(seen.events[0].message.includes("taken read-only"), seen.events[0].message);
-  equal(seen.patches.length, 1, "the backup PVC is marked");
+  equal(seen.patches.length, 2, "the backup claim and its volume are marked");
 });
 
 Deno.test("a Job that completed without a verified report is a failed attempt (Unverified), never a backup", async () => {
@@ -154,7 +160,7 @@ Deno.test("a Job that completed without a verified report is a failed attempt (U
     equal(status.finalBackupAttempts, 1, `${what}: counts as a failed attempt (the finalizer backs off)`);
     equal(backupReady?.status, "False", what);
     deepStrictEqual(seen.events.map((e) => [e.type, e.reason]), [["Warning", "BackupFailed"]], what);
-    equal(seen.patches.length, 0, `${what}: the backup PVC does not advertise it`);
+    equal(seen.patches.length, 0, `${what}: the backup claim and volume do not advertise it`);
   }
 });
 

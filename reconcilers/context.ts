@@ -22,6 +22,8 @@ export interface ClusterCache {
   pv(name: string): KubeObject | undefined;
   /** Every cached PersistentVolume (the operator's, by label). */
   pvs(): KubeObject[];
+  /** True when the namespace is being deleted (its deletion was seen: a positive fact, never a cache miss). */
+  namespaceTerminating(namespace: string): boolean;
   /** Jobs of an instance (by the app.kubernetes.io/instance label) in a namespace. */
   jobs(namespace: string, instance: string): KubeObject[];
 }

@@ -38,8 +38,9 @@ export async function finalize(
   after: AfterStatus,
 ): Promise<CleanupResult> {
   sb.status.phase = "Deleting";
+  // The namespace's deletion, seen by the namespace informer; failing that, the API server's refusal to create.
   try {
-    return await finalizeOnce(ctx, obj, sb, after, false);
+    return await finalizeOnce(ctx, obj, sb, after, ctx.cache.namespaceTerminating(obj.metadata.namespace));
   } catch (err) {
     if (!isNamespaceTerminating(err)) throw err;
     return await finalizeOnce(ctx, obj, sb, after, true);
@@ -159,8 +160,14 @@ async function deleteData(
   await del(seen.deployment, RESOURCES.deployment);
   await del(seen.service, RESOURCES.service);
   await del(seen.secret, RESOURCES.secret);
+  // The volume goes only with a claim that is ours (or gone): a claim another controller adopted keeps using it.
+  const pv = seen.dataPVC.owner === "foreign" ? undefined : seen.dataPV;
+  if (pv !== seen.dataPV) {
+    ctx.log.warn("data claim {claim} belongs to someone else now: it and its volume are left alone", {
+      claim: seen.dataPVC.name,
+    });
+  }
   // A provisioned volume was set to Retain while it held unbacked-up data; now the storage may go with its claim.
-  const pv = seen.dataPV;
   if (mine(pv) && pv.obj.spec?.persistentVolumeReclaimPolicy === "Retain" && !operatorMade(pv.obj)) {
     await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, pv.name), {
       metadata: { resourceVersion: pv.obj.metadata?.resourceVersion },

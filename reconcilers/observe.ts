@@ -158,7 +158,9 @@ export function retainedVolume(
         : pv.metadata?.labels?.["app.kubernetes.io/component"] === "backup" &&
           Boolean(pv.spec?.storageClassName); // provisioned; the API server drops an empty class
       return kept && a[INSTANCE_ANNOTATION] === instance && !(pv.metadata?.ownerReferences ?? []).length &&
-        pv.status?.phase !== "Bound" && !pv.metadata?.deletionTimestamp;
+        // Bound: in use, unless by this object (taken back in a pass whose status write did not happen).
+        (pv.status?.phase !== "Bound" || a[OWNER_UID_ANNOTATION] === obj.metadata.uid) &&
+        !pv.metadata?.deletionTimestamp;
     })
     .sort((a, b) =>
       String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp))

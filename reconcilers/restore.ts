@@ -69,7 +69,10 @@ export async function reconcileRestore(
     }
     return sb.status.restore.result === "Failed" ? "failed" : "done";
   }
-  const lastBackup = input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime];
+  // The claim says a backup exists; failing that its volume does (it survives a deleted claim or namespace).
+  const volume = input.backupPVC?.spec?.volumeName;
+  const lastBackup = input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] ??
+    (volume ? ctx.cache.pv(volume)?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] : undefined);
   if (!lastBackup) {
     sb.status.restore = {
       result: "NothingToRestore",

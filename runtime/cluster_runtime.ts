@@ -65,6 +65,7 @@ export class ClusterRuntime {
   readonly #mysqls: Informer[] = [];
   readonly #children = new Map<ChildKind, Informer[]>();
   readonly #pvs: Informer;
+  readonly #namespaces: Informer;
   readonly #elector?: LeaderElector;
   readonly #ctx: ClusterContext;
   readonly #informerStates = new Map<Informer, InformerState>();
@@ -92,7 +93,7 @@ export class ClusterRuntime {
         labelSelector,
         // Children are selected by a label anyone can set: their caches keep only what the operator reads, and
         // lists come in small pages (runtime/projection.ts), so other people's objects cost next to nothing.
-        ...(labelSelector ? childCacheOptions(resource.kind) : {}),
+        ...(labelSelector || resource === RESOURCES.namespace ? childCacheOptions(resource.kind) : {}),
         onChange: on,
         onRestart: (reason, err) => {
           m.watchRestarts.inc({ cluster, resource: resource.plural, reason });
@@ -125,6 +126,11 @@ export class ClusterRuntime {
         namespaces.map((ns) => informer(resource, ns, MANAGED_SELECTOR, (o) => this.#enqueueOwner(o))),
       );
     }
+    // A namespace being deleted accepts no new Job: its instances keep their volumes instead of a final backup.
+    this.#namespaces = informer(RESOURCES.namespace, undefined, undefined, (o) => {
+      if (!o.metadata?.deletionTimestamp || !this.#serves(o.metadata.name!)) return;
+      for (const m of this.#pick(this.#mysqls, o.metadata.name!)?.list() ?? []) this.queue.add(keyOf(m));
+    });
     this.#pvs = informer(RESOURCES.pv, undefined, MANAGED_SELECTOR, (o) => {
       const ns = o.metadata?.labels?.[NAMESPACE_LABEL], name = o.metadata?.labels?.[NAME_LABEL];
       if (ns && name && this.#serves(ns)) this.queue.add(`${ns}/${name}`);
@@ -230,6 +236,7 @@ export class ClusterRuntime {
       child: (kind, key) => this.#pick(this.#children.get(kind)!, key.split("/")[0])?.get(key),
       pv: (name) => this.#pvs.get(name),
       pvs: () => this.#pvs.list(),
+      namespaceTerminating: (ns) => Boolean(this.#namespaces.get(ns)?.metadata?.deletionTimestamp),
       jobs: (ns, instance) =>
         (this.#pick(this.#children.get("Job")!, ns)?.list() ?? []).filter((j) =>
           j.metadata?.namespace === ns && j.metadata?.labels?.[INSTANCE_LABEL] === instance
@@ -239,7 +246,7 @@ export class ClusterRuntime {
 
   /** Every informer. */
   get informers(): Informer[] {
-    return [...this.#mysqls, ...[...this.#children.values()].flat(), this.#pvs];
+    return [...this.#mysqls, ...[...this.#children.values()].flat(), this.#pvs, this.#namespaces];
   }
 
   async #resumeWhenSynced(): Promise<void> {

@@ -137,6 +137,8 @@ export const PROJECTIONS: Readonly<Record<string, Projection>> = {
   PersistentVolumeClaim: withStatus(["phase", "capacity", "conditions"]),
   // Released volumes are re-bound; Bound ones are in use.
   PersistentVolume: withStatus(["phase", "reason", "message"]),
+  // Only whether it is being deleted (deletionTimestamp, phase Terminating): no Job can start there then.
+  Namespace: withStatus(["phase"]),
   // Complete/Failed conditions decide a backup or restore; completionTime dates a backup.
   Job: withStatus(["conditions", "active", "ready", "succeeded", "failed", "startTime", "completionTime"]),
   Secret: (obj) => ({

@@ -274,7 +274,19 @@ Deno.test("a relabelled and then hand-deleted data claim never leads to data del
 
 Deno.test("deleting the namespace keeps the data and backup volumes, and the re-created instance takes its data volume back (kubectl delete ns; kubectl create ns; kubectl apply MySQL)", async () => {
   await withOperator("adv-ns", async (ns) => {
-    await kubectlApply(ctx, await courseObject(ns));
+    // The password comes from the user's Secret, which the namespace deletion takes too: nothing may wait for it.
+    const withSecret = async () => {
+      await applyObject(ctx, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "db-root", namespace: ns },
+        stringData: { password: "s3cret" },
+      });
+      const obj = await courseObject(ns, { passwordSecretRef: { name: "db-root" } });
+      delete obj.spec.password;
+      await kubectlApply(ctx, obj);
+    };
+    await withSecret();
     const ready = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
     const names = childNames({ namespace: ns, name: "mysql-instance", uid: ready.metadata.uid });
     const dataPV = await getJson("pv", undefined, names.dataPV);
@@ -294,7 +306,7 @@ Deno.test("deleting the namespace keeps the data and backup volumes, and the re-
       assertEquals((await getJson("pv", undefined, names.backupPV))?.metadata.uid, backupPV.metadata.uid);
 
       await kubectl(ctx, "create", "namespace", ns);
-      await kubectlApply(ctx, await courseObject(ns));
+      await withSecret();
       const again = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True", undefined, 120_000);
       assert(again.metadata.uid !== ready.metadata.uid, "a new incarnation");
       assertEquals(again.status?.restore?.result, "KeptData");
@@ -407,4 +419,95 @@ Deno.test("a volume a storage class provisions (reclaim Delete) is set to Retain
     if (pvs.length) await kubectl(ctx, "delete", "pv", ...pvs, "--ignore-not-found", "--wait=false");
     await kubectl(ctx, "delete", "storageclass", storageClass, "--ignore-not-found");
   }
+});
+
+Deno.test("a data claim another controller adopted (controller ownerReference) is never deleted, nor its volume, even with skip-final-backup (kubectl patch pvc ownerReferences; kubectl annotate skip-final-backup; kubectl delete mysql)", async () => {
+  await withOperator("adv-adopted", async (ns) => {
+    await kubectlApply(ctx, await courseObject(ns));
+    const ready = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
+    const names = childNames({ namespace: ns, name: "mysql-instance", uid: ready.metadata.uid });
+    // Another app adopts the claim: a ConfigMap stands in for its controller object.
+    const owner = await applyObject(ctx, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "adopter", namespace: ns },
+    });
+    await kubectl(
+      ctx,
+      "patch",
+      "pvc",
+      names.dataPVC,
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        metadata: {
+          ownerReferences: [{
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            name: "adopter",
+            uid: (owner as Obj).metadata.uid,
+            controller: true,
+          }],
+        },
+      }),
+    );
+    const claimUid = (await getJson("pvc", ns, names.dataPVC)).metadata.uid;
+    const pvUid = (await getJson("pv", undefined, names.dataPV)).metadata.uid;
+    await kubectl(
+      ctx,
+      "annotate",
+      "mysql",
+      "mysql-instance",
+      "-n",
+      ns,
+      "otus.homework/skip-final-backup=true",
+    );
+    await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
+    await waitFor(
+      "the MySQL object to be gone",
+      async () => !(await getMySQL(ctx, ns, "mysql-instance")),
+      60_000,
+    );
+    const claim = await getJson("pvc", ns, names.dataPVC);
+    assert(claim && !claim.metadata.deletionTimestamp, "the adopted claim is not deleted");
+    assertEquals(claim.metadata.uid, claimUid);
+    const pv = await getJson("pv", undefined, names.dataPV);
+    assert(pv && !pv.metadata.deletionTimestamp, "its volume is not deleted");
+    assertEquals(pv.metadata.uid, pvUid);
+  });
+});
+
+Deno.test("an object deleted without the operator (finalizer removed by hand) leaves its data claim, and the re-created object takes that data back instead of starting empty (kubectl patch mysql finalizers=null; kubectl delete mysql; kubectl apply)", async () => {
+  await withOperatorIn({ kubeconfig, context: ctx, prefix: "adv-stripped" }, async (ns, op, restart) => {
+    await kubectlApply(ctx, await courseObject(ns));
+    const ready = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
+    const names = childNames({ namespace: ns, name: "mysql-instance", uid: ready.metadata.uid });
+    const pv = await getJson("pv", undefined, names.dataPV);
+    await op().kill(); // no operator: nothing re-adds the finalizer or takes a final backup
+    await kubectl(
+      ctx,
+      "patch",
+      "mysql",
+      "mysql-instance",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      '{"metadata":{"finalizers":null}}',
+    );
+    await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns);
+    await kubectlApply(ctx, await courseObject(ns));
+    await restart();
+    const again = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True", undefined, 120_000);
+    assert(again.metadata.uid !== ready.metadata.uid, "a new incarnation");
+    assertEquals(again.status?.restore?.result, "KeptData");
+    assertEquals(again.status?.dataVolumeName, names.dataPV);
+    const claim = await getJson("pvc", ns, names.dataPVC);
+    assertEquals(claim.spec.volumeName, names.dataPV, "the claim still holds the same volume");
+    assertEquals((await getJson("pv", undefined, names.dataPV))?.metadata.uid, pv.metadata.uid);
+    const newPV = childNames({ namespace: ns, name: "mysql-instance", uid: again.metadata.uid }).dataPV;
+    assert(!(await getJson("pv", undefined, newPV)), "no second, empty data volume was made");
+  });
 });

@@ -319,6 +319,7 @@ const FIRST_VERB: Record<string, string> = {
   secrets: "list",
   jobs: "list",
   pods: "list",
+  namespaces: "list",
   events: "create",
   leases: "get",
 };

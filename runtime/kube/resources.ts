@@ -30,6 +30,7 @@ export const RESOURCES = {
   secret: { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
   job: { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true },
   pod: { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
+  namespace: { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false },
   event: { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true },
   lease: { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true },
 } as const satisfies Record<string, Resource>;
