@@ -173,13 +173,18 @@ export async function startMariaDB(opts: { rootPassword: string }): Promise<Mari
   const dir = await Deno.makeTempDir({ prefix: "mariadb-test-" });
   const dataDir = `${dir}/data`;
   const socket = `${dir}/mysqld.sock`;
+  // Each server gets its own temporary directory: mariadbd removes every `#sql*` file in its tmpdir when it starts,
+  // so with the shared /tmp a server started by a parallel test file deleted this bootstrap's temporary tables
+  // ("Could not remove temporary table ... error: 2", CI run of 1252abc).
+  const tmpDir = `${dir}/tmp`;
+  await Deno.mkdir(tmpDir);
   const init = await run(installDb, [
     "--no-defaults",
     `--datadir=${dataDir}`,
     "--user=root",
     "--auth-root-authentication-method=socket",
     "--skip-test-db",
-  ], { env: { PATH: PATH_WITH_SBIN } });
+  ], { env: { PATH: PATH_WITH_SBIN, TMPDIR: tmpDir } });
   if (init.code !== 0) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(`mariadb-install-db failed: ${init.stderr}\n${init.stdout}`);
@@ -194,6 +199,7 @@ export async function startMariaDB(opts: { rootPassword: string }): Promise<Mari
         "--user=root",
         `--datadir=${dataDir}`,
         `--socket=${socket}`,
+        `--tmpdir=${tmpDir}`,
         `--pid-file=${dir}/mysqld.pid`,
         `--log-error=${dir}/error.log`,
         "--bind-address=127.0.0.1",
