@@ -49,7 +49,7 @@ Leader election (one Lease per cluster; two processes never reconcile one cluste
   --lease-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else kube-system)
   --lease-name NAME        Lease name (default mysql-operator)
   --lease-duration-seconds N  failover time after a holder dies (default 15)
-  --identity ID            holder identity (default: hostname-pid-random)
+  --identity ID            lease holder identity, also sent in the User-Agent (default: hostname-pid-random)
 
 Output:
   --log-format FMT         json (default: JSON lines) | pretty (one readable line per record)

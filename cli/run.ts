@@ -41,6 +41,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const log = getLogger([LOG_CATEGORY]);
   const selection = resolveSelection(f);
   const httpAddr = f["http-addr"] === "off" ? undefined : f["http-addr"] ?? "127.0.0.1:8080";
+  const identity = f.identity ?? defaultIdentity();
   const op = await startOperator({
     kubeconfig: selection.kubeconfig,
     contexts: selection.contexts,
@@ -48,10 +49,11 @@ export async function runCommand(args: string[]): Promise<number> {
     namespaces: f.namespace ?? [],
     concurrency,
     httpAddr,
+    identity,
     lease: f["no-leader-elect"] ? undefined : {
       namespace: f["lease-namespace"] ?? Deno.env.get("POD_NAMESPACE") ?? podNamespace() ?? "kube-system",
       name: f["lease-name"] ?? "mysql-operator",
-      identity: f.identity ?? defaultIdentity(),
+      identity,
       leaseDurationMs: leaseSeconds * 1000,
     },
     reconcile: {

@@ -40,6 +40,7 @@ import {
 } from "./observe.ts";
 import type { Conflict } from "./ownership.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import { sameQuantity } from "./drift.ts";
 
 /** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
 export interface Applied {
@@ -247,7 +248,7 @@ async function retainVolume(ctx: ClusterContext, obj: MySQL, pvc: KubeObject, ro
 function checkStorageSize(obj: MySQL, sb: StatusBuilder, existing: KubeObject | undefined) {
   const want = obj.spec.storage_size;
   const have = existing?.spec?.resources?.requests?.storage;
-  if (existing && want && have && want !== have) {
+  if (existing && want && have && !sameQuantity(want, String(have))) {
     sb.set(
       CONDITIONS.storageResized,
       "False",

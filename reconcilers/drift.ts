@@ -33,6 +33,13 @@ function canonicalQuantity(v: string): string | undefined {
   return String(Number(m[1]) * mult[m[2] ?? ""]);
 }
 
+/** True when two quantities are equal in value (`1024Mi` and `1Gi`); unreadable ones only when equal as text. */
+export function sameQuantity(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = canonicalQuantity(a);
+  return x !== undefined && x === canonicalQuantity(b);
+}
+
 /**
  * True when every field of `desired` is present and equal in `actual` (arrays: same length, element-wise). For a
  * Secret, `data` and `stringData` are compared as digests, so a cached (projected) Secret and a live read compare

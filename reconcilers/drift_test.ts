@@ -1,5 +1,5 @@
-import { assert } from "../tests/_assert.ts";
-import { isSubset } from "./drift.ts";
+import { assert, assertEquals } from "../tests/_assert.ts";
+import { isSubset, sameQuantity } from "./drift.ts";
 import { PROJECTIONS } from "../runtime/projection.ts";
 import { base64Utf8 } from "../templates/secret.ts";
 
@@ -62,4 +62,13 @@ Deno.test("isSubset compares Secrets by digest: the cache's projected Secret and
   // Other fields still count.
   assert(!isSubset(desired, { ...cached, type: "kubernetes.io/tls" }));
   assert(!isSubset(desired, { ...cached, metadata: { ...cached.metadata, ownerReferences: [] } }));
+});
+
+Deno.test("sameQuantity: equal in value whatever the unit; a different size is different", () => {
+  assertEquals(sameQuantity("1Gi", "1Gi"), true);
+  assertEquals(sameQuantity("1024Mi", "1Gi"), true);
+  assertEquals(sameQuantity("1G", "1000M"), true);
+  assertEquals(sameQuantity("2Gi", "1Gi"), false);
+  assertEquals(sameQuantity("1G", "1Gi"), false);
+  assertEquals(sameQuantity("lots", "1Gi"), false);
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backoffDelay, type BackoffOptions } from "../runtime/backoff.ts";
 
 /** The facts a deletion pass decides on. */
 export interface FinalFacts {
@@ -54,4 +55,20 @@ export function decideFinal(f: FinalFacts): FinalDecision {
 export function isNamespaceTerminating(err: unknown): boolean {
   const e = err as { status?: number; message?: string };
   return e?.status === 403 && /because it is being terminated/.test(e.message ?? "");
+}
+
+/**
+ * How much longer a deletion waits before its next final-backup attempt, after `attempts` failed ones, the last at
+ * `lastFailureMs` (pure). With the operator's policy (`finalBackupRetry` in reconcilers/context.ts): 10 s after
+ * the first failure, doubling with each failure, at most 5 minutes; no jitter (one object, one clock). 0 or less:
+ * take the backup now.
+ */
+export function finalBackupRetryInMs(
+  attempts: number,
+  lastFailureMs: number,
+  nowMs: number,
+  policy: BackoffOptions,
+): number {
+  if (attempts <= 0) return 0;
+  return lastFailureMs + backoffDelay(attempts, policy, () => 1) - nowMs;
 }

@@ -1,6 +1,12 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { decideFinal, type FinalFacts, isNamespaceTerminating } from "./final_decision.ts";
+import {
+  decideFinal,
+  finalBackupRetryInMs,
+  type FinalFacts,
+  isNamespaceTerminating,
+} from "./final_decision.ts";
 import { ApiError } from "../runtime/kube/client.ts";
+import { DEFAULT_RECONCILE_OPTIONS } from "./context.ts";
 
 const base: FinalFacts = {
   skipRequested: false,
@@ -61,4 +67,31 @@ Deno.test("isNamespaceTerminating: only the API server's terminating-namespace r
   assertEquals(isNamespaceTerminating(new ApiError(403, "Forbidden", "RBAC says no", "POST /x")), false);
   assertEquals(isNamespaceTerminating(new ApiError(409, "Conflict", msg, "POST /x")), false);
   assertEquals(isNamespaceTerminating(new Error(msg)), false);
+});
+
+Deno.test("finalBackupRetryInMs: a failed final backup is retried after 10 s, doubling, at most 5 minutes (table)", () => {
+  // The policy the operator runs with (startOperator merges these defaults; no flag overrides them).
+  const policy = DEFAULT_RECONCILE_OPTIONS.finalBackupRetry;
+  const failedAt = Date.parse("2026-12-02T12:00:00Z");
+  // Failed attempts so far → the pause after the last of them.
+  const pauses: Array<[attempts: number, pauseMs: number]> = [
+    [1, 10_000],
+    [2, 20_000],
+    [3, 40_000],
+    [4, 80_000],
+    [5, 160_000],
+    [6, 300_000], // 320 s, capped
+    [7, 300_000],
+    [20, 300_000],
+    [10_000, 300_000], // never overflows into no pause at all
+  ];
+  for (const [attempts, pause] of pauses) {
+    const at = (sinceMs: number) => finalBackupRetryInMs(attempts, failedAt, failedAt + sinceMs, policy);
+    assertEquals(at(0), pause, `after ${attempts} failures, right after the last`);
+    assertEquals(at(pause - 1), 1, `after ${attempts} failures, 1 ms before the retry`);
+    assertEquals(at(pause), 0, `after ${attempts} failures, the retry is due`);
+    assertEquals(at(pause + 60_000) < 0, true, `after ${attempts} failures, long after: due`);
+  }
+  // No failed attempt yet: the first final backup starts at once.
+  assertEquals(finalBackupRetryInMs(0, failedAt, failedAt, policy), 0);
 });

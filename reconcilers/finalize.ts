@@ -8,7 +8,6 @@
 import { ANNOTATIONS, FIELD_MANAGER, type MySQL, validateMySQL } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
-import { backoffDelay } from "../runtime/backoff.ts";
 import { RETAINED_ANNOTATION } from "../templates/labels.ts";
 import type { ClusterContext } from "./context.ts";
 import { type AfterStatus, backupJobs, settleBackupJobs, startBackup } from "./backups.ts";
@@ -16,7 +15,7 @@ import type { CleanupResult } from "./finalizer.ts";
 import { applyChildren } from "./apply_children.ts";
 import { conflictMessage } from "./ownership.ts";
 import { observeChildren, type ObservedChild } from "./observe.ts";
-import { decideFinal, isNamespaceTerminating } from "./final_decision.ts";
+import { decideFinal, finalBackupRetryInMs, isNamespaceTerminating } from "./final_decision.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
 import { jobState } from "./jobs.ts";
 import { checkCredentials } from "./credentials.ts";
@@ -122,8 +121,12 @@ async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): 
   }
   const attempts = sb.status.finalBackupAttempts ?? 0;
   if (attempts > 0 && sb.status.lastBackupFailure) {
-    const wait = backoffDelay(attempts, ctx.options.finalBackupRetry, () => 1);
-    const remaining = Date.parse(sb.status.lastBackupFailure.time) + wait - ctx.now().getTime();
+    const remaining = finalBackupRetryInMs(
+      attempts,
+      Date.parse(sb.status.lastBackupFailure.time),
+      ctx.now().getTime(),
+      ctx.options.finalBackupRetry,
+    );
     if (remaining > 0) {
       sb.set(
         CONDITIONS.ready,

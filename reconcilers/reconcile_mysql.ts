@@ -113,6 +113,7 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
   if (sb.status.lastBackupTime === undefined && sb.status.lastBackupFailure === undefined) {
     sb.set(CONDITIONS.backupReady, "Unknown", "NoBackupYet", "no backup has been taken yet");
   }
+  await reportSchedule(ctx, obj, sb);
 
   const wasReady = obj.status?.conditions?.find((c) => c.type === CONDITIONS.ready)?.status === "True";
   if (!seen.available) {
@@ -151,9 +152,8 @@ async function maybeStartBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
   let cron;
   try {
     cron = parseCron(schedule);
-  } catch (err) {
-    sb.set(CONDITIONS.backupReady, "False", "InvalidSchedule", (err as Error).message);
-    return undefined;
+  } catch {
+    return undefined; // said by reportSchedule
   }
   const now = ctx.now();
   const slot = previousSlot(cron, now);
@@ -166,4 +166,48 @@ async function maybeStartBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
   }
   const next = nextSlot(cron, now);
   return next ? Math.max(1000, next.getTime() - now.getTime() + 500) : undefined;
+}
+
+/**
+ * A schedule cron cannot read (the CRD's pattern checks only its shape; an object may predate the pattern) takes no
+ * scheduled backup: `BackupReady=False` with reason `InvalidSchedule` and a Warning event say so on every pass,
+ * whether or not mysqld is up (requested and final backups still run). Once the schedule is fixed, the condition
+ * tells the last backup's outcome again.
+ */
+export async function reportSchedule(
+  ctx: Pick<ClusterContext, "events">,
+  obj: MySQL,
+  sb: StatusBuilder,
+): Promise<void> {
+  const schedule = obj.spec.backup?.schedule;
+  let problem: string | undefined;
+  try {
+    if (schedule) parseCron(schedule);
+  } catch (err) {
+    problem = `no scheduled backups: ${(err as Error).message}`;
+  }
+  if (problem) {
+    sb.set(CONDITIONS.backupReady, "False", "InvalidSchedule", problem);
+    await ctx.events.emit(obj, "Warning", "InvalidSchedule", problem);
+    return;
+  }
+  if (sb.get(CONDITIONS.backupReady)?.reason !== "InvalidSchedule") return;
+  const failedAt = Date.parse(sb.status.lastBackupFailure?.time ?? "") || 0;
+  const succeededAt = Date.parse(sb.status.lastBackupTime ?? "") || 0;
+  if (failedAt > succeededAt) {
+    const f = sb.status.lastBackupFailure!;
+    sb.set(
+      CONDITIONS.backupReady,
+      "False",
+      "BackupFailed",
+      `the last backup failed: ${f.reason}: ${f.message ?? ""}`,
+    );
+  } else {
+    sb.set(
+      CONDITIONS.backupReady,
+      "True",
+      "BackupSucceeded",
+      `backup ${sb.status.lastBackup ?? ""} succeeded`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The one restore of an incarnation: only when a backup of this instance exists (the backup PVC says so), only once
- * mysqld is Ready, its outcome read from the Job and recorded in status, and never a second time.
+ * mysqld is Ready, its outcome read from the Job's own verified report and recorded in status, and never a second
+ * time.
  *
  * @module
  */
@@ -13,6 +14,12 @@ import type { AfterStatus } from "./backups.ts";
 import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type {
+  FailedReport,
+  JobReport,
+  NothingToRestoreReport,
+  RestoredReport,
+} from "../templates/job_report.ts";
 
 /**
  * Restore attempts that could not connect (a new Service IP not routed yet, mysqld restarting) before the restore
@@ -44,6 +51,35 @@ function jobFailedAt(job: KubeObject): string | undefined {
 function earlierIncarnationOf(job: KubeObject, obj: MySQL): boolean {
   const ref = (job.metadata?.ownerReferences ?? []).find((r: { controller?: boolean }) => r.controller);
   return ref?.apiVersion === API_VERSION && ref?.kind === KIND && ref?.name === obj.metadata.name;
+}
+
+/** What a finished restore Job amounts to (see {@linkcode restoreOutcome}). */
+export type RestoreOutcome =
+  | { kind: "restored"; report: RestoredReport }
+  | { kind: "nothing"; report: NothingToRestoreReport }
+  | { kind: "unverified" }
+  | { kind: "failed"; report?: FailedReport };
+
+/** The failure recorded for a restore Job that completed without its own verified report. */
+export const UNVERIFIED = {
+  reason: "Unverified",
+  message:
+    "the restore Job completed without a verified report (one naming this Job's UID, with the restored " +
+    "backup and its sha256, or NothingToRestore): what it loaded, if anything, is unknown",
+} as const;
+
+/**
+ * What a finished restore Job amounts to (pure). `report` is the Job's verified report (readJobReport: only one
+ * naming this Job's UID). Like a backup, a restore counts only with that report: a Job that merely completed (a
+ * simulated pod, a report of another Job, a report of the wrong kind) is `unverified`, never `Restored`, because
+ * nothing says which backup, if any, was loaded. A `Failed` report wins over the Job's own state.
+ */
+export function restoreOutcome(state: "succeeded" | "failed", report: JobReport | undefined): RestoreOutcome {
+  if (report?.result === "Failed") return { kind: "failed", report };
+  if (state === "failed") return { kind: "failed" };
+  if (report?.result === "Restored") return { kind: "restored", report };
+  if (report?.result === "NothingToRestore") return { kind: "nothing", report };
+  return { kind: "unverified" };
 }
 
 /** Where the restore stands after this pass. */
@@ -127,25 +163,25 @@ export async function reconcileRestore(
     sb.set(CONDITIONS.restored, "False", "Restoring", `restore Job ${jobName} is running`);
     return "running";
   }
-  const report = await readJobReport(ctx.client, job);
-  const restored = report?.result === "Restored" ? report : undefined;
-  const failed = report?.result === "Failed" ? report : undefined;
-  if (state === "succeeded" && !failed) {
-    const nothing = report?.result === "NothingToRestore";
+  const outcome = restoreOutcome(state, await readJobReport(ctx.client, job));
+  if (outcome.kind === "restored" || outcome.kind === "nothing") {
+    const restored = outcome.kind === "restored";
+    const { message } = outcome.report;
     sb.status.restore = {
-      result: nothing ? "NothingToRestore" : "Restored",
+      result: restored ? "Restored" : "NothingToRestore",
       time: sb.now,
-      ...(restored ? { backup: restored.backup } : {}),
-      ...(report ? {} : { message: "the restore Job succeeded but left no report" }),
+      ...(restored ? { backup: outcome.report.backup } : {}),
+      ...(message ? { message } : {}),
     };
-    const what = nothing
-      ? "the restore found no backup of this instance"
-      : `restored ${restored?.backup ?? "the newest backup"}`;
-    sb.set(CONDITIONS.restored, "True", nothing ? "NothingToRestore" : "Restored", what);
-    await ctx.events.emit(obj, "Normal", nothing ? "NothingToRestore" : "Restored", what);
+    const what =
+      (restored ? `restored ${outcome.report.backup}` : "the restore found no backup of this instance") +
+      (message ? ` (${message})` : "");
+    sb.set(CONDITIONS.restored, "True", sb.status.restore.result, what);
+    await ctx.events.emit(obj, "Normal", sb.status.restore.result, what);
     after.push(() => ctx.client.delete(jobPath, "Background", job.metadata?.uid));
     return "done";
   }
+  const failed = outcome.kind === "failed" ? outcome.report : undefined;
   if (failed?.reason === "ConnectionFailed" && job.metadata?.uid === sb.status.restoreRetriedJob) {
     return "waiting"; // counted and deleted already: the cache has not seen the deletion yet
   }
@@ -171,7 +207,8 @@ export async function reconcileRestore(
     );
     return "waiting";
   }
-  const failure = jobFailure(job);
+  // Unverified is recorded like any other failure: never retried by itself, and the data is left as it is.
+  const failure = outcome.kind === "unverified" ? UNVERIFIED : jobFailure(job);
   const gaveUp = failed?.reason === "ConnectionFailed" ? ` (gave up after ${attempt} attempts)` : "";
   const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}${gaveUp}`;
   sb.status.restore = { result: "Failed", time: sb.now, message };

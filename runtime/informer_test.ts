@@ -162,3 +162,95 @@ Deno.test("other child kinds are listed whole and projected page by page", async
     status: { availableReplicas: 1 },
   });
 });
+
+/**
+ * A watch that yields what the test pushes and otherwise stays silent, like a half-open connection: no event, no
+ * error, until the informer gives up on it (aborts). Counts the watches opened.
+ */
+function silentWatchClient() {
+  const state = { watches: 0, push: (_ev: WatchEvent) => {} };
+  const client = {
+    request: () => Promise.resolve({ metadata: { resourceVersion: "10" }, items: [] }),
+    async *watch(_p: string, _q: unknown, signal: AbortSignal, onOpen?: () => void) {
+      state.watches++;
+      onOpen?.();
+      const queue: WatchEvent[] = [];
+      let wake = () => {};
+      state.push = (ev) => {
+        queue.push(ev);
+        wake();
+      };
+      const aborted = new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        const ev = queue.shift();
+        if (ev) yield ev;
+        else await Promise.race([aborted, new Promise<void>((r) => wake = r)]);
+      }
+    },
+  };
+  return { client: client as unknown as KubeClient, state };
+}
+
+Deno.test("a watch silent for 90 s counts as dropped: the default idle timeout, re-armed by every event", async () => {
+  // Timers of a minute or more are held here instead of run (the test fires the idle timer itself); shorter ones,
+  // the test's own polling included, are real. The operator's informers (runtime/cluster_runtime.ts) use the
+  // default idle timeout, as this one does.
+  const held: Array<{ id: number; ms: number; fire: () => void; cleared: boolean }> = [];
+  const realSetTimeout = globalThis.setTimeout, realClearTimeout = globalThis.clearTimeout;
+  let nextId = 1_000_000_000;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    if ((ms ?? 0) < 60_000) return realSetTimeout(fn, ms);
+    held.push({ id: nextId, ms: ms!, fire: fn, cleared: false });
+    return nextId++;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: number) => {
+    const t = held.find((h) => h.id === id);
+    if (t) t.cleared = true;
+    else realClearTimeout(id);
+  }) as typeof clearTimeout;
+  const armed = () => held.filter((h) => !h.cleared);
+  const until = async (what: string, cond: () => boolean) => {
+    for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => realSetTimeout(r, 5));
+    assert(cond(), what);
+  };
+  const { client, state } = silentWatchClient();
+  const restarts: string[] = [];
+  const inf = new Informer(client, {
+    resource: { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true },
+    namespace: "ns",
+    onChange: () => {},
+    onRestart: (reason) => restarts.push(reason),
+  });
+  const ctl = new AbortController();
+  const run = inf.run(ctl.signal);
+  try {
+    await inf.synced();
+    await until("the watch to open with an idle timer", () => state.watches === 1 && armed().length === 1);
+    assertEquals(armed().map((h) => h.ms), [90_000], "one idle timer of 90 s");
+
+    // An event is not silence: the timer starts again from it.
+    const first = armed()[0];
+    const cm = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c", namespace: "ns", resourceVersion: "11" },
+    };
+    state.push({ type: "ADDED", object: cm });
+    await until("the event to be cached", () => inf.get("ns/c") !== undefined);
+    assert(first.cleared, "the event cleared the timer that was running");
+    assertEquals(armed().map((h) => h.ms), [90_000], "and armed a new one of 90 s");
+    assertEquals(restarts, [], "no restart while events arrive");
+
+    // 90 s of silence: the watch counts as dropped (reason idle) and a new one opens from the last version.
+    armed()[0].fire();
+    await until("a new watch after the idle timeout", () => state.watches === 2);
+    assertEquals(restarts, ["idle"]);
+    assertEquals(inf.resourceVersion, "11", "resumed from the last event's resourceVersion");
+  } finally {
+    ctl.abort();
+    await run;
+    globalThis.setTimeout = realSetTimeout;
+    globalThis.clearTimeout = realClearTimeout;
+  }
+});

@@ -9,6 +9,7 @@
 import { isStatus, type KubeClient, type KubeObject } from "./kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "./kube/resources.ts";
 import { sleep } from "./backoff.ts";
+import { shortHash } from "../templates/names.ts";
 
 /** Lease settings. */
 export interface LeaseOptions {
@@ -33,6 +34,15 @@ export const DEFAULT_LEASE: Omit<LeaseOptions, "identity" | "namespace"> = {
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,
 };
+
+/**
+ * The Lease of operators restricted to `namespaces` (empty: every namespace): `base` for every namespace, else
+ * `base-<hash of the sorted set>`. Operators serving different namespace sets of one cluster elect separately
+ * (both reconcile, each its own set); processes given the same set, in any order, share one Lease.
+ */
+export function leaseNameFor(base: string, namespaces: readonly string[]): string {
+  return namespaces.length ? `${base}-${shortHash(...[...namespaces].sort()).slice(0, 8)}` : base;
+}
 
 /** Callbacks of an elector. */
 export interface LeaseCallbacks {

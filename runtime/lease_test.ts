@@ -1,6 +1,6 @@
 import { assertEquals } from "../tests/_assert.ts";
 import { ApiError, type KubeClient, type KubeObject } from "./kube/client.ts";
-import { LeaderElector } from "./lease.ts";
+import { LeaderElector, leaseNameFor } from "./lease.ts";
 
 /** One Lease with optimistic concurrency, counting requests by verb. */
 function fakeServer() {
@@ -146,4 +146,27 @@ Deno.test("lease: a renewal that hangs ends leadership within the renew deadline
   s.hangWrites(false);
   ctl.abort();
   await running;
+});
+
+Deno.test("leaseNameFor: one Lease per --namespace set (any order), the base name when serving every namespace", () => {
+  const base = "mysql-operator";
+  assertEquals(leaseNameFor(base, []), base);
+  const ab = leaseNameFor(base, ["team-a", "team-b"]);
+  assertEquals(
+    leaseNameFor(base, ["team-b", "team-a"]),
+    ab,
+    "the same set in another order shares the Lease",
+  );
+  const names = [
+    leaseNameFor(base, []),
+    leaseNameFor(base, ["team-a"]),
+    leaseNameFor(base, ["team-b"]),
+    ab,
+    leaseNameFor(base, ["team-a", "team-b", "team-c"]),
+  ];
+  assertEquals(new Set(names).size, names.length, `different sets, different Leases: ${names.join(" ")}`);
+  for (const n of names.slice(1)) {
+    assertEquals(/^mysql-operator-[0-9a-f]{8}$/.test(n), true, `${n} is a valid Lease name`);
+  }
+  assertEquals(leaseNameFor("other", ["team-a"]).startsWith("other-"), true, "--lease-name is the base");
 });

@@ -9,12 +9,11 @@ import { getLogger } from "@logtape/logtape";
 import { ClusterRuntime } from "./cluster_runtime.ts";
 import { connectionFor, IN_CLUSTER } from "./kube/config.ts";
 import type { Connection } from "./kube/client.ts";
-import { DEFAULT_LEASE, type LeaseOptions } from "./lease.ts";
+import { DEFAULT_LEASE, leaseNameFor, type LeaseOptions } from "./lease.ts";
 import { clusterLogger, LOG_CATEGORY } from "./logging.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { serveHttp } from "./http_server.ts";
 import { DEFAULT_RECONCILE_OPTIONS, type ReconcileOptions } from "../reconcilers/context.ts";
-import { shortHash } from "../templates/names.ts";
 
 /** Settings of a running operator. */
 export interface OperatorOptions {
@@ -25,6 +24,8 @@ export interface OperatorOptions {
   namespaces: string[];
   concurrency: number;
   httpAddr?: string;
+  /** This process's identity: the lease holder name and part of every request's User-Agent. */
+  identity?: string;
   /** Leader election per cluster; undefined disables it. */
   lease?: { namespace: string; name: string; identity: string; leaseDurationMs: number };
   reconcile: Partial<ReconcileOptions>;
@@ -43,6 +44,11 @@ export interface RunningOperator {
   done: Promise<void>;
 }
 
+/** The User-Agent of a process with this identity: `mysql-operator (<identity>)`. */
+export function userAgent(identity: string): string {
+  return `mysql-operator (${identity})`;
+}
+
 /** Starts the operator. Throws only when no context at all can be served. */
 export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
   const log = getLogger([LOG_CATEGORY]);
@@ -51,10 +57,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const failed: RunningOperator["failed"] = [];
   const runtimes: ClusterRuntime[] = [];
   // Operators serving different namespace sets of one cluster elect separately.
-  const leaseName = opts.lease
-    ? opts.lease.name +
-      (opts.namespaces.length ? "-" + shortHash(...[...opts.namespaces].sort()).slice(0, 8) : "")
-    : "";
+  const leaseName = opts.lease ? leaseNameFor(opts.lease.name, opts.namespaces) : "";
 
   const targets: Array<{ name: string; connect: () => Promise<Connection> }> = [];
   if (opts.inCluster) targets.push({ name: IN_CLUSTER, connect: () => Promise.resolve(opts.inCluster!) });
@@ -67,7 +70,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   for (const t of targets) {
     try {
-      const connection = await t.connect();
+      const identity = opts.identity ?? opts.lease?.identity;
+      const connection = { ...await t.connect(), ...(identity ? { userAgent: userAgent(identity) } : {}) };
       const lease: LeaseOptions | undefined = opts.lease
         ? {
           ...DEFAULT_LEASE,
@@ -80,6 +84,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           renewPeriodMs: Math.round(opts.lease.leaseDurationMs / 3),
         }
         : undefined;
+      // Exported from the start: a missing series would read as "no errors" to anyone alerting on it.
+      metrics.reconcileErrors.inc({ cluster: t.name }, 0);
       runtimes.push(
         new ClusterRuntime({
           name: t.name,

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { BACKUP_SCRIPT, COMMON_SH, sh } from "./backup_script.ts";
 import { installed, lintJobScript } from "./_script_lint.ts";
+import { parseJobReport } from "./job_report.ts";
 
 Deno.test("sh tag keeps shell text verbatim", () => {
   equal(sh`a \${B:-x} "\\" '\n' \`c\``, "a ${B:-x} \"\\\\\" '\\n' \\`c\\`");
@@ -122,5 +123,87 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
       ),
     ];
     for (const v of assigned) ok(v.startsWith("_") || globals.has(v), `function ${name} assigns ${v}`);
+  }
+});
+
+/**
+ * Runs the backup script as a Job does (`sh -c`, the contract's environment), with a stand-in dump tool first on
+ * PATH that exits 0 after writing `dump` (no server needed: only the final backup talks to mysqld before the
+ * dump). Returns the report and the files left in the instance's backup directory.
+ */
+async function backupWithFakeDump(dump: string) {
+  const root = await Deno.makeTempDir({ prefix: "backup-dump-check-" });
+  try {
+    const bin = `${root}/bin`, backupDir = `${root}/backup`, tmp = `${root}/tmp`;
+    for (const d of [bin, backupDir, tmp]) Deno.mkdirSync(d);
+    Deno.writeTextFileSync(`${root}/dump.sql`, dump);
+    // Both names: the script picks mariadb-dump first, which a machine with MariaDB's client has installed.
+    const fake = `#!/bin/sh\ncase "$1" in --help|--version) echo "fake dump 1.0"; exit 0 ;; esac\n` +
+      `cat "${root}/dump.sql"\n`;
+    for (const name of ["mariadb-dump", "mysqldump"]) {
+      Deno.writeTextFileSync(`${bin}/${name}`, fake, { mode: 0o755 });
+    }
+    const out = await new Deno.Command("sh", {
+      args: ["-c", BACKUP_SCRIPT],
+      clearEnv: true,
+      env: {
+        PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+        TMPDIR: tmp,
+        REPORT_FILE: `${root}/termination-log`,
+        MYSQL_HOST: "127.0.0.1",
+        MYSQL_PASSWORD: "pw",
+        MYSQL_DATABASE: "shop",
+        INSTANCE_ID: "ns/db",
+        INSTANCE_UID: "6c0f3c1e-0000-4000-8000-000000000001",
+        JOB_UID: "7d1e4f2a-0000-4000-8000-000000000001",
+        BACKUP_DIR: backupDir,
+        BACKUP_SUBDIR: "ns_db",
+        BACKUP_REASON: "manual",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    let files: string[] = [];
+    try {
+      files = [...Deno.readDirSync(`${backupDir}/ns_db`)].map((e) => e.name).sort();
+    } catch { /* never created */ }
+    return {
+      code: out.code,
+      stderr: new TextDecoder().decode(out.stderr),
+      report: parseJobReport(Deno.readTextFileSync(`${root}/termination-log`)),
+      files,
+    };
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("a dump that exits 0 counts only when it is not empty and ends with the completion line", async () => {
+  // The control: a complete dump is a backup (so the refusals below are the checks at work, not the harness).
+  const good = await backupWithFakeDump(
+    "CREATE TABLE t (id INT);\n-- Dump completed on 2026-12-02 12:00:00\n",
+  );
+  equal(good.code, 0, good.stderr);
+  equal(good.report?.result, "BackedUp", JSON.stringify(good.report));
+  equal(good.files.filter((f) => f.endsWith(".sql")).length, 1, good.files.join(" "));
+  equal(good.files.filter((f) => f.endsWith(".manifest")).length, 1, good.files.join(" "));
+
+  const refused: Array<[what: string, dump: string, message: string]> = [
+    ["an empty dump", "", "wrote nothing"],
+    ["a dump cut short", "CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1),", "completion line"],
+    [
+      "a dump whose completion line is not last",
+      "-- Dump completed on 2026-12-02\nDROP TABLE t;\n",
+      "completion line",
+    ],
+  ];
+  for (const [what, dump, message] of refused) {
+    const r = await backupWithFakeDump(dump);
+    equal(r.code, 1, `${what}: exit status`);
+    ok(r.report?.result === "Failed", `${what}: ${JSON.stringify(r.report)}`);
+    equal(r.report.reason, "DumpIncomplete", what);
+    ok(r.report.message.includes(message), `${what}: ${r.report.message}`);
+    // Nothing that could count as a backup, and no temporary file left behind.
+    deepStrictEqual(r.files, [], `${what}: files left`);
   }
 });

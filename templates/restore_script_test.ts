@@ -2,6 +2,7 @@ import { equal, ok } from "node:assert/strict";
 import { RESTORE_SCRIPT } from "./restore_script.ts";
 import { COMMON_SH } from "./backup_script.ts";
 import { lintJobScript } from "./_script_lint.ts";
+import { parseJobReport } from "./job_report.ts";
 
 Deno.test("the restore script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {
   const used = await lintJobScript(RESTORE_SCRIPT);
@@ -109,6 +110,40 @@ Deno.test("malformed environment fails with InvalidEnvironment before touching a
     }
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name);
     equal(entries.join(","), "report");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the restore's report names its Job (JOB_UID), so the operator can verify it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "restore-uid-" });
+  const jobUid = "11111111-2222-4333-8444-555555555555";
+  try {
+    const client = await standInClient(dir);
+    const out = await new Deno.Command("sh", {
+      args: ["-c", RESTORE_SCRIPT],
+      clearEnv: true,
+      env: {
+        PATH: `${client.bin}:/usr/bin:/bin`,
+        JOB_UID: jobUid,
+        MYSQL_HOST: "127.0.0.1",
+        MYSQL_PASSWORD: "x",
+        MYSQL_DATABASE: "db",
+        INSTANCE_ID: "ns/name",
+        BACKUP_DIR: dir,
+        BACKUP_SUBDIR: "ns_name",
+        REPORT_FILE: `${dir}/report`,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const text = await Deno.readTextFile(`${dir}/report`);
+    ok(text.startsWith(`{"jobUid":"${jobUid}","result":"NothingToRestore"`), text);
+    // The operator's parser takes it, with the UID readJobReport compares to the Job's.
+    equal(parseJobReport(text)?.jobUid, jobUid);
+    // The same line goes to stdout, for `kubectl logs`.
+    equal(new TextDecoder().decode(out.stdout), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,12 +12,23 @@ import {
   stopCluster,
   waitFor,
 } from "./_clusters.ts";
-import { clustersWithCRD, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
+import {
+  clientFor,
+  clustersWithCRD,
+  courseObject,
+  kubectlApply,
+  recordWatch,
+  waitCondition,
+} from "./_k8s.ts";
+import { operatorIdentity, writesSince } from "./_audit.ts";
+import { RESOURCES } from "../runtime/kube/resources.ts";
 import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
 import { kubectlWithStdin } from "./_clusters.ts";
 import { parse, stringify } from "yaml";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+/** Where the operator keeps its Leases when it runs outside a pod and no --lease-namespace is given. */
+const LEASE_NAMESPACE = "kube-system";
 const { kubeconfig, contexts } = await clustersWithCRD(3);
 
 /** A namespace with the same name in every given context. */
@@ -224,10 +235,32 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     "--lease-duration-seconds",
     "6",
   ];
+  const run = crypto.randomUUID().slice(0, 6);
+  const ids = { a: `op-a-${run}`, b: `op-b-${run}` };
+  // Judged by the API server, not by the processes: the Lease objects' history and the audit log's writers.
+  const clients = await Promise.all(two.map((c) => clientFor(kubeconfig, c)));
+  const leases = clients.map((c) => recordWatch(c, RESOURCES.lease, LEASE_NAMESPACE));
+  /** The holders each cluster's Lease has named (ours only), in order, without repeats. */
+  const holders = (i: number) =>
+    leases[i].seen.map((e) => e.obj.spec?.holderIdentity as string | undefined)
+      .filter((h): h is string => h === ids.a || h === ids.b)
+      .filter((h, j, all) => j === 0 || all[j - 1] !== h);
+  /** Writes to the test namespace by our two processes, per identity. */
+  const writers = async (i: number, since: Date) => {
+    const by = new Map<string, number>();
+    for (const e of await writesSince(two[i], since)) {
+      const id = operatorIdentity(e);
+      if (e.objectRef?.namespace === ns.name && (id === ids.a || id === ids.b)) {
+        by.set(id, (by.get(id) ?? 0) + 1);
+      }
+    }
+    return by;
+  };
+  const t0 = new Date();
   let a: OperatorProcess | undefined, b: OperatorProcess | undefined;
   try {
-    a = await startOperatorProcess([...args, "--identity", "op-a"]);
-    b = await startOperatorProcess([...args, "--identity", "op-b"]);
+    a = await startOperatorProcess([...args, "--identity", ids.a]);
+    b = await startOperatorProcess([...args, "--identity", ids.b]);
     const leaders = async () => {
       const ra = JSON.parse((await a!.http("/readyz")).body).clusters;
       const rb = JSON.parse((await b!.http("/readyz")).body).clusters;
@@ -239,17 +272,27 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     await waitFor("one leader per cluster", async () => (await leaders()).every((l) => l.a !== l.b), 30_000);
     await Promise.all(two.map(async (c) => kubectlApply(c, await courseObject(ns.name, {}, "shared"))));
     await Promise.all(two.map((c) => waitCondition(c, ns.name, "shared", "Ready", "True")));
-    // Only the holder reconciled: for each cluster, exactly one process counted reconciles.
+    // Each cluster's Lease has named one holder so far, and only that holder wrote into the namespace.
+    const holder: string[] = [];
+    for (const [i, c] of two.entries()) {
+      assertEquals(
+        holders(i).length,
+        1,
+        `cluster ${c}: the Lease named one holder, not ${holders(i).join(" → ")}`,
+      );
+      holder.push(holders(i)[0]);
+      const by = await writers(i, t0);
+      assertEquals([...by.keys()], [holder[i]], `cluster ${c}: writers ${JSON.stringify([...by])}`);
+    }
+    // The operators' own counters agree (a process that never reconciled a cluster has no series: 0).
     const ma = (await a.http("/metrics")).body, mb = (await b.http("/metrics")).body;
     for (const c of two) {
-      // A process that never reconciled a cluster has no series for it: that is 0.
       const na = metricSum(ma, "mysql_operator_reconciles_total", { cluster: c }) ?? 0;
       const nb = metricSum(mb, "mysql_operator_reconciles_total", { cluster: c }) ?? 0;
       assert((na > 0) !== (nb > 0), `cluster ${c}: reconciles by a=${na}, b=${nb}`);
     }
     // Kill whoever leads the first cluster; the other takes over and serves new objects.
-    const l0 = (await leaders())[0];
-    const [dead, alive] = l0.a ? [a, b] : [b, a];
+    const [dead, alive, aliveId] = holder[0] === ids.a ? [a, b, ids.b] : [b, a, ids.a];
     await dead.kill();
     const killedAt = Date.now();
     await waitFor("the survivor to lead both clusters", async () => {
@@ -261,8 +304,20 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     // The lease expires at most 6 s after the dead holder's last renewal; the survivor tries every 2 s. Twice the
     // lease leaves room for a loaded machine and still fails a survivor that waits for anything else.
     assert(handover <= 12_000, `the survivor took over after ${handover} ms, more than twice the 6 s lease`);
+    await waitFor("the Lease to name the survivor", () => holders(0).at(-1) === aliveId);
+    assertEquals(
+      holders(0),
+      [holder[0], aliveId],
+      "the first cluster's Lease: the killed holder, then the survivor",
+    );
+    const tAfter = new Date();
     await kubectlApply(two[0], await courseObject(ns.name, {}, "after-failover"));
     await waitCondition(two[0], ns.name, "after-failover", "Ready", "True");
+    assertEquals(
+      [...(await writers(0, tAfter)).keys()],
+      [aliveId],
+      "after the handover only the survivor writes",
+    );
   } catch (err) {
     await showLogs(a, "operator a");
     await showLogs(b, "operator b");
@@ -270,6 +325,8 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
   } finally {
     await a?.stop();
     await b?.stop();
+    await Promise.all(leases.map((l) => l.stop()));
+    clients.forEach((c) => c.close());
     await ns.cleanup();
   }
 });

@@ -664,6 +664,56 @@ function registerTests(rn: RealNodeCluster): void {
           await recreateAndRestore(ns, uids, spec, backup);
           assertEquals(await sqlTcp("SELECT id, v FROM t"), "1\tplain\n");
         });
+        // README "Decisions and limits": a password change in the spec updates the Secret, but an existing
+        // datadir keeps its old root password (mysqld reads the environment only on first initialisation), even
+        // after mysqld restarts with the new one in its environment.
+        await phases.run(
+          "change spec.password → Secret updated; the datadir keeps the old password",
+          async () => {
+            const NEW_PASSWORD = "n3w 'pass' word";
+            const before = await checkPod(ns);
+            await kubectl(
+              ctx,
+              "patch",
+              "mysql",
+              NAME,
+              "-n",
+              ns,
+              "--type=merge",
+              "-p",
+              JSON.stringify({ spec: { password: NEW_PASSWORD } }),
+            );
+            const secret = childNames({ namespace: ns, name: NAME }).secret;
+            const secretPassword = async () =>
+              new TextDecoder().decode(
+                Uint8Array.from(
+                  atob(
+                    JSON.parse(await kubectl(ctx, "get", "secret", secret, "-n", ns, "-o", "json")).data
+                      .password,
+                  ),
+                  (c) => c.charCodeAt(0),
+                ),
+              );
+            await waitFor(
+              "the Secret to carry the new password",
+              async () => (await secretPassword()) === NEW_PASSWORD,
+            );
+            await kubectl(ctx, "delete", "pod", before.name, "-n", ns, "--wait=false");
+            await waitFor(
+              "mysqld restarted in a new pod",
+              async () => (await checkPod(ns)).uid !== before.uid,
+              120_000,
+            );
+            assertEquals(await sqlTcp("SELECT v FROM t"), "plain\n", "the old password still logs in");
+            const refused = await execIn(ctx, ns, optionFile(NEW_PASSWORD), TCP_CLIENT, "SELECT 1")
+              .then(() => "", (e) => String(e));
+            assertMatch(
+              refused,
+              /access denied/i,
+              "the new password is refused: the datadir keeps the old one",
+            );
+          },
+        );
       });
       console.error(phases.summary("spec.password on the real node"));
     },

@@ -73,6 +73,8 @@ export interface Connection {
   keyPem?: string;
   /** Returns headers to add (Authorization); called per request, so a rotating token is re-read. */
   authHeaders?: () => Promise<Record<string, string>>;
+  /** User-Agent (default `mysql-operator`); the operator's names its identity, which audit logs then show. */
+  userAgent?: string;
 }
 
 /** Request options. */
@@ -125,17 +127,14 @@ export class KubeClient {
   /** Requests other than watches give up after this long (a dead server must not hang a reconcile). */
   requestTimeoutMs = 30_000;
 
-  /**
-   * Settles once the first request of a connection got its answer. Requests sent at once on a cold pool each open
-   * a TLS connection of their own (the pool learns that the server speaks HTTP/2 only after a handshake), and
-   * they all stay open: 7 at an operator's start measured, against 1 when the first goes alone.
-   */
+  /** Settles once a connection's first request got its answer: requests sent at once on a cold pool each open
+   * a TLS connection (the pool learns of HTTP/2 only after a handshake), 7 at an operator's start against 1. */
   #connected: Promise<void> | undefined;
 
   async #fetch(method: string, path: string, opts: RequestOptions, verb: string): Promise<Response> {
     const headers: Record<string, string> = {
       accept: opts.accept ?? "application/json",
-      "user-agent": "mysql-operator",
+      "user-agent": this.#conn.userAgent ?? "mysql-operator",
       ...(await this.#conn.authHeaders?.()),
     };
     let body: string | undefined;

@@ -9,6 +9,7 @@
 import { ensureBinaries } from "./binaries.ts";
 import { writeMergedKubeconfig } from "./kubeconfig.ts";
 import { renderKwokConfig, settingsFingerprint } from "./kwok_config.ts";
+import { writeAuditPolicy } from "./audit.ts";
 import { readSettings, SETTINGS_FILE } from "./settings.ts";
 import { kubectlDirect, kwokctl } from "./kwokctl.ts";
 import { withLock } from "./lock.ts";
@@ -217,6 +218,7 @@ async function createOne(paths: ClusterPaths, name: string, opts: UpOptions, log
     "--node-lease-duration-seconds",
     "0",
   ];
+  await writeAuditPolicy(paths); // named in the configuration; kwokctl copies it into the cluster
   try {
     for (let attempt = 1;; attempt++) {
       // Ports of our own choosing, recorded before kwokctl runs (a port found taken is given up on retry).

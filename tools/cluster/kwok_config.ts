@@ -8,6 +8,7 @@
 import { stringify } from "yaml";
 import type { ClusterPaths } from "./paths.ts";
 import type { ClusterPorts } from "./ports.ts";
+import { AUDIT_LOG_MAX_MB, auditPolicyFile } from "./audit.ts";
 
 /** Settings that vary between clusters or runs. */
 export interface KwokConfigOptions {
@@ -47,6 +48,9 @@ export function componentsPatches(o: KwokConfigOptions): { name: string; extraAr
         "kubelet-preferred-address-types": "InternalIP,Hostname",
         // The default 10.0.0.0/24 overlaps kwok's fake pod IPs.
         "service-cluster-ip-range": "10.96.0.0/16",
+        // The audit log (tools/cluster/audit.ts) stays bounded on clusters that live across many runs.
+        "audit-log-maxsize": String(AUDIT_LOG_MAX_MB),
+        "audit-log-maxbackup": "1",
       }),
     },
     { name: "kube-controller-manager", extraArgs: args(kcm) },
@@ -78,6 +82,8 @@ export function kwokctlConfiguration(paths: ClusterPaths, o: KwokConfigOptions):
       kwokControllerBinary: `${paths.kwok}/kwok`,
       etcdBinary: `${paths.etcd}/etcd`,
       etcdctlBinary: `${paths.etcd}/etcdctl`,
+      // Writes recorded by the API server, with their User-Agent: what tests judge the operator's writes by.
+      kubeAuditPolicy: auditPolicyFile(paths),
       ...o.ports,
     },
     componentsPatches: componentsPatches(o),

@@ -34,6 +34,8 @@ Deno.test("every cluster gets the flags a real kubelet and fast outage recovery 
     "kubelet-client-key": "/c/kwok/clusters/x/pki/admin.key",
     "kubelet-preferred-address-types": "InternalIP,Hostname",
     "service-cluster-ip-range": "10.96.0.0/16",
+    "audit-log-maxsize": "64",
+    "audit-log-maxbackup": "1",
   });
 });
 
@@ -61,6 +63,7 @@ Deno.test("the config names every binary, binds to loopback and carries the defa
     "node-initialize",
     "pod-complete",
     "pod-complete-backup",
+    "pod-complete-restore",
     "pod-delete",
     "pod-fail-invalid-image",
     "pod-ready",
@@ -103,6 +106,22 @@ Deno.test("backup pods on fake nodes complete with a BackedUp report of their ow
       "phase: Succeeded",
     ]
   ) {
+    assert(tpl.includes(field), field);
+  }
+});
+
+Deno.test("restore pods on fake nodes complete with a Restored report of their own Job, except fail.invalid/ images", async () => {
+  const docs = parseAllDocuments(await renderKwokConfig(paths, { clusterDir: "/c/kwok/clusters/x" }))
+    .map((d) => d.toJS());
+  const stage = docs.find((s) => s.metadata?.name === "pod-complete-restore");
+  assert(stage.spec.weight > 0, "out-weighs pod-complete for Running restore pods");
+  const exprs: Array<{ key: string; operator: string; values?: string[] }> =
+    stage.spec.selector.matchExpressions;
+  const byKey = (k: string) => exprs.find((e) => e.key === k);
+  assertEquals(byKey('.metadata.labels["app.kubernetes.io/component"]')?.values, ["restore"]);
+  assertEquals(byKey('.spec.containers[0].image | startswith("fail.invalid/")')?.operator, "NotIn");
+  const tpl: string = stage.spec.next.statusTemplate;
+  for (const field of ['"result" "Restored"', '"jobUid" $uid', "phase: Succeeded"]) {
     assert(tpl.includes(field), field);
   }
 });
