@@ -227,10 +227,32 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
       assertEquals(scheduledJob.length, 1);
       assertEquals(scheduledJob[0].metadata?.labels?.[REASON], "scheduled");
       // A backup request while the scheduled Job runs must wait for it, not run beside it.
-      await kubectl(ctx, "annotate", "mysql", "scheduled", "-n", ns, "otus.homework/backup-now=while-busy");
-      // The operator sees the request at once (it watches MySQL objects) and re-checks busy instances; give it
-      // several passes to (wrongly) start a second Job.
-      await new Promise((r) => setTimeout(r, 5_000));
+      // With the request, a spec change the running Job does not care about: the pass that sees the request writes
+      // status.observedGeneration at its end, after it would (wrongly) have started a second Job.
+      const patched = JSON.parse(
+        await kubectl(
+          ctx,
+          "patch",
+          "mysql",
+          "scheduled",
+          "-n",
+          ns,
+          "--type=merge",
+          "-p",
+          JSON.stringify({
+            metadata: { annotations: { "otus.homework/backup-now": "while-busy" } },
+            spec: { backup: { retention: 7 } },
+          }),
+          "-o",
+          "json",
+        ),
+      );
+      await waitFor(
+        "a pass that saw the request",
+        async () =>
+          ((await getMySQL(ctx, ns, "scheduled"))?.status?.observedGeneration ?? 0) >=
+            patched.metadata.generation,
+      );
       const held = await backupJobsOf(ns, "scheduled");
       assertEquals(
         held.map((j) => j.metadata?.name),
