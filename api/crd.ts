@@ -19,6 +19,7 @@ import {
   SYSTEM_SCHEMAS,
   VERSION,
 } from "./mysql.ts";
+import { PHASES } from "./status.ts";
 
 /** Regular expression of a valid object name (a DNS label starting with a letter), as used in the CEL rule. */
 export const NAME_REGEX = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
@@ -170,7 +171,7 @@ const statusSchema: Schema = {
   description: "Observed state of a MySQL instance (written by the operator).",
   properties: {
     observedGeneration: { type: "integer", format: "int64", minimum: 0 },
-    phase: str(64, { description: "Pending, Provisioning, Restoring, Ready, Deleting or Failed." }),
+    phase: str(64, { description: `${Object.values(PHASES).join(", ")}.` }),
     conditions: {
       type: "array",
       maxItems: 32,
@@ -178,7 +179,6 @@ const statusSchema: Schema = {
       "x-kubernetes-list-type": "map",
       "x-kubernetes-list-map-keys": ["type"],
     },
-    instanceId: str(256, { description: "Identity of the instance's backups." }),
     lastBackupTime: time("Time of the last successful backup."),
     lastBackup: str(1024, { description: "File of the last successful backup." }),
     lastBackupFailure: {

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import type { Phase } from "./status.ts";
 
 /** API group of the custom resource. */
 export const GROUP = "otus.homework";
@@ -114,11 +115,9 @@ export interface RestoreStatus {
 /** Observed state of a MySQL instance. */
 export interface MySQLStatus {
   observedGeneration?: number;
-  /** Coarse summary for humans: Pending, Provisioning, Restoring, Ready, Deleting, Failed. */
-  phase?: string;
+  /** Coarse summary for humans: one of `PHASES` (api/status.ts). */
+  phase?: Phase;
   conditions?: Condition[];
-  /** Identity of the instance's backups: the UID of its first creation; survives delete + re-create. */
-  instanceId?: string;
   /** Time of the last successful backup (RFC 3339). */
   lastBackupTime?: string;
   /** File name of the last successful backup. */

@@ -1,5 +1,6 @@
 /**
- * `run`: the operator until SIGINT/SIGTERM.
+ * `run`: the operator until SIGINT/SIGTERM. The composition root: the generic runtime (runtime/operator.ts) runs
+ * the MySQL controller (reconcilers/mysql_controller.ts) in every selected cluster.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { resolveSelection } from "./select.ts";
 import { LOG_CATEGORY, setupLogging } from "../runtime/logging.ts";
 import { startOperator } from "../runtime/operator.ts";
 import { podNamespace } from "../runtime/kube/in_cluster.ts";
+import { mysqlController } from "../reconcilers/mysql_controller.ts";
 import { HELP } from "./help.ts";
 
 function defaultIdentity(): string {
@@ -56,10 +58,10 @@ export async function runCommand(args: string[]): Promise<number> {
       identity,
       leaseDurationMs: leaseSeconds * 1000,
     },
-    reconcile: {
+    controller: mysqlController({
       render: { hostPathRoot: f["hostpath-root"] ?? "/tmp/hostpath_pv", imagePullPolicy: pullPolicy },
       resyncMs: resync * 1000,
-    },
+    }),
   });
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {

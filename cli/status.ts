@@ -5,6 +5,7 @@
  * @module
  */
 import type { MySQL } from "../api/mysql.ts";
+import { CONDITIONS } from "../api/status.ts";
 import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
@@ -39,7 +40,7 @@ export function age(from: string | undefined, now = Date.now()): string {
 
 /** A row of an object. */
 export function rowOf(cluster: string, o: MySQL, now = Date.now()): StatusRow {
-  const ready = o.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "Unknown";
+  const ready = o.status?.conditions?.find((c) => c.type === CONDITIONS.ready)?.status ?? "Unknown";
   return {
     cluster,
     namespace: o.metadata.namespace,

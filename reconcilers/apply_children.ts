@@ -39,7 +39,8 @@ import {
   retainedVolume,
 } from "./observe.ts";
 import type { Conflict } from "./ownership.ts";
-import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type { StatusBuilder } from "./status.ts";
+import { CONDITIONS, REASONS } from "../api/status.ts";
 import { sameQuantity } from "./drift.ts";
 
 /** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
@@ -122,7 +123,7 @@ async function takeBackKeptData(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
     time: sb.now,
     message: `the data volume ${name} (${why}) is used again; no restore`,
   };
-  sb.set(CONDITIONS.restored, "True", "KeptData", sb.status.restore.message!);
+  sb.set(CONDITIONS.restored, "True", REASONS.keptData, sb.status.restore.message!);
   ctx.log.warn("taking back data volume {pv} kept without a final backup", { pv: name });
   return written;
 }
@@ -139,10 +140,10 @@ export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusB
   if (found.length) return { conflicts: found, available: false };
   await adoptLegacy(ctx, desired, seen);
 
-  const done = { Created: [] as string[], Updated: [] as string[] };
+  const done: Record<string, string[]> = { [REASONS.created]: [], [REASONS.updated]: [] };
   const report = (kind: string, name: string, action: Action) => {
     if (action === "none") return;
-    done[action === "created" ? "Created" : "Updated"].push(`${kind} ${name}`);
+    done[action === "created" ? REASONS.created : REASONS.updated].push(`${kind} ${name}`);
     ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
   };
   try {
@@ -252,7 +253,7 @@ function checkStorageSize(obj: MySQL, sb: StatusBuilder, existing: KubeObject | 
     sb.set(
       CONDITIONS.storageResized,
       "False",
-      "ResizeNotSupported",
+      REASONS.resizeNotSupported,
       `spec.storage_size is ${want} but the volume was created with ${have}; resizing an existing volume is not supported, the data volume keeps ${have}`,
     );
   } else sb.remove(CONDITIONS.storageResized);

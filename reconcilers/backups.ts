@@ -13,19 +13,16 @@ import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.
 import type { ClusterContext } from "./context.ts";
 import type { BackedUpReport } from "../templates/job_report.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
-import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type { StatusBuilder } from "./status.ts";
+import { CONDITIONS, REASONS } from "../api/status.ts";
+import { APP_LABELS, BACKUP_REASON_LABEL } from "../templates/labels.ts";
 import { readChild } from "./observe.ts";
 import { ownership } from "./ownership.ts";
-
-/** Label that tells backup Jobs from restore Jobs. */
-const COMPONENT = "app.kubernetes.io/component";
-/** Label with the reason of a backup Job. */
-const REASON = "otus.homework/backup-reason";
 
 /** The instance's backup Jobs (owned by this incarnation). */
 export function backupJobs(ctx: ClusterContext, obj: MySQL): KubeObject[] {
   return ctx.cache.jobs(obj.metadata.namespace, obj.metadata.name)
-    .filter((j) => j.metadata?.labels?.[COMPONENT] === "backup" && ownedBy(j, obj.metadata.uid));
+    .filter((j) => j.metadata?.labels?.[APP_LABELS.component] === "backup" && ownedBy(j, obj.metadata.uid));
 }
 
 /** Work to do only after the pass's status write succeeded. */
@@ -81,7 +78,7 @@ async function record(
   state: "succeeded" | "failed",
 ): Promise<void> {
   const name = job.metadata!.name!;
-  const reason = (job.metadata?.labels?.[REASON] ?? "manual") as BackupReason;
+  const reason = (job.metadata?.labels?.[BACKUP_REASON_LABEL] ?? "manual") as BackupReason;
   const report = await readJobReport(ctx.client, job);
   const done = report?.result === "BackedUp" ? report : undefined;
   const failed = report?.result === "Failed" ? report : undefined;
@@ -94,13 +91,13 @@ async function record(
     sb.set(
       CONDITIONS.backupReady,
       "True",
-      "BackupSucceeded",
+      REASONS.backupSucceeded,
       `${reason} backup ${done.file} succeeded${how}`,
     );
     await ctx.events.emit(
       obj,
       "Normal",
-      "BackupSucceeded",
+      REASONS.backupSucceeded,
       `${reason} backup ${done.file} succeeded${how} (Job ${name}, sha256 ${done.sha256})`,
     );
     await markBackupPVC(ctx, obj, done.time, done.file);
@@ -112,11 +109,16 @@ async function record(
   const message = failed?.message || failure.message;
   sb.status.lastBackupFailure = { time: sb.now, reason: why, message };
   if (reason === "final") sb.status.finalBackupAttempts = (sb.status.finalBackupAttempts ?? 0) + 1;
-  sb.set(CONDITIONS.backupReady, "False", "BackupFailed", `${reason} backup failed: ${why}: ${message}`);
+  sb.set(
+    CONDITIONS.backupReady,
+    "False",
+    REASONS.backupFailed,
+    `${reason} backup failed: ${why}: ${message}`,
+  );
   await ctx.events.emit(
     obj,
     "Warning",
-    "BackupFailed",
+    REASONS.backupFailed,
     `${reason} backup Job ${name} failed: ${why}: ${message}`,
   );
   ctx.observe?.backupFailed?.(obj);
@@ -127,7 +129,7 @@ function unverified(done: BackedUpReport | undefined): { reason: string; message
   const message = done
     ? `the backup ${done.file} was not taken read-only: writes may have continued after the dump, so it is not the final state`
     : "the Job completed without a verified report (one naming this Job's UID, with the backup file and its sha256)";
-  return { reason: "Unverified", message };
+  return { reason: REASONS.unverified, message };
 }
 
 /**
@@ -164,7 +166,7 @@ export async function startBackup(
   const job = renderBackupJob(obj, { jobName, reason, host }, ctx.options.render);
   try {
     await ctx.client.create(collectionPath(RESOURCES.job, obj.metadata.namespace), job, FIELD_MANAGER);
-    await ctx.events.emit(obj, "Normal", "BackupStarted", `${reason} backup Job ${jobName} started`);
+    await ctx.events.emit(obj, "Normal", REASONS.backupStarted, `${reason} backup Job ${jobName} started`);
   } catch (err) {
     if ((err as { status?: number }).status !== 409) throw err;
   }

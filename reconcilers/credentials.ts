@@ -9,7 +9,8 @@ import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { objectRef, passwordSecretKeyRef } from "../templates/mod.ts";
 import type { ClusterContext } from "./context.ts";
-import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type { StatusBuilder } from "./status.ts";
+import { CONDITIONS, REASONS } from "../api/status.ts";
 
 /** Checks the password source; returns a problem message when pods could not start. */
 export async function checkCredentials(
@@ -21,7 +22,7 @@ export async function checkCredentials(
     sb.set(
       CONDITIONS.credentialsSecured,
       "False",
-      "PlaintextPassword",
+      REASONS.plaintextPassword,
       `spec.password is readable by anyone who can read this MySQL object; it is copied into Secret ${
         childNames(objectRef(obj)).secret
       } for the pods, but prefer spec.passwordSecretRef`,
@@ -39,7 +40,7 @@ export async function checkCredentials(
   sb.set(
     CONDITIONS.credentialsSecured,
     "True",
-    "SecretReference",
+    REASONS.secretReference,
     `the password is read from Secret ${ref.name}`,
   );
   return undefined;

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../tests/_assert.ts";
 import { isSubset, sameQuantity } from "./drift.ts";
-import { PROJECTIONS } from "../runtime/projection.ts";
+import { PROJECTIONS } from "./mysql_cache.ts";
 import { base64Utf8 } from "../templates/secret.ts";
 
 Deno.test("isSubset ignores fields the server added", () => {

@@ -70,7 +70,7 @@ Deno.test("isNamespaceTerminating: only the API server's terminating-namespace r
 });
 
 Deno.test("finalBackupRetryInMs: a failed final backup is retried after 10 s, doubling, at most 5 minutes (table)", () => {
-  // The policy the operator runs with (startOperator merges these defaults; no flag overrides them).
+  // The policy the operator runs with (mysqlController merges these defaults; no flag overrides them).
   const policy = DEFAULT_RECONCILE_OPTIONS.finalBackupRetry;
   const failedAt = Date.parse("2026-12-02T12:00:00Z");
   // Failed attempts so far → the pause after the last of them.

@@ -16,7 +16,8 @@ import { applyChildren } from "./apply_children.ts";
 import { conflictMessage } from "./ownership.ts";
 import { observeChildren, type ObservedChild } from "./observe.ts";
 import { decideFinal, finalBackupRetryInMs, isNamespaceTerminating } from "./final_decision.ts";
-import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type { StatusBuilder } from "./status.ts";
+import { CONDITIONS, PHASES, REASONS } from "../api/status.ts";
 import { jobState } from "./jobs.ts";
 import { checkCredentials } from "./credentials.ts";
 
@@ -36,7 +37,7 @@ export async function finalize(
   sb: StatusBuilder,
   after: AfterStatus,
 ): Promise<CleanupResult> {
-  sb.status.phase = "Deleting";
+  sb.status.phase = PHASES.deleting;
   // The namespace's deletion, seen by the namespace informer; failing that, the API server's refusal to create.
   try {
     return await finalizeOnce(ctx, obj, sb, after, ctx.cache.namespaceTerminating(obj.metadata.namespace));
@@ -69,7 +70,7 @@ async function finalizeOnce(
         await ctx.events.emit(
           obj,
           "Warning",
-          "FinalBackupSkipped",
+          REASONS.finalBackupSkipped,
           `${ANNOTATIONS.skipFinalBackup} is set: no final backup`,
         );
       }
@@ -77,15 +78,15 @@ async function finalizeOnce(
     case "keepVolumes":
       return await keepVolumes(ctx, obj, seen);
     case "wait":
-      sb.set(CONDITIONS.ready, "False", "FinalBackupRunning", "deleting: the final backup is running");
+      sb.set(CONDITIONS.ready, "False", REASONS.finalBackupRunning, "deleting: the final backup is running");
       return { done: false, requeueAfterMs: RECHECK_MS };
     case "blocked": {
       const v = validateMySQL(obj);
       const msg = `cannot take the final backup: ${
         v.ok ? "" : v.message
       }; fix the spec or set ${ANNOTATIONS.skipFinalBackup}=true; the data is kept`;
-      sb.set(CONDITIONS.ready, "False", "FinalBackupBlocked", msg);
-      await ctx.events.emit(obj, "Warning", "FinalBackupBlocked", msg);
+      sb.set(CONDITIONS.ready, "False", REASONS.finalBackupBlocked, msg);
+      await ctx.events.emit(obj, "Warning", REASONS.finalBackupBlocked, msg);
       return { done: false };
     }
     case "backup":
@@ -99,22 +100,22 @@ async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): 
   if (problem) {
     const msg =
       `cannot take the final backup: ${problem}; restore it or set ${ANNOTATIONS.skipFinalBackup}=true`;
-    sb.set(CONDITIONS.ready, "False", "FinalBackupBlocked", msg);
-    await ctx.events.emit(obj, "Warning", "FinalBackupBlocked", msg);
+    sb.set(CONDITIONS.ready, "False", REASONS.finalBackupBlocked, msg);
+    await ctx.events.emit(obj, "Warning", REASONS.finalBackupBlocked, msg);
     return { done: false, requeueAfterMs: ctx.options.secretRecheckMs };
   }
   const applied = await applyChildren(ctx, obj, sb);
   if (applied.conflicts.length) {
     const msg = `cannot take the final backup: ${conflictMessage(applied.conflicts)}; the data is kept`;
-    sb.set(CONDITIONS.ready, "False", "NameConflict", msg);
-    await ctx.events.emit(obj, "Warning", "NameConflict", msg);
+    sb.set(CONDITIONS.ready, "False", REASONS.nameConflict, msg);
+    await ctx.events.emit(obj, "Warning", REASONS.nameConflict, msg);
     return { done: false, requeueAfterMs: RECHECK_MS };
   }
   if (!applied.available || !applied.host) {
     sb.set(
       CONDITIONS.ready,
       "False",
-      "FinalBackupWaiting",
+      REASONS.finalBackupWaiting,
       "deleting: waiting for mysqld to serve the final backup",
     );
     return { done: false, requeueAfterMs: RECHECK_MS };
@@ -131,7 +132,7 @@ async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): 
       sb.set(
         CONDITIONS.ready,
         "False",
-        "FinalBackupFailed",
+        REASONS.finalBackupFailed,
         `deleting: final backup attempt ${attempts} failed (${sb.status.lastBackupFailure.reason}); retrying in ${
           Math.ceil(remaining / 1000)
         }s; the data is kept`,
@@ -141,7 +142,7 @@ async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): 
   }
   const stale = backupJobs(ctx, obj).filter((j) => jobState(j) === "active");
   if (stale.length === 0) await startBackup(ctx, obj, "final", String(attempts), applied.host);
-  sb.set(CONDITIONS.ready, "False", "FinalBackupRunning", "deleting: the final backup is running");
+  sb.set(CONDITIONS.ready, "False", REASONS.finalBackupRunning, "deleting: the final backup is running");
   return { done: false, requeueAfterMs: RECHECK_MS };
 }
 
@@ -195,9 +196,8 @@ async function keepVolumes(
   seen: Awaited<ReturnType<typeof observeChildren>>,
 ): Promise<CleanupResult> {
   const pv = seen.dataPV;
-  const why = `${
-    new Date(ctx.now()).toISOString()
-  }: namespace ${obj.metadata.namespace} was deleted before a final backup`;
+  const why =
+    `${ctx.now().toISOString()}: namespace ${obj.metadata.namespace} was deleted before a final backup`;
   if (mine(pv)) {
     await ctx.client.mergePatch(objectPath(RESOURCES.pv, undefined, pv.name), {
       metadata: { annotations: { [RETAINED_ANNOTATION]: why } },

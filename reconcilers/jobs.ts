@@ -7,6 +7,7 @@ import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 import { JOB_UID_LABEL } from "../templates/jobs.ts";
+import { REASONS } from "../api/status.ts";
 
 /** Where a Job is. */
 export type JobState = "active" | "succeeded" | "failed";
@@ -22,7 +23,7 @@ export function jobState(job: KubeObject): JobState {
 /** The reason and message of a failed Job (from its Failed condition). */
 export function jobFailure(job: KubeObject): { reason: string; message: string } {
   const c = (job.status?.conditions ?? []).find((c: { type: string }) => c.type === "Failed");
-  return { reason: c?.reason ?? "JobFailed", message: c?.message ?? "the Job failed" };
+  return { reason: c?.reason ?? REASONS.jobFailed, message: c?.message ?? "the Job failed" };
 }
 
 /** True when the Job's controller owner is the object with this UID. */

@@ -11,6 +11,7 @@ import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { objectRef } from "../templates/mod.ts";
 import {
+  APP_LABELS,
   INSTANCE_ANNOTATION,
   OWNER_UID_ANNOTATION,
   ownershipAnnotations,
@@ -155,7 +156,7 @@ export function retainedVolume(
       const a: Record<string, string> = pv.metadata?.annotations ?? {};
       const kept = role === "data"
         ? a[RETAINED_ANNOTATION] !== undefined && a[OWNER_UID_ANNOTATION] !== undefined
-        : pv.metadata?.labels?.["app.kubernetes.io/component"] === "backup" &&
+        : pv.metadata?.labels?.[APP_LABELS.component] === "backup" &&
           Boolean(pv.spec?.storageClassName); // provisioned; the API server drops an empty class
       return kept && a[INSTANCE_ANNOTATION] === instance && !(pv.metadata?.ownerReferences ?? []).length &&
         // Bound: in use, unless by this object (taken back in a pass whose status write did not happen).

@@ -8,8 +8,8 @@
  */
 import type { MySQL } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
-import { childLabels } from "../templates/names.ts";
 import {
+  childLabels,
   INSTANCE_ANNOTATION,
   NAME_LABEL,
   NAMESPACE_LABEL,

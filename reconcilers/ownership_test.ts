@@ -9,8 +9,7 @@ import {
   renderDeployment,
   renderService,
 } from "../templates/mod.ts";
-import { childLabels } from "../templates/names.ts";
-import { INSTANCE_ANNOTATION, OWNER_UID_ANNOTATION, pvLabels } from "../templates/labels.ts";
+import { childLabels, INSTANCE_ANNOTATION, OWNER_UID_ANNOTATION, pvLabels } from "../templates/labels.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 
 const opts = DEFAULT_RENDER_OPTIONS;

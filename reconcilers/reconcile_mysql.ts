@@ -17,7 +17,8 @@ import { checkCredentials } from "./credentials.ts";
 import { conflictMessage } from "./ownership.ts";
 import { reconcileRestore } from "./restore.ts";
 import { nextSlot, parseCron, previousSlot } from "./cron.ts";
-import { CONDITIONS, StatusBuilder, writeStatus } from "./status.ts";
+import { StatusBuilder, writeStatus } from "./status.ts";
+import { CONDITIONS, PHASES, REASONS } from "../api/status.ts";
 
 /** How long to wait before looking again at something that has no watch event of its own. */
 const RECHECK_MS = 30_000;
@@ -42,7 +43,7 @@ export async function reconcileMySQL(ctx: ClusterContext, key: string): Promise<
   } catch (err) {
     const { reason, message } = describeError(err);
     sb.set(CONDITIONS.ready, "False", reason, message);
-    sb.status.phase = obj.metadata.deletionTimestamp ? "Deleting" : "Failed";
+    sb.status.phase = obj.metadata.deletionTimestamp ? PHASES.deleting : PHASES.failed;
     await ctx.events.emit(obj, "Warning", reason, message).catch(() => {});
     await writeStatus(ctx.client, obj, sb).catch((e) =>
       ctx.log.warn("status write failed: {error}", { error: e })
@@ -64,29 +65,31 @@ function withResync(ctx: ClusterContext, r: HandlerResult): HandlerResult {
 /** A reason and message for an error, naming the refused verb and resource for Forbidden answers. */
 export function describeError(err: unknown): { reason: string; message: string } {
   if (err instanceof ApiError) {
-    if (err.status === 403) return { reason: "Forbidden", message: `the API server refused ${err.message}` };
-    if (err.status === 0) return { reason: "APIUnreachable", message: err.message };
-    return { reason: "APIError", message: err.message };
+    if (err.status === 403) {
+      return { reason: REASONS.forbidden, message: `the API server refused ${err.message}` };
+    }
+    if (err.status === 0) return { reason: REASONS.apiUnreachable, message: err.message };
+    return { reason: REASONS.apiError, message: err.message };
   }
-  return { reason: "ReconcileError", message: (err as Error)?.message ?? String(err) };
+  return { reason: REASONS.reconcileError, message: (err as Error)?.message ?? String(err) };
 }
 
 /** The object lives: converge children, restore once, run requested and scheduled backups. */
 async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, after: AfterStatus) {
   const v = validateMySQL(obj);
   if (!v.ok) {
-    sb.set(CONDITIONS.ready, "False", "InvalidSpec", v.message);
-    sb.status.phase = "Failed";
+    sb.set(CONDITIONS.ready, "False", REASONS.invalidSpec, v.message);
+    sb.status.phase = PHASES.failed;
     sb.observe();
-    await ctx.events.emit(obj, "Warning", "InvalidSpec", v.message);
+    await ctx.events.emit(obj, "Warning", REASONS.invalidSpec, v.message);
     return {}; // nothing to retry: a spec change wakes us
   }
   const problem = await checkCredentials(ctx, obj, sb);
   if (problem) {
-    sb.set(CONDITIONS.ready, "False", "PasswordSecretNotFound", problem);
-    sb.status.phase = "Failed";
+    sb.set(CONDITIONS.ready, "False", REASONS.passwordSecretNotFound, problem);
+    sb.status.phase = PHASES.failed;
     sb.observe();
-    await ctx.events.emit(obj, "Warning", "PasswordSecretNotFound", problem);
+    await ctx.events.emit(obj, "Warning", REASONS.passwordSecretNotFound, problem);
     return { requeueAfterMs: ctx.options.secretRecheckMs }; // Secrets are not watched
   }
 
@@ -94,10 +97,10 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
   if (seen.conflicts.length) {
     // Someone else's object holds a child's name: nothing was written; retried until it goes.
     const msg = conflictMessage(seen.conflicts);
-    sb.set(CONDITIONS.ready, "False", "NameConflict", msg);
-    sb.status.phase = "Failed";
+    sb.set(CONDITIONS.ready, "False", REASONS.nameConflict, msg);
+    sb.status.phase = PHASES.failed;
     sb.observe();
-    await ctx.events.emit(obj, "Warning", "NameConflict", msg);
+    await ctx.events.emit(obj, "Warning", REASONS.nameConflict, msg);
     return { requeueAfterMs: RECHECK_MS };
   }
   const restore = await reconcileRestore(ctx, obj, sb, seen, after);
@@ -111,7 +114,7 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
     requeueAfterMs = await maybeStartBackup(ctx, obj, sb, seen.host);
   }
   if (sb.status.lastBackupTime === undefined && sb.status.lastBackupFailure === undefined) {
-    sb.set(CONDITIONS.backupReady, "Unknown", "NoBackupYet", "no backup has been taken yet");
+    sb.set(CONDITIONS.backupReady, "Unknown", REASONS.noBackupYet, "no backup has been taken yet");
   }
   await reportSchedule(ctx, obj, sb);
 
@@ -120,20 +123,25 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
     sb.set(
       CONDITIONS.ready,
       "False",
-      "MySQLNotReady",
+      REASONS.mysqlNotReady,
       "waiting for the mysqld Deployment to become available",
     );
-    sb.status.phase = "Provisioning";
+    sb.status.phase = PHASES.provisioning;
   } else if (restore === "waiting" || restore === "running") {
-    sb.set(CONDITIONS.ready, "False", "Restoring", "restoring the newest backup of this instance");
-    sb.status.phase = "Restoring";
+    sb.set(CONDITIONS.ready, "False", REASONS.restoring, "restoring the newest backup of this instance");
+    sb.status.phase = PHASES.restoring;
   } else if (restore === "failed") {
-    sb.set(CONDITIONS.ready, "False", "RestoreFailed", `restore failed: ${sb.status.restore?.message ?? ""}`);
-    sb.status.phase = "RestoreFailed";
+    sb.set(
+      CONDITIONS.ready,
+      "False",
+      REASONS.restoreFailed,
+      `restore failed: ${sb.status.restore?.message ?? ""}`,
+    );
+    sb.status.phase = PHASES.restoreFailed;
   } else {
-    sb.set(CONDITIONS.ready, "True", "Available", "mysqld is serving");
-    sb.status.phase = "Ready";
-    if (!wasReady) await ctx.events.emit(obj, "Normal", "Ready", "mysqld is serving");
+    sb.set(CONDITIONS.ready, "True", REASONS.available, "mysqld is serving");
+    sb.status.phase = PHASES.ready;
+    if (!wasReady) await ctx.events.emit(obj, "Normal", REASONS.ready, "mysqld is serving");
   }
   sb.observe();
   return { requeueAfterMs };
@@ -187,11 +195,11 @@ export async function reportSchedule(
     problem = `no scheduled backups: ${(err as Error).message}`;
   }
   if (problem) {
-    sb.set(CONDITIONS.backupReady, "False", "InvalidSchedule", problem);
-    await ctx.events.emit(obj, "Warning", "InvalidSchedule", problem);
+    sb.set(CONDITIONS.backupReady, "False", REASONS.invalidSchedule, problem);
+    await ctx.events.emit(obj, "Warning", REASONS.invalidSchedule, problem);
     return;
   }
-  if (sb.get(CONDITIONS.backupReady)?.reason !== "InvalidSchedule") return;
+  if (sb.get(CONDITIONS.backupReady)?.reason !== REASONS.invalidSchedule) return;
   const failedAt = Date.parse(sb.status.lastBackupFailure?.time ?? "") || 0;
   const succeededAt = Date.parse(sb.status.lastBackupTime ?? "") || 0;
   if (failedAt > succeededAt) {
@@ -199,14 +207,14 @@ export async function reportSchedule(
     sb.set(
       CONDITIONS.backupReady,
       "False",
-      "BackupFailed",
+      REASONS.backupFailed,
       `the last backup failed: ${f.reason}: ${f.message ?? ""}`,
     );
   } else {
     sb.set(
       CONDITIONS.backupReady,
       "True",
-      "BackupSucceeded",
+      REASONS.backupSucceeded,
       `backup ${sb.status.lastBackup ?? ""} succeeded`,
     );
   }

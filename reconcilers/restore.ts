@@ -13,7 +13,8 @@ import { objectRef, renderRestoreJob } from "../templates/mod.ts";
 import type { AfterStatus } from "./backups.ts";
 import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
-import { CONDITIONS, type StatusBuilder } from "./status.ts";
+import type { StatusBuilder } from "./status.ts";
+import { CONDITIONS, REASONS } from "../api/status.ts";
 import type {
   FailedReport,
   JobReport,
@@ -62,7 +63,7 @@ export type RestoreOutcome =
 
 /** The failure recorded for a restore Job that completed without its own verified report. */
 export const UNVERIFIED = {
-  reason: "Unverified",
+  reason: REASONS.unverified,
   message:
     "the restore Job completed without a verified report (one naming this Job's UID, with the restored " +
     "backup and its sha256, or NothingToRestore): what it loaded, if anything, is unknown",
@@ -118,7 +119,7 @@ export async function reconcileRestore(
     sb.set(
       CONDITIONS.restored,
       "True",
-      "NothingToRestore",
+      REASONS.nothingToRestore,
       "no backup of this instance exists; started empty",
     );
     return "done";
@@ -127,7 +128,7 @@ export async function reconcileRestore(
     sb.set(
       CONDITIONS.restored,
       "False",
-      "RestorePending",
+      REASONS.restorePending,
       `waiting for mysqld to be Ready to restore ${lastBackup}`,
     );
     return "waiting";
@@ -135,13 +136,13 @@ export async function reconcileRestore(
   if (job && !ownedBy(job, obj.metadata.uid)) {
     if (!earlierIncarnationOf(job, obj)) {
       const msg = `Job ${jobName} exists and is not this MySQL's; the restore waits until it is gone`;
-      sb.set(CONDITIONS.restored, "False", "NameConflict", msg);
-      await ctx.events.emit(obj, "Warning", "NameConflict", msg);
+      sb.set(CONDITIONS.restored, "False", REASONS.nameConflict, msg);
+      await ctx.events.emit(obj, "Warning", REASONS.nameConflict, msg);
       return "waiting";
     }
     // A leftover of an earlier incarnation with the same name: remove it, never let it wedge us.
     await ctx.client.delete(jobPath, "Background", job.metadata?.uid);
-    sb.set(CONDITIONS.restored, "False", "RestorePending", `removing leftover Job ${jobName}`);
+    sb.set(CONDITIONS.restored, "False", REASONS.restorePending, `removing leftover Job ${jobName}`);
     return "waiting";
   }
   if (!job) {
@@ -154,13 +155,18 @@ export async function reconcileRestore(
     } catch (err) {
       if ((err as { status?: number }).status !== 409) throw err;
     }
-    await ctx.events.emit(obj, "Normal", "RestoreStarted", `restoring the newest backup (Job ${jobName})`);
-    sb.set(CONDITIONS.restored, "False", "Restoring", `restore Job ${jobName} is running`);
+    await ctx.events.emit(
+      obj,
+      "Normal",
+      REASONS.restoreStarted,
+      `restoring the newest backup (Job ${jobName})`,
+    );
+    sb.set(CONDITIONS.restored, "False", REASONS.restoring, `restore Job ${jobName} is running`);
     return "running";
   }
   const state = jobState(job);
   if (state === "active") {
-    sb.set(CONDITIONS.restored, "False", "Restoring", `restore Job ${jobName} is running`);
+    sb.set(CONDITIONS.restored, "False", REASONS.restoring, `restore Job ${jobName} is running`);
     return "running";
   }
   const outcome = restoreOutcome(state, await readJobReport(ctx.client, job));
@@ -202,7 +208,7 @@ export async function reconcileRestore(
     sb.set(
       CONDITIONS.restored,
       "False",
-      "RestorePending",
+      REASONS.restorePending,
       `could not connect to mysqld (${failed?.message}); attempt ${attempt} of ${MAX_RESTORE_ATTEMPTS}, retrying`,
     );
     return "waiting";
@@ -212,8 +218,8 @@ export async function reconcileRestore(
   const gaveUp = failed?.reason === "ConnectionFailed" ? ` (gave up after ${attempt} attempts)` : "";
   const message = `${failed?.reason ?? failure.reason}: ${failed?.message || failure.message}${gaveUp}`;
   sb.status.restore = { result: "Failed", time: sb.now, message };
-  sb.set(CONDITIONS.restored, "False", "RestoreFailed", message);
-  await ctx.events.emit(obj, "Warning", "RestoreFailed", `restore Job ${jobName} failed: ${message}`);
+  sb.set(CONDITIONS.restored, "False", REASONS.restoreFailed, message);
+  await ctx.events.emit(obj, "Warning", REASONS.restoreFailed, `restore Job ${jobName} failed: ${message}`);
   after.push(() => ctx.client.delete(jobPath, "Background", job.metadata?.uid));
   return "failed";
 }

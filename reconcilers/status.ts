@@ -10,20 +10,6 @@ import { isStatus } from "../runtime/kube/client.ts";
 import { FIELD_MANAGER } from "../api/mysql.ts";
 import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 
-/** Condition types the operator maintains. */
-export const CONDITIONS = {
-  /** mysqld is serving and, on first creation, the restore has finished. */
-  ready: "Ready",
-  /** The one restore at first creation has a result. */
-  restored: "Restored",
-  /** The last backup succeeded. */
-  backupReady: "BackupReady",
-  /** The password lives only in a Secret (False while spec.password is used). */
-  credentialsSecured: "CredentialsSecured",
-  /** The spec's storage size matches the volume. */
-  storageResized: "StorageResized",
-} as const;
-
 /**
  * Longest message the operator writes into status (conditions, last backup failure, restore). Messages carry
  * text from outside (a Job's termination message, an API error): unbounded, one could exceed the CRD's

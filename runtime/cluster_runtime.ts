@@ -1,36 +1,29 @@
 /**
- * One cluster's runtime: its own client and connection pool, informers (MySQL objects and the children the operator
- * labels), work queue, lease and health. Runtimes share nothing, so a slow or dead cluster never holds up another.
+ * One cluster's runtime: its own client and connection pool, the informers a controller declares
+ * (runtime/controller.ts), work queue, lease and health. Runtimes share nothing, so a slow or dead cluster never
+ * holds up another.
  *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { MySQL } from "../api/mysql.ts";
-import type { ClusterCache, ClusterContext, ReconcileOptions } from "../reconcilers/context.ts";
-import { reconcileMySQL } from "../reconcilers/reconcile_mysql.ts";
-import { errorPolicy } from "../reconcilers/error_policy.ts";
-import { NAME_LABEL, NAMESPACE_LABEL } from "../templates/labels.ts";
 import { type Connection, KubeClient, type KubeObject } from "./kube/client.ts";
-import { keyOf, type Resource, RESOURCES } from "./kube/resources.ts";
+import { keyOf, type Resource } from "./kube/resources.ts";
 import { Informer, type InformerState } from "./informer.ts";
-import { childCacheOptions } from "./projection.ts";
 import { WorkQueue } from "./work_queue.ts";
 import { LeaderElector, type LeaseOptions } from "./lease.ts";
 import { EventRecorder } from "./events.ts";
 import type { OperatorMetrics } from "./metrics.ts";
-
-/** Label every child carries; child informers watch only these objects. */
-export const MANAGED_SELECTOR = "app.kubernetes.io/managed-by=mysql-operator";
-const INSTANCE_LABEL = "app.kubernetes.io/instance";
+import type { Caches, Controller, WatchedResource } from "./controller.ts";
 
 /** Settings of one runtime. */
-export interface ClusterRuntimeOptions {
+export interface ClusterRuntimeOptions<Context> {
   /** The kubeconfig context name (the `cluster` label everywhere). */
   name: string;
   connection: Connection;
   /** Namespaces to serve; empty: all. */
   namespaces: string[];
-  reconcile: ReconcileOptions;
+  /** What is watched and reconciled. */
+  controller: Controller<Context>;
   /** Objects reconciled at once in this cluster. */
   concurrency: number;
   /** Leader election; undefined: this process reconciles unconditionally. */
@@ -54,25 +47,25 @@ export interface ClusterHealth {
   lastError?: string;
 }
 
-type ChildKind = "Deployment" | "Service" | "PersistentVolumeClaim" | "Secret" | "Job";
+/** Identity of a resource among the informers. */
+const idOf = (r: Resource) => `${r.group}/${r.plural}`;
 
 /** The runtime of one cluster. */
-export class ClusterRuntime {
+export class ClusterRuntime<Context = unknown> {
   readonly name: string;
   readonly client: KubeClient;
   readonly queue: WorkQueue;
-  readonly #opts: ClusterRuntimeOptions;
-  readonly #mysqls: Informer[] = [];
-  readonly #children = new Map<ChildKind, Informer[]>();
-  readonly #pvs: Informer;
-  readonly #namespaces: Informer;
+  readonly #opts: ClusterRuntimeOptions<Context>;
+  /** Informers by resource: one per served namespace of a namespaced resource (one if all are), else one. */
+  readonly #informers = new Map<string, Informer[]>();
+  readonly #primary: Resource;
   readonly #elector?: LeaderElector;
-  readonly #ctx: ClusterContext;
+  readonly #ctx: Context;
   readonly #informerStates = new Map<Informer, InformerState>();
   #leading: boolean;
 
   /** Builds the runtime; {@linkcode run} starts it. */
-  constructor(opts: ClusterRuntimeOptions) {
+  constructor(opts: ClusterRuntimeOptions<Context>) {
     this.#opts = opts;
     this.name = opts.name;
     const m = opts.metrics;
@@ -81,19 +74,13 @@ export class ClusterRuntime {
     this.client.observe((verb, code, _s) => m.apiRequests.inc({ cluster, verb, code: String(code) }));
 
     const namespaces: Array<string | undefined> = opts.namespaces.length ? opts.namespaces : [undefined];
-    const informer = (
-      resource: Resource,
-      ns: string | undefined,
-      labelSelector: string | undefined,
-      on: (o: KubeObject, d: boolean) => void,
-    ) => {
+    const informer = (w: WatchedResource, ns: string | undefined, on: (o: KubeObject) => void) => {
+      const resource = w.resource;
       const inf: Informer = new Informer(this.client, {
         resource,
         namespace: ns,
-        labelSelector,
-        // Children are selected by a label anyone can set: their caches keep only what the operator reads, and
-        // lists come in small pages (runtime/projection.ts), so other people's objects cost next to nothing.
-        ...(labelSelector || resource === RESOURCES.namespace ? childCacheOptions(resource.kind) : {}),
+        labelSelector: w.labelSelector,
+        ...w.cache,
         onChange: on,
         onRestart: (reason, err) => {
           m.watchRestarts.inc({ cluster, resource: resource.plural, reason });
@@ -110,36 +97,22 @@ export class ClusterRuntime {
       this.#informerStates.set(inf, inf.state);
       return inf;
     };
-    for (const ns of namespaces) {
-      this.#mysqls.push(informer(RESOURCES.mysql, ns, undefined, (o) => this.queue.add(keyOf(o))));
-    }
-    const kinds: Array<[ChildKind, Resource]> = [
-      ["Deployment", RESOURCES.deployment],
-      ["Service", RESOURCES.service],
-      ["PersistentVolumeClaim", RESOURCES.pvc],
-      ["Secret", RESOURCES.secret],
-      ["Job", RESOURCES.job],
-    ];
-    for (const [kind, resource] of kinds) {
-      this.#children.set(
-        kind,
-        namespaces.map((ns) => informer(resource, ns, MANAGED_SELECTOR, (o) => this.#enqueueOwner(o))),
-      );
-    }
-    // A namespace being deleted accepts no new Job: its instances keep their volumes instead of a final backup.
-    this.#namespaces = informer(RESOURCES.namespace, undefined, undefined, (o) => {
-      if (!o.metadata?.deletionTimestamp || !this.#serves(o.metadata.name!)) return;
-      for (const m of this.#pick(this.#mysqls, o.metadata.name!)?.list() ?? []) this.queue.add(keyOf(m));
-    });
-    this.#pvs = informer(RESOURCES.pv, undefined, MANAGED_SELECTOR, (o) => {
-      const ns = o.metadata?.labels?.[NAMESPACE_LABEL], name = o.metadata?.labels?.[NAME_LABEL];
-      if (ns && name && this.#serves(ns)) this.queue.add(`${ns}/${name}`);
-    });
+    const watch = (w: WatchedResource, on: (o: KubeObject) => void) => {
+      if (this.#informers.has(idOf(w.resource))) throw new Error(`${w.resource.plural} are watched twice`);
+      const nss = w.resource.namespaced ? namespaces : [undefined];
+      this.#informers.set(idOf(w.resource), nss.map((ns) => informer(w, ns, on)));
+    };
+    const ctl = opts.controller;
+    this.#primary = ctl.for.resource;
+    watch(ctl.for, (o) => this.#enqueue(keyOf(o)));
+    for (const w of ctl.owns) watch(w, (o) => this.#enqueue(w.mapToKey(o)));
+    const caches = this.#caches();
+    for (const w of ctl.watches) watch(w, (o) => w.mapToKeys(o, caches).forEach((k) => this.#enqueue(k)));
 
     this.queue = new WorkQueue({
       concurrency: opts.concurrency,
-      handler: (key) => reconcileMySQL(this.#ctx, key),
-      errorPolicy,
+      handler: (key) => ctl.reconcile(this.#ctx, key),
+      errorPolicy: ctl.errorPolicy,
       onDone: (key, seconds, err) => {
         m.reconciles.inc({ cluster, result: err ? "error" : "success" });
         m.reconcileDuration.observe({ cluster }, seconds);
@@ -157,24 +130,15 @@ export class ClusterRuntime {
       opts.log.warn("event not recorded: {error}", {
         error: (err as Error)?.message ?? String(err),
       }));
-    this.#ctx = {
+    this.#ctx = ctl.context({
       cluster,
       client: this.client,
-      cache: this.#cache(),
-      log: opts.log,
+      caches,
       events,
-      options: opts.reconcile,
+      metrics: m,
+      log: opts.log,
       now: () => new Date(),
-      observe: {
-        backupSucceeded: (obj, time) =>
-          m.lastBackup.set(
-            { cluster, namespace: obj.metadata.namespace, name: obj.metadata.name },
-            Math.floor(time.getTime() / 1000),
-          ),
-        backupFailed: () => m.backupFailures.inc({ cluster }),
-        volumeRetained: () => m.retainedVolumes.inc({ cluster }),
-      },
-    };
+    });
 
     this.#leading = !opts.lease;
     let lastLeaseError = "", lastHolder = "";
@@ -216,44 +180,46 @@ export class ClusterRuntime {
     return this.#opts.namespaces.length === 0 || this.#opts.namespaces.includes(ns);
   }
 
-  #enqueueOwner(o: KubeObject): void {
-    const ns = o.metadata?.namespace, instance = o.metadata?.labels?.[INSTANCE_LABEL];
-    if (ns && instance) this.queue.add(`${ns}/${instance}`);
+  /** Queues a key, unless it belongs to a namespace this runtime does not serve. */
+  #enqueue(key: string | undefined): void {
+    const slash = key?.indexOf("/") ?? -1;
+    if (key && (slash < 0 || this.#serves(key.slice(0, slash)))) this.queue.add(key);
   }
 
-  #pick(list: Informer[], ns: string): Informer | undefined {
-    return list.length === 1 && !this.#opts.namespaces.length
-      ? list[0]
-      : list[this.#opts.namespaces.indexOf(ns)];
+  /** The informer of a resource holding namespace `ns`. */
+  #pick(r: Resource, ns: string): Informer | undefined {
+    const list = this.#of(r);
+    return !r.namespaced || !this.#opts.namespaces.length ? list[0] : list[this.#opts.namespaces.indexOf(ns)];
   }
 
-  #cache(): ClusterCache {
+  #of(r: Resource): Informer[] {
+    const list = this.#informers.get(idOf(r));
+    if (!list) throw new Error(`${r.plural} are not watched`); // a controller reads only what it declared
+    return list;
+  }
+
+  #caches(): Caches {
     return {
-      mysql: (key) => {
-        const ns = key.split("/")[0];
-        return this.#pick(this.#mysqls, ns)?.get(key) as MySQL | undefined;
-      },
-      child: (kind, key) => this.#pick(this.#children.get(kind)!, key.split("/")[0])?.get(key),
-      pv: (name) => this.#pvs.get(name),
-      pvs: () => this.#pvs.list(),
-      namespaceTerminating: (ns) => Boolean(this.#namespaces.get(ns)?.metadata?.deletionTimestamp),
-      jobs: (ns, instance) =>
-        (this.#pick(this.#children.get("Job")!, ns)?.list() ?? []).filter((j) =>
-          j.metadata?.namespace === ns && j.metadata?.labels?.[INSTANCE_LABEL] === instance
-        ),
+      get: (r, key) => this.#pick(r, key.split("/")[0])?.get(key),
+      list: (r, ns) =>
+        ns === undefined || !r.namespaced
+          ? this.#of(r).flatMap((i) => i.list())
+          : (this.#pick(r, ns)?.list() ?? []).filter((o) => o.metadata?.namespace === ns),
     };
   }
 
   /** Every informer. */
   get informers(): Informer[] {
-    return [...this.#mysqls, ...[...this.#children.values()].flat(), this.#pvs, this.#namespaces];
+    return [...this.#informers.values()].flat();
   }
 
   async #resumeWhenSynced(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.synced()));
     if (!this.#leading) return;
     // Level-triggered: a new leader looks at everything once.
-    for (const inf of this.#mysqls) for (const o of inf.list()) this.queue.add(keyOf(o));
+    for (const inf of this.#informers.get(idOf(this.#primary))!) {
+      for (const o of inf.list()) this.queue.add(keyOf(o));
+    }
     this.queue.resume();
   }
 

@@ -1,16 +1,21 @@
 /**
- * Kubernetes Events about MySQL objects (core/v1, so `kubectl describe` shows them). Identical events within a
- * window are folded, so a pass repeated by a resync does not write again.
+ * Kubernetes Events about the objects a controller reconciles (core/v1, so `kubectl describe` shows them).
+ * Identical events within a window are folded, so a pass repeated by a resync does not write again.
  *
  * @module
  */
-import type { MySQL } from "../api/mysql.ts";
-import type { EventSink } from "../reconcilers/context.ts";
 import type { KubeClient } from "./kube/client.ts";
 import { collectionPath, RESOURCES } from "./kube/resources.ts";
 
+/** What an event is about: any namespaced object as read from the API server. */
+export interface EventSubject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
 /** Sends events for one cluster. */
-export class EventRecorder implements EventSink {
+export class EventRecorder {
   readonly #client: KubeClient;
   readonly #seen = new Map<string, number>();
   readonly #windowMs: number;
@@ -24,7 +29,7 @@ export class EventRecorder implements EventSink {
   }
 
   /** Emits an event; failures are reported to `onError`, never thrown (events are best effort). */
-  async emit(obj: MySQL, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+  async emit(obj: EventSubject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
     const id = `${obj.metadata.uid}\u0000${reason}\u0000${message}`;
     const now = Date.now();
     const last = this.#seen.get(id);

@@ -2,9 +2,14 @@ import { assert, assertEquals } from "../tests/_assert.ts";
 import type { KubeClient, KubeObject, RequestOptions, WatchEvent } from "./kube/client.ts";
 import { Informer } from "./informer.ts";
 import { RESOURCES } from "./kube/resources.ts";
-import { childCacheOptions, digestText } from "./projection.ts";
+import { type CachePolicy, childCacheOptions, digestText } from "./projection.ts";
 
 const OWNER = { apiVersion: "otus.homework/v1", kind: "MySQL", name: "m", uid: "m-1", controller: true };
+/** A controller's policy as the MySQL controller's (reconcilers/mysql_cache.ts): its Secrets are those OWNER controls. */
+const POLICY: CachePolicy = {
+  domains: { labels: ["otus.homework", "app.kubernetes.io"], annotations: ["otus.homework"] },
+  wholeSecret: (o) => (o.metadata?.ownerReferences ?? []).some((r: { uid?: string }) => r.uid === OWNER.uid),
+};
 
 /** A Secret as the API server stores it. */
 function secret(name: string, rv: string, password: string, owned: boolean): KubeObject {
@@ -92,7 +97,7 @@ Deno.test("Secrets are listed and watched as metadata; only the operator's own a
     resource: RESOURCES.secret,
     namespace: "ns",
     labelSelector: "app.kubernetes.io/managed-by=mysql-operator",
-    ...childCacheOptions("Secret"),
+    ...childCacheOptions("Secret", POLICY),
     onChange: (o, deleted) =>
       changes.push(`${o.metadata?.name}@${o.metadata?.resourceVersion}${deleted ? "-" : ""}`),
   });
@@ -131,7 +136,7 @@ Deno.test("an empty metadata-only list (items: null) syncs", async () => {
   const { client } = fakeClient([], []);
   const inf = new Informer(client, {
     resource: RESOURCES.secret,
-    ...childCacheOptions("Secret"),
+    ...childCacheOptions("Secret", POLICY),
     onChange: () => {},
   });
   await runUntil(inf, () => true);
@@ -148,7 +153,7 @@ Deno.test("other child kinds are listed whole and projected page by page", async
   const inf = new Informer(client, {
     resource: RESOURCES.deployment,
     namespace: "ns",
-    ...childCacheOptions("Deployment"),
+    ...childCacheOptions("Deployment", POLICY),
     onChange: () => {},
   });
   await runUntil(inf, () => true);

@@ -169,4 +169,7 @@ Deno.test("leaseNameFor: one Lease per --namespace set (any order), the base nam
     assertEquals(/^mysql-operator-[0-9a-f]{8}$/.test(n), true, `${n} is a valid Lease name`);
   }
   assertEquals(leaseNameFor("other", ["team-a"]).startsWith("other-"), true, "--lease-name is the base");
+  // Pinned: a new hash would rename the Lease, and an old and a new operator would both lead during an upgrade.
+  assertEquals(ab, "mysql-operator-ff2ba1db");
+  assertEquals(leaseNameFor(base, ["ns-1"]), "mysql-operator-4a82b7ba");
 });

@@ -1,6 +1,7 @@
 /**
- * The operator process: one {@linkcode ClusterRuntime} per selected context, the HTTP endpoints, and graceful
- * shutdown. A context that cannot be loaded is reported by name and the others are served.
+ * The operator process: one {@linkcode ClusterRuntime} per selected context, each running the given controller, the
+ * HTTP endpoints, and graceful shutdown. A context that cannot be loaded is reported by name and the others are
+ * served.
  *
  * @module
  */
@@ -13,10 +14,10 @@ import { DEFAULT_LEASE, leaseNameFor, type LeaseOptions } from "./lease.ts";
 import { clusterLogger, LOG_CATEGORY } from "./logging.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { serveHttp } from "./http_server.ts";
-import { DEFAULT_RECONCILE_OPTIONS, type ReconcileOptions } from "../reconcilers/context.ts";
+import type { Controller } from "./controller.ts";
 
 /** Settings of a running operator. */
-export interface OperatorOptions {
+export interface OperatorOptions<Context> {
   kubeconfig?: KubeConfig;
   contexts: string[];
   /** Serve the cluster the pod runs in (service-account token). */
@@ -28,12 +29,13 @@ export interface OperatorOptions {
   identity?: string;
   /** Leader election per cluster; undefined disables it. */
   lease?: { namespace: string; name: string; identity: string; leaseDurationMs: number };
-  reconcile: Partial<ReconcileOptions>;
+  /** What every cluster runs (e.g. reconcilers/mysql_controller.ts). */
+  controller: Controller<Context>;
 }
 
 /** A started operator. */
 export interface RunningOperator {
-  runtimes: ClusterRuntime[];
+  runtimes: ClusterRuntime<unknown>[];
   failed: Array<{ cluster: string; error: string }>;
   metrics: OperatorMetrics;
   /** The bound HTTP address, if serving. */
@@ -50,12 +52,11 @@ export function userAgent(identity: string): string {
 }
 
 /** Starts the operator. Throws only when no context at all can be served. */
-export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
+export async function startOperator<Context>(opts: OperatorOptions<Context>): Promise<RunningOperator> {
   const log = getLogger([LOG_CATEGORY]);
   const metrics = new OperatorMetrics();
-  const reconcile: ReconcileOptions = { ...DEFAULT_RECONCILE_OPTIONS, ...opts.reconcile };
   const failed: RunningOperator["failed"] = [];
-  const runtimes: ClusterRuntime[] = [];
+  const runtimes: ClusterRuntime<Context>[] = [];
   // Operators serving different namespace sets of one cluster elect separately.
   const leaseName = opts.lease ? leaseNameFor(opts.lease.name, opts.namespaces) : "";
 
@@ -91,7 +92,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
           name: t.name,
           connection,
           namespaces: opts.namespaces,
-          reconcile,
+          controller: opts.controller,
           concurrency: opts.concurrency,
           lease,
           metrics,

@@ -1,12 +1,13 @@
 /**
  * What the child caches keep of an object: only the fields the operator reads, applied before anything is cached
- * (controller-runtime's cache "transform"). The child informers select by `app.kubernetes.io/managed-by`, a label
- * anyone can set, so the caches would otherwise grow with the size of other people's objects: 600 foreign Secrets
- * of 900 KiB took the process above its 512Mi limit.
+ * (controller-runtime's cache "transform"). Child informers select by a label anyone can set, so the caches would
+ * otherwise grow with the size of other people's objects: 600 foreign Secrets of 900 KiB took the process above its
+ * 512Mi limit. Which label and annotation domains are the controller's own, and which Secrets it reads whole, is the
+ * controller's {@linkcode CachePolicy}; this module knows no particular controller.
  *
  * Per kind, what is kept:
  * - metadata: identity (name, namespace, uid, resourceVersion, generation, timestamps), ownerReferences,
- *   finalizers, labels and annotations of the operator's own domains ({@linkcode OUR_DOMAINS}); never managedFields
+ *   finalizers, labels and annotations of the controller's own domains ({@linkcode Domains}); never managedFields
  *   or anyone else's annotations (`kubectl.kubernetes.io/last-applied-configuration` alone can be 256 KiB).
  * - spec: whole, for every kind but Secret: drift detection compares every field the renderers set
  *   (reconcilers/drift.ts), and a field missing from the cache would read as drift on every pass.
@@ -19,14 +20,22 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { GROUP, KIND } from "../api/mysql.ts";
 import type { KubeObject } from "./kube/client.ts";
 
 /** A projection: returns what to cache of an object (the child kinds build a new object and leave the input alone). */
 export type Projection = (obj: KubeObject) => KubeObject;
 
-/** Label and annotation domains the operator reads (and subdomains of them): its API group and the well-known labels. */
-export const OUR_DOMAINS = { labels: [GROUP, "app.kubernetes.io"], annotations: [GROUP] };
+/** Label and annotation domains a controller reads (and subdomains of them), e.g. its API group. */
+export interface Domains {
+  labels: readonly string[];
+  annotations: readonly string[];
+}
+
+/** What a controller's child caches keep: its domains, and which Secrets it reads whole (the rest: metadata). */
+export interface CachePolicy {
+  domains: Domains;
+  wholeSecret: (obj: KubeObject) => boolean;
+}
 
 /** Prefix of a digest that stands for a Secret value in the cache. */
 export const DIGEST_PREFIX = "sha256:";
@@ -60,14 +69,14 @@ export function secretDigests(secret: KubeObject): Record<string, string> | unde
   return out;
 }
 
-function inDomain(key: string, domains: string[]): boolean {
+function inDomain(key: string, domains: readonly string[]): boolean {
   const slash = key.indexOf("/");
   if (slash < 0) return false; // an unprefixed key is a user's own
   const prefix = key.slice(0, slash);
   return domains.some((d) => prefix === d || prefix.endsWith(`.${d}`));
 }
 
-function pickKeys(map: Record<string, string> | undefined, domains: string[]) {
+function pickKeys(map: Record<string, string> | undefined, domains: readonly string[]) {
   if (!map) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(map)) if (inDomain(k, domains)) out[k] = v;
@@ -95,12 +104,12 @@ const METADATA = [
   "finalizers",
 ] as const;
 
-/** Metadata the operator reads: identity, owners, finalizers, its own labels and annotations. */
-export function projectMetadata(meta: KubeObject["metadata"]): KubeObject["metadata"] {
+/** Metadata a controller reads: identity, owners, finalizers, the labels and annotations of its `domains`. */
+export function projectMetadata(meta: KubeObject["metadata"], domains: Domains): KubeObject["metadata"] {
   return {
     ...pick(meta, METADATA),
-    ...defined("labels", pickKeys(meta?.labels, OUR_DOMAINS.labels)),
-    ...defined("annotations", pickKeys(meta?.annotations, OUR_DOMAINS.annotations)),
+    ...defined("labels", pickKeys(meta?.labels, domains.labels)),
+    ...defined("annotations", pickKeys(meta?.annotations, domains.annotations)),
   };
 }
 
@@ -109,47 +118,57 @@ function defined<K extends string, V>(key: K, value: V | undefined): { [k in K]?
 }
 
 /** A projection that keeps metadata, the whole spec and the listed status fields. */
-function withStatus(fields: readonly string[]): Projection {
+function withStatus(domains: Domains, fields: readonly string[]): Projection {
   return (obj) => ({
     ...defined("apiVersion", obj.apiVersion),
     ...defined("kind", obj.kind),
-    metadata: projectMetadata(obj.metadata),
+    metadata: projectMetadata(obj.metadata, domains),
     ...defined("spec", obj.spec),
     ...defined("status", pick(obj.status, fields)),
   });
 }
 
-/** Projections of the child kinds, by kind. */
-export const PROJECTIONS: Readonly<Record<string, Projection>> = {
-  // Availability: observedGeneration against generation, updated and available replicas.
-  Deployment: withStatus([
-    "observedGeneration",
-    "replicas",
-    "updatedReplicas",
-    "readyReplicas",
-    "availableReplicas",
-    "unavailableReplicas",
-    "conditions",
-  ]),
-  // Only spec.clusterIP is read; status holds nothing the operator uses.
-  Service: withStatus([]),
-  // Bound or not, and to what capacity (the claim's spec.volumeName names the volume).
-  PersistentVolumeClaim: withStatus(["phase", "capacity", "conditions"]),
-  // Released volumes are re-bound; Bound ones are in use.
-  PersistentVolume: withStatus(["phase", "reason", "message"]),
-  // Only whether it is being deleted (deletionTimestamp, phase Terminating): no Job can start there then.
-  Namespace: withStatus(["phase"]),
-  // Complete/Failed conditions decide a backup or restore; completionTime dates a backup.
-  Job: withStatus(["conditions", "active", "ready", "succeeded", "failed", "startTime", "completionTime"]),
-  Secret: (obj) => ({
-    ...defined("apiVersion", obj.apiVersion),
-    ...defined("kind", obj.kind),
-    metadata: projectMetadata(obj.metadata),
-    ...defined("type", obj.type),
-    ...defined("immutable", obj.immutable),
-    ...defined("data", secretDigests(obj)),
-  }),
-};
+/** Projections of the child kinds, by kind, for a controller whose own domains are `domains`. */
+export function projections(domains: Domains): Readonly<Record<string, Projection>> {
+  return {
+    // Availability: observedGeneration against generation, updated and available replicas.
+    Deployment: withStatus(domains, [
+      "observedGeneration",
+      "replicas",
+      "updatedReplicas",
+      "readyReplicas",
+      "availableReplicas",
+      "unavailableReplicas",
+      "conditions",
+    ]),
+    // Only spec.clusterIP is read; status holds nothing the operator uses.
+    Service: withStatus(domains, []),
+    // Bound or not, and to what capacity (the claim's spec.volumeName names the volume).
+    PersistentVolumeClaim: withStatus(domains, ["phase", "capacity", "conditions"]),
+    // Released volumes are re-bound; Bound ones are in use.
+    PersistentVolume: withStatus(domains, ["phase", "reason", "message"]),
+    // Only whether it is being deleted (deletionTimestamp, phase Terminating): no Job can start there then.
+    Namespace: withStatus(domains, ["phase"]),
+    // Complete/Failed conditions decide a backup or restore; completionTime dates a backup.
+    Job: withStatus(domains, [
+      "conditions",
+      "active",
+      "ready",
+      "succeeded",
+      "failed",
+      "startTime",
+      "completionTime",
+    ]),
+    Secret: (obj) => ({
+      ...defined("apiVersion", obj.apiVersion),
+      ...defined("kind", obj.kind),
+      metadata: projectMetadata(obj.metadata, domains),
+      ...defined("type", obj.type),
+      ...defined("immutable", obj.immutable),
+      ...defined("data", secretDigests(obj)),
+    }),
+  };
+}
 
 /**
  * List page sizes of the child informers. A page is one string before it is parsed and projected, so its size is
@@ -159,39 +178,30 @@ export const PROJECTIONS: Readonly<Record<string, Projection>> = {
 export const CHILD_PAGE_SIZE = 50;
 
 /**
- * True when the object's controller is a MySQL object: the only Secrets whose data the operator compares (its
- * credentials Secret). Every other labelled Secret is cached from its metadata alone.
+ * Informer settings of a child kind under a controller's `policy`: its projection, page size, and for Secrets
+ * metadata-only lists and watches (other people's Secrets, up to 1 MiB each, never cross the wire) with the
+ * controller's own read whole.
  */
-export function controlledByMySQL(obj: KubeObject): boolean {
-  return (obj.metadata?.ownerReferences ?? []).some((
-    r: { apiVersion?: string; kind?: string; controller?: boolean },
-  ) => r.controller === true && r.kind === KIND && String(r.apiVersion).split("/")[0] === GROUP);
-}
-
-/**
- * Informer settings of a child kind: its projection, page size, and for Secrets metadata-only lists and watches
- * (other people's Secrets, up to 1 MiB each, never cross the wire) with the operator's own read whole.
- */
-export function childCacheOptions(kind: string): {
+export function childCacheOptions(kind: string, policy: CachePolicy): {
   project: Projection;
   pageSize: number;
   metadataOnly?: { whole: (obj: KubeObject) => boolean };
 } {
   return {
-    project: projectionFor(kind),
+    project: projectionFor(kind, policy.domains),
     pageSize: CHILD_PAGE_SIZE,
-    ...(kind === "Secret" ? { metadataOnly: { whole: controlledByMySQL } } : {}),
+    ...(kind === "Secret" ? { metadataOnly: { whole: policy.wholeSecret } } : {}),
   };
 }
 
 /** The projection of a kind; any other kind keeps everything but managedFields. */
-export function projectionFor(kind: string): Projection {
-  return PROJECTIONS[kind] ?? slim;
+export function projectionFor(kind: string, domains: Domains): Projection {
+  return projections(domains)[kind] ?? slim;
 }
 
 /**
  * Drops `metadata.managedFields` (nothing reads it; server-side apply keeps it on the server): often the largest
- * part of an object. What the MySQL informers keep: the operator reads all of its own objects.
+ * part of an object. What the primary informers keep: a controller reads all of its own objects.
  */
 export function slim(obj: KubeObject): KubeObject {
   if (obj.metadata?.managedFields) delete obj.metadata.managedFields;

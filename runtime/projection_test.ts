@@ -1,6 +1,10 @@
 import { assert, assertEquals } from "../tests/_assert.ts";
 import type { KubeObject } from "./kube/client.ts";
-import { digestBase64, digestText, projectionFor, PROJECTIONS, secretDigests } from "./projection.ts";
+import { digestBase64, digestText, projectionFor, projections, secretDigests } from "./projection.ts";
+
+/** A controller's domains as the MySQL controller's (reconcilers/mysql_cache.ts): its API group, the well-known labels. */
+const DOMAINS = { labels: ["otus.homework", "app.kubernetes.io"], annotations: ["otus.homework"] };
+const PROJECTIONS = projections(DOMAINS);
 
 /** Metadata as the API server returns it: ours, the system's and other people's fields mixed. */
 function meta(extra: Record<string, unknown> = {}): KubeObject["metadata"] {
@@ -241,7 +245,7 @@ Deno.test("Secret digests: of the decoded bytes; data and stringData agree; a di
 
 Deno.test("other kinds (the MySQL informers) keep everything but managedFields", () => {
   const obj: KubeObject = { kind: "MySQL", metadata: meta(), spec: { image: "mysql:8.4" } };
-  const projected = projectionFor("MySQL")(obj);
+  const projected = projectionFor("MySQL", DOMAINS)(obj);
   assertEquals(projected.metadata?.managedFields, undefined);
   assertEquals(projected.metadata?.annotations?.note, "unprefixed");
   assertEquals(projected.spec, { image: "mysql:8.4" });

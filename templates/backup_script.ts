@@ -26,7 +26,7 @@
 import { FREEZE_SH } from "./backup_freeze.ts";
 import { COMMON_SH, sh } from "./job_shell.ts";
 
-export { COMMON_SH, MANIFEST_FORMAT, sh } from "./job_shell.ts";
+export { COMMON_SH, sh } from "./job_shell.ts";
 
 /** The backup Job's script (run as `/bin/sh -c BACKUP_SCRIPT`). */
 export const BACKUP_SCRIPT: string = "# mysql-operator backup job (see templates/backup_script.ts)\n" +

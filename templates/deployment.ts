@@ -4,7 +4,8 @@
  * @module
  */
 import type { MySQL } from "../api/mysql.ts";
-import { childLabels, childNames, selectorLabels } from "./names.ts";
+import { childNames } from "./names.ts";
+import { childLabels, selectorLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import { passwordSecretKeyRef } from "./secret.ts";
 import { podSpecDefaults } from "./pod.ts";

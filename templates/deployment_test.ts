@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { childLabels, childNames, selectorLabels } from "./names.ts";
+import { childNames } from "./names.ts";
+import { childLabels, selectorLabels } from "./labels.ts";
 import { PING_COMMAND, renderDeployment } from "./deployment.ts";
 import { DEFAULT_RENDER_OPTIONS } from "./options.ts";
 import { mysqlObject } from "./testing.ts";

@@ -1,7 +1,8 @@
 /**
  * Shell code shared by the backup and restore scripts (templates/backup_script.ts, templates/restore_script.ts):
- * the `sh` tag for embedded shell text, the manifest format version and {@linkcode COMMON_SH} (environment checks,
- * tool discovery, the client option file, the report).
+ * the `sh` tag for embedded shell text and {@linkcode COMMON_SH} (environment checks, tool discovery, the client
+ * option file, the report). The manifest format version exists only in shell text: the backup writes `format=1`
+ * and the listing here skips any other version; no TypeScript reads a manifest.
  *
  * @module
  */
@@ -13,9 +14,6 @@
 export function sh(strings: TemplateStringsArray): string {
   return strings.raw.join("").replaceAll("\\${", "${");
 }
-
-/** Version of the manifest format (`format=1` in the text) that the backup writes and the restore requires. */
-export const MANIFEST_FORMAT = 1;
 
 /**
  * Shell code shared by the backup and restore scripts: environment checks, tool discovery, the client option file,

@@ -8,8 +8,8 @@
  * @module
  */
 import { DEFAULT_BACKUP_RETENTION, type MySQL } from "../api/mysql.ts";
-import { childLabels, childNames, instanceId, type ObjectRef } from "./names.ts";
-import { BACKUP_REASON_LABEL } from "./labels.ts";
+import { childNames, instanceId, type ObjectRef } from "./names.ts";
+import { BACKUP_REASON_LABEL, childLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import { passwordSecretKeyRef } from "./secret.ts";
 import { BACKUP_MOUNT_PATH } from "./volumes.ts";

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { backupJobName, childLabels, childNames } from "./names.ts";
-import { BACKUP_REASON_LABEL } from "./labels.ts";
+import { backupJobName, childNames } from "./names.ts";
+import { BACKUP_REASON_LABEL, childLabels } from "./labels.ts";
 import { renderBackupJob, renderRestoreJob } from "./jobs.ts";
 import { BACKUP_SCRIPT } from "./backup_script.ts";
 import { RESTORE_SCRIPT } from "./restore_script.ts";

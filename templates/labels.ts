@@ -1,11 +1,41 @@
 /**
- * Label keys the renderers add beside `childLabels` (templates/names.ts), and the label sets of cluster-scoped
- * children.
+ * Label and annotation keys of the children, and their label sets: the app.kubernetes.io recommended labels every
+ * child carries, the pod selector, and the keys only some children carry. Everything that reads a label or an
+ * annotation of a child uses these keys, so what is written and what is matched cannot drift apart.
  *
  * @module
  */
 import { GROUP } from "../api/mysql.ts";
-import { childLabels, type ObjectRef } from "./names.ts";
+import type { ObjectRef } from "./names.ts";
+
+/** app.kubernetes.io recommended label keys. */
+export const APP_LABELS = {
+  /** Always `mysql`. */
+  name: "app.kubernetes.io/name",
+  /** Name of the owning MySQL object (what the Job cache selects by). */
+  instance: "app.kubernetes.io/instance",
+  /** `database` (mysqld, its Service and data), `backup` (backup Jobs and volume) or `restore`. */
+  component: "app.kubernetes.io/component",
+  /** Always {@linkcode MANAGED_BY}: the child informers select by it. */
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+/** Value of `app.kubernetes.io/managed-by` on every child. */
+export const MANAGED_BY = "mysql-operator";
+
+function recommended(ref: ObjectRef, component: string): Record<string, string> {
+  return { [APP_LABELS.name]: "mysql", [APP_LABELS.instance]: ref.name, [APP_LABELS.component]: component };
+}
+
+/** Labels every child carries (app.kubernetes.io recommended labels). */
+export function childLabels(ref: ObjectRef, component: string): Record<string, string> {
+  return { ...recommended(ref, component), [APP_LABELS.managedBy]: MANAGED_BY };
+}
+
+/** Labels that select the mysqld pod of an instance (stable: a Deployment selector is immutable). */
+export function selectorLabels(ref: ObjectRef): Record<string, string> {
+  return recommended(ref, "database");
+}
 
 /** Namespace of the owning MySQL object, on PersistentVolumes (cluster-scoped, so they carry no namespace). */
 export const NAMESPACE_LABEL = `${GROUP}/namespace`;

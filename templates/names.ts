@@ -1,5 +1,5 @@
 /**
- * Deterministic names and labels of every child of a MySQL object.
+ * Deterministic names of every child of a MySQL object (their labels: templates/labels.ts).
  *
  * Namespaced children differ from each other by a fixed suffix per kind, so two objects in one namespace (say `x`
  * and `x-backup`) never claim the same child. Cluster-scoped PersistentVolumes carry a hash of namespace and name,
@@ -82,23 +82,4 @@ export function backupJobName(
 ): string {
   const short = { final: "f", scheduled: "s", manual: "m" }[reason];
   return `${ref.name}-backup-${short}${shortHash(ref.uid ?? "", reason, token).slice(0, 8)}`;
-}
-
-/** Labels every child carries (app.kubernetes.io recommended labels). */
-export function childLabels(ref: ObjectRef, component: string): Record<string, string> {
-  return {
-    "app.kubernetes.io/name": "mysql",
-    "app.kubernetes.io/instance": ref.name,
-    "app.kubernetes.io/component": component,
-    "app.kubernetes.io/managed-by": "mysql-operator",
-  };
-}
-
-/** Labels that select the mysqld pod of an instance (stable: a Deployment selector is immutable). */
-export function selectorLabels(ref: ObjectRef): Record<string, string> {
-  return {
-    "app.kubernetes.io/name": "mysql",
-    "app.kubernetes.io/instance": ref.name,
-    "app.kubernetes.io/component": "database",
-  };
 }

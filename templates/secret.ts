@@ -5,7 +5,8 @@
  * @module
  */
 import { DEFAULT_PASSWORD_KEY, type MySQL } from "../api/mysql.ts";
-import { childLabels, childNames } from "./names.ts";
+import { childNames } from "./names.ts";
+import { childLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import type { Secret } from "./k8s_types.ts";
 

@@ -4,7 +4,8 @@
  * @module
  */
 import type { MySQL } from "../api/mysql.ts";
-import { childLabels, childNames, selectorLabels } from "./names.ts";
+import { childNames } from "./names.ts";
+import { childLabels, selectorLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import { MYSQL_PORT } from "./deployment.ts";
 import type { Service } from "./k8s_types.ts";

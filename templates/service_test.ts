@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { childNames, selectorLabels } from "./names.ts";
+import { childNames } from "./names.ts";
+import { selectorLabels } from "./labels.ts";
 import { renderService } from "./service.ts";
 import { renderDeployment } from "./deployment.ts";
 import { DEFAULT_RENDER_OPTIONS } from "./options.ts";

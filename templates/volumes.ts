@@ -15,8 +15,8 @@
  * @module
  */
 import { DEFAULT_BACKUP_STORAGE_SIZE, type MySQL } from "../api/mysql.ts";
-import { childLabels, childNames } from "./names.ts";
-import { ownershipAnnotations, pvLabels } from "./labels.ts";
+import { childNames } from "./names.ts";
+import { childLabels, ownershipAnnotations, pvLabels } from "./labels.ts";
 import { childMeta, objectRef } from "./owner.ts";
 import type { RenderOptions } from "./options.ts";
 import type { PersistentVolume, PersistentVolumeClaim } from "./k8s_types.ts";

@@ -1,6 +1,12 @@
 import { deepStrictEqual, equal, notEqual, ok } from "node:assert/strict";
-import { childLabels, childNames } from "./names.ts";
-import { INSTANCE_ANNOTATION, NAME_LABEL, NAMESPACE_LABEL, OWNER_UID_ANNOTATION } from "./labels.ts";
+import { childNames } from "./names.ts";
+import {
+  childLabels,
+  INSTANCE_ANNOTATION,
+  NAME_LABEL,
+  NAMESPACE_LABEL,
+  OWNER_UID_ANNOTATION,
+} from "./labels.ts";
 import { renderBackupPV, renderBackupPVC, renderDataPV, renderDataPVC } from "./volumes.ts";
 import { DEFAULT_RENDER_OPTIONS } from "./options.ts";
 import { mysqlObject } from "./testing.ts";

@@ -27,7 +27,8 @@ import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
 import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
 import { ANNOTATIONS, FINALIZER, type MySQL } from "../api/mysql.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
-import { childNames, selectorLabels } from "../templates/names.ts";
+import { childNames } from "../templates/names.ts";
+import { selectorLabels } from "../templates/labels.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -57,9 +57,3 @@ export function keyOf(obj: { metadata?: { namespace?: string; name?: string } })
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
 }
-
-/** Splits a `ns/name` key. */
-export function splitKey(key: string): { namespace: string; name: string } {
-  const i = key.indexOf("/");
-  return i < 0 ? { namespace: "", name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
