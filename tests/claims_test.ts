@@ -392,7 +392,7 @@ Deno.test("the API client shares one HTTP/2 connection: a cold burst, then reque
     await burst();
     stop.abort();
     await watching;
-    assertEquals(proxy.accepted, 1, "TCP connections for 61 requests and a watch");
+    assertEquals(proxy.accepted, 1, "TCP connections for 60 requests and a watch");
   } finally {
     client.close();
     await proxy.close();

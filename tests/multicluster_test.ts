@@ -316,7 +316,7 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     assertEquals(
       [...(await writers(0, tAfter)).keys()],
       [aliveId],
-      "after the handover only the survivor writes",
+      "the survivor serves the new object and is its only writer",
     );
   } catch (err) {
     await showLogs(a, "operator a");

@@ -86,9 +86,18 @@ export async function readAuditEvents(paths: ClusterPaths, name: string, since: 
   }
   if (!files.includes(`${dir}/audit.log`)) throw new Error(`cluster ${name} has no audit log in ${dir}`);
   const events: AuditEvent[] = [];
+  // The log holds every earlier run's writes too (up to twice AUDIT_LOG_MAX_MB): lines received over a second
+  // before `since` are skipped on their timestamp's text, unparsed (RFC 3339 in UTC compares as text to the second).
+  const floor = new Date(since.getTime() - 1000).toISOString().slice(0, 19);
   for (const file of files) {
-    for (const line of (await Deno.readTextFile(file)).split("\n")) {
-      if (!line.startsWith("{")) continue;
+    // A rotated file can be removed by the next rotation between the listing and this read.
+    const text = await Deno.readTextFile(file).catch((err) => {
+      if (err instanceof Deno.errors.NotFound && file !== `${dir}/audit.log`) return "";
+      throw err;
+    });
+    for (const line of text.split("\n")) {
+      const at = /"requestReceivedTimestamp":"([^"]{19})/.exec(line)?.[1];
+      if (!at || at < floor) continue;
       let e: AuditEvent;
       try {
         e = JSON.parse(line);
