@@ -12,6 +12,7 @@ import { renderKwokConfig, settingsFingerprint } from "./kwok_config.ts";
 import { writeAuditPolicy } from "./audit.ts";
 import { readSettings, SETTINGS_FILE } from "./settings.ts";
 import { kubectlDirect, kwokctl } from "./kwokctl.ts";
+import { controllersWorking } from "./probe.ts";
 import { withLock } from "./lock.ts";
 import { clusterDir, type ClusterPaths, clusterPaths, contextName } from "./paths.ts";
 import { CommandError } from "./run.ts";
@@ -279,34 +280,6 @@ async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger)
       return;
     }
     await sleep(200);
-  }
-}
-
-/**
- * Whether kube-controller-manager runs its controllers: a new namespace gets its `default` ServiceAccount within
- * `timeoutMs`. A live process is no proof: kube-controller-manager waits for a healthy API server for a while and
- * then exits, possibly after the caller saw it alive (seen in CI: a started cluster whose Deployments never got
- * pods). Leaves no namespace behind.
- */
-export async function controllersWorking(
-  paths: ClusterPaths,
-  name: string,
-  timeoutMs = 60_000,
-): Promise<boolean> {
-  const ns = `mo-probe-${crypto.randomUUID().slice(0, 8)}`;
-  const kc = (...args: string[]) =>
-    kubectlDirect(paths, name, ["--request-timeout=10s", ...args], { timeoutMs: 20_000 });
-  await kc("create", "namespace", ns);
-  try {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const out = await kc("get", "serviceaccounts", "-n", ns, "-o", "name").catch(() => "");
-      if (out.split("\n").includes("serviceaccount/default")) return true;
-      await sleep(250);
-    }
-    return false;
-  } finally {
-    await kc("delete", "namespace", ns, "--wait=false").catch(() => {});
   }
 }
 
