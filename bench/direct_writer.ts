@@ -11,6 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";
@@ -38,7 +39,9 @@ export interface DirectResult {
   errors: string[];
 }
 
-const byKind: Record<string, Resource> = Object.fromEntries(Object.values(RESOURCES).map((r) => [r.kind, r]));
+const byKind: Record<string, Resource> = Object.fromEntries(
+  [...Object.values(RESOURCES), MYSQL_RESOURCE].map((r) => [r.kind, r]),
+);
 
 async function writeCluster(
   client: KubeClient,

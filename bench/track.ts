@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
 
@@ -115,7 +116,7 @@ export class NamespaceTracker {
         (s) => this.#states[r.plural] = s,
       ));
     };
-    watch(RESOURCES.mysql, (t, o) => {
+    watch(MYSQL_RESOURCE, (t, o) => {
       const name = o.metadata!.name!;
       const now = Date.now();
       if (t === "DELETED") {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { ANNOTATIONS, API_VERSION, KIND, type MySQL } from "../api/mysql.ts";
 import { isStatus, type KubeClient } from "../runtime/kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
@@ -92,7 +93,7 @@ export async function createObjects(
   annotations?: Record<string, string>,
 ): Promise<Map<string, number>> {
   const sent = new Map<string, number>();
-  const path = collectionPath(RESOURCES.mysql, namespace);
+  const path = collectionPath(MYSQL_RESOURCE, namespace);
   await pool(names, inFlight, async (name) => {
     sent.set(name, Date.now());
     await client.create(path, mysqlObject(namespace, name, annotations), "bench");
@@ -110,7 +111,7 @@ export async function deleteObjects(
   const sent = new Map<string, number>();
   await pool(names, inFlight, async (name) => {
     sent.set(name, Date.now());
-    await client.delete(objectPath(RESOURCES.mysql, namespace, name));
+    await client.delete(objectPath(MYSQL_RESOURCE, namespace, name));
   });
   return sent;
 }
@@ -127,10 +128,10 @@ export async function removeLeftovers(client: KubeClient, log: (m: string) => vo
   const stale = list.items.map((n) => n.metadata!.name!).filter((n) => n.startsWith("bench-"));
   for (const ns of stale) {
     log(`removing namespace ${ns} left by an earlier run`);
-    const objs = await client.list(collectionPath(RESOURCES.mysql, ns));
+    const objs = await client.list(collectionPath(MYSQL_RESOURCE, ns));
     await pool(objs.items, 32, async (o) => {
       if (!o.metadata?.finalizers?.length) return;
-      await client.mergePatch(objectPath(RESOURCES.mysql, ns, o.metadata.name!), {
+      await client.mergePatch(objectPath(MYSQL_RESOURCE, ns, o.metadata.name!), {
         metadata: { finalizers: null },
       }, "bench").catch(() => {});
     });

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { MySQL } from "../api/mysql.ts";
 import { CONDITIONS } from "../api/status.ts";
 import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
-import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { collectionPath } from "../runtime/kube/resources.ts";
 import { oneOf, parse, STATUS_FLAGS } from "./args.ts";
 import { resolveSelection } from "./select.ts";
 import { HELP } from "./help.ts";
@@ -81,7 +82,7 @@ export async function statusCommand(args: string[]): Promise<number> {
       client.requestTimeoutMs = 10_000;
       const items: MySQL[] = [];
       for (const ns of namespaces) {
-        const list = await client.list<MySQL>(collectionPath(RESOURCES.mysql, ns));
+        const list = await client.list<MySQL>(collectionPath(MYSQL_RESOURCE, ns));
         items.push(...list.items);
       }
       return { cluster: t.name, rows: items.map((o) => rowOf(t.name, o)) };

@@ -11,10 +11,10 @@ import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources
 import { backupJobName, childNames } from "../templates/names.ts";
 import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.ts";
 import type { ClusterContext } from "./context.ts";
-import type { BackedUpReport } from "../templates/job_report.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import type { StatusBuilder } from "./status.ts";
-import { CONDITIONS, REASONS } from "../api/status.ts";
+import { REASONS } from "../api/status.ts";
+import { planBackupJobs, recordBackup } from "./backup_decision.ts";
 import { APP_LABELS, BACKUP_REASON_LABEL } from "../templates/labels.ts";
 import { readChild } from "./observe.ts";
 import { ownership } from "./ownership.ts";
@@ -31,7 +31,7 @@ export type AfterStatus = Array<() => Promise<void>>;
 /**
  * Records finished Jobs (one outcome per pass) and deletes each Job once its outcome is persisted: the deletion is
  * queued in `after`, which runs only when the status write succeeded. Returns true while a backup Job is running
- * or an outcome is still to be recorded.
+ * or an outcome is still to be recorded. Decisions: reconcilers/backup_decision.ts.
  */
 export async function settleBackupJobs(
   ctx: ClusterContext,
@@ -39,97 +39,42 @@ export async function settleBackupJobs(
   sb: StatusBuilder,
   after: AfterStatus,
 ): Promise<boolean> {
-  let busy = false;
-  for (const job of backupJobs(ctx, obj)) {
-    if (job.metadata?.deletionTimestamp) continue;
-    const state = jobState(job);
-    if (state === "active") {
-      busy = true;
-      continue;
-    }
-    const name = job.metadata!.name!;
+  const jobs = backupJobs(ctx, obj);
+  const plan = planBackupJobs(
+    jobs.map((j) => ({
+      name: j.metadata!.name!,
+      state: jobState(j),
+      deleting: Boolean(j.metadata?.deletionTimestamp),
+    })),
+    obj.status?.lastBackupJob,
+  );
+  const byName = (name: string) => jobs.find((j) => j.metadata?.name === name)!;
+  const toRecord = plan.record === undefined ? undefined : byName(plan.record);
+  if (toRecord) {
+    const r = recordBackup(
+      {
+        name: plan.record!,
+        reason: (toRecord.metadata?.labels?.[BACKUP_REASON_LABEL] ?? "manual") as BackupReason,
+        state: jobState(toRecord) as "succeeded" | "failed",
+        report: await readJobReport(ctx.client, toRecord),
+        failure: jobFailure(toRecord),
+      },
+      sb.now,
+      sb.status,
+    );
+    Object.assign(sb.status, r.status);
+    sb.set(r.condition.type, r.condition.status, r.condition.reason, r.condition.message);
+    await ctx.events.emit(obj, r.event.type, r.event.reason, r.event.message);
+    if (r.mark) await markBackupPVC(ctx, obj, r.mark.time, r.mark.file);
+    if (r.ok) ctx.observe?.backupSucceeded?.(obj, new Date(r.mark!.time));
+    else ctx.observe?.backupFailed?.(obj);
+  }
+  for (const name of plan.deleteAfterStatus) {
+    const job = byName(name);
     const path = objectPath(RESOURCES.job, obj.metadata.namespace, name);
-    const deleteJob = () => ctx.client.delete(path, "Background", job.metadata?.uid);
-    if (obj.status?.lastBackupJob === name) {
-      after.push(deleteJob); // recorded in an earlier pass whose Job deletion did not happen
-      continue;
-    }
-    if (sb.status.lastBackupJob !== obj.status?.lastBackupJob) {
-      busy = true; // one outcome per pass; the next pass records this one
-      continue;
-    }
-    await record(ctx, obj, sb, job, state);
-    after.push(deleteJob);
+    after.push(() => ctx.client.delete(path, "Background", job.metadata?.uid));
   }
-  return busy;
-}
-
-/**
- * Records one finished backup Job. Success needs the Job's own verified report (readJobReport: right Job UID, file,
- * sha256), and for a final backup also `readOnly: true` (writes were stopped before the dump); a Job that completed
- * without that is recorded as a failure with reason `Unverified` (for a final backup a failed attempt: the data is
- * kept and the finalizer retries with backoff).
- */
-async function record(
-  ctx: ClusterContext,
-  obj: MySQL,
-  sb: StatusBuilder,
-  job: KubeObject,
-  state: "succeeded" | "failed",
-): Promise<void> {
-  const name = job.metadata!.name!;
-  const reason = (job.metadata?.labels?.[BACKUP_REASON_LABEL] ?? "manual") as BackupReason;
-  const report = await readJobReport(ctx.client, job);
-  const done = report?.result === "BackedUp" ? report : undefined;
-  const failed = report?.result === "Failed" ? report : undefined;
-  sb.status.lastBackupJob = name;
-  if (state === "succeeded" && done && (reason !== "final" || done.readOnly)) {
-    const how = reason === "final" ? ", taken read-only" : "";
-    sb.status.lastBackupTime = done.time;
-    sb.status.lastBackup = done.file;
-    if (reason === "final") sb.status.finalBackupTime = done.time;
-    sb.set(
-      CONDITIONS.backupReady,
-      "True",
-      REASONS.backupSucceeded,
-      `${reason} backup ${done.file} succeeded${how}`,
-    );
-    await ctx.events.emit(
-      obj,
-      "Normal",
-      REASONS.backupSucceeded,
-      `${reason} backup ${done.file} succeeded${how} (Job ${name}, sha256 ${done.sha256})`,
-    );
-    await markBackupPVC(ctx, obj, done.time, done.file);
-    ctx.observe?.backupSucceeded?.(obj, new Date(done.time));
-    return;
-  }
-  const failure = state === "succeeded" && !failed ? unverified(done) : jobFailure(job);
-  const why = failed?.reason ?? failure.reason;
-  const message = failed?.message || failure.message;
-  sb.status.lastBackupFailure = { time: sb.now, reason: why, message };
-  if (reason === "final") sb.status.finalBackupAttempts = (sb.status.finalBackupAttempts ?? 0) + 1;
-  sb.set(
-    CONDITIONS.backupReady,
-    "False",
-    REASONS.backupFailed,
-    `${reason} backup failed: ${why}: ${message}`,
-  );
-  await ctx.events.emit(
-    obj,
-    "Warning",
-    REASONS.backupFailed,
-    `${reason} backup Job ${name} failed: ${why}: ${message}`,
-  );
-  ctx.observe?.backupFailed?.(obj);
-}
-
-/** Why a Job that completed is still not a good backup. */
-function unverified(done: BackedUpReport | undefined): { reason: string; message: string } {
-  const message = done
-    ? `the backup ${done.file} was not taken read-only: writes may have continued after the dump, so it is not the final state`
-    : "the Job completed without a verified report (one naming this Job's UID, with the backup file and its sha256)";
-  return { reason: REASONS.unverified, message };
+  return plan.busy;
 }
 
 /**

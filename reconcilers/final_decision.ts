@@ -6,6 +6,10 @@
  * @module
  */
 import { backoffDelay, type BackoffOptions } from "../runtime/backoff.ts";
+import { ANNOTATIONS } from "../api/mysql.ts";
+import { REASONS } from "../api/status.ts";
+import type { DeletionReason } from "./readiness.ts";
+import type { Ownership } from "./ownership.ts";
 
 /** The facts a deletion pass decides on. */
 export interface FinalFacts {
@@ -24,6 +28,20 @@ export interface FinalFacts {
   specInvalid: boolean;
   /** The API server refused new objects in the namespace: it is being deleted (no Job can start there). */
   namespaceTerminating: boolean;
+}
+
+/**
+ * Whether this incarnation has (or had) data: status recorded a bound data claim (a claim relabelled, adopted or
+ * deleted by hand since does not make the operator forget it), or a live read found a data claim or volume that
+ * is this object's (legacy ones included). A foreign claim or volume of that name is not this object's data.
+ */
+export function hasData(
+  recordedClaimUID: string | undefined,
+  dataClaim: Ownership | undefined,
+  dataVolume: Ownership | undefined,
+): boolean {
+  const mine = (o: Ownership | undefined) => o === "ours" || o === "legacy";
+  return Boolean(recordedClaimUID) || mine(dataClaim) || mine(dataVolume);
 }
 
 /** What the pass does. */
@@ -71,4 +89,82 @@ export function finalBackupRetryInMs(
 ): number {
   if (attempts <= 0) return 0;
   return lastFailureMs + backoffDelay(attempts, policy, () => 1) - nowMs;
+}
+
+/** What the final backup step of a deletion decides on (after decideFinal said `backup`). */
+export interface FinalBackupFacts {
+  /** Why the password cannot be read, if it cannot (nothing is written then). */
+  passwordProblem?: string;
+  /** Which children are held by others, if any (nothing is written then). */
+  conflict?: string;
+  /** mysqld is available and its Service has an IP. */
+  serving: boolean;
+  /** Failed final-backup attempts of this deletion, and the last failure. */
+  attempts: number;
+  lastFailure?: { time: string; reason: string };
+  /** A backup Job of this instance still runs (a stale one: its outcome comes first). */
+  jobRunning: boolean;
+  nowMs: number;
+  policy: BackoffOptions;
+}
+
+/** The step: what Ready says, whether to start the final backup now, and when to look again. */
+export interface FinalBackupStep {
+  reason: DeletionReason;
+  message: string;
+  start: boolean;
+  /** Milliseconds, or `secret`: the operator's Secret re-check interval (Secrets are not watched). */
+  recheck: number | "secret";
+}
+
+/** Looking again this soon at a deletion that waits for something without a watch event of its own. */
+export const FINAL_RECHECK_MS = 30_000;
+
+/**
+ * Decides the final backup step: blocked without a password, refused with a foreign object in the way, waiting for
+ * mysqld, backing off after a failed attempt, or starting (unless a backup Job still runs). The data is kept in
+ * every case; only decideFinal lets it go.
+ */
+export function decideFinalBackup(f: FinalBackupFacts): FinalBackupStep {
+  const running = { reason: REASONS.finalBackupRunning, message: "deleting: the final backup is running" };
+  if (f.passwordProblem !== undefined) {
+    return {
+      reason: REASONS.finalBackupBlocked,
+      message:
+        `cannot take the final backup: ${f.passwordProblem}; restore it or set ${ANNOTATIONS.skipFinalBackup}=true`,
+      start: false,
+      recheck: "secret",
+    };
+  }
+  if (f.conflict !== undefined) {
+    return {
+      reason: REASONS.nameConflict,
+      message: `cannot take the final backup: ${f.conflict}; the data is kept`,
+      start: false,
+      recheck: FINAL_RECHECK_MS,
+    };
+  }
+  if (!f.serving) {
+    return {
+      reason: REASONS.finalBackupWaiting,
+      message: "deleting: waiting for mysqld to serve the final backup",
+      start: false,
+      recheck: FINAL_RECHECK_MS,
+    };
+  }
+  if (f.attempts > 0 && f.lastFailure) {
+    const remaining = finalBackupRetryInMs(f.attempts, Date.parse(f.lastFailure.time), f.nowMs, f.policy);
+    if (remaining > 0) {
+      return {
+        reason: REASONS.finalBackupFailed,
+        message:
+          `deleting: final backup attempt ${f.attempts} failed (${f.lastFailure.reason}); retrying in ${
+            Math.ceil(remaining / 1000)
+          }s; the data is kept`,
+        start: false,
+        recheck: remaining,
+      };
+    }
+  }
+  return { ...running, start: !f.jobRunning, recheck: FINAL_RECHECK_MS };
 }

@@ -1,8 +1,11 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   decideFinal,
+  decideFinalBackup,
+  type FinalBackupFacts,
   finalBackupRetryInMs,
   type FinalFacts,
+  hasData,
   isNamespaceTerminating,
 } from "./final_decision.ts";
 import { ApiError } from "../runtime/kube/client.ts";
@@ -95,3 +98,123 @@ Deno.test("finalBackupRetryInMs: a failed final backup is retried after 10 s, do
   // No failed attempt yet: the first final backup starts at once.
   assertEquals(finalBackupRetryInMs(0, failedAt, failedAt, policy), 0);
 });
+
+const POLICY = { baseMs: 10_000, maxMs: 300_000 };
+const STEP_BASE: FinalBackupFacts = {
+  serving: true,
+  attempts: 0,
+  jobRunning: false,
+  nowMs: Date.parse("2026-12-02T12:00:00Z"),
+  policy: POLICY,
+};
+const failedAt = (iso: string) => ({ time: iso, reason: "AccessDenied" });
+
+// The final backup step, every path: facts → Ready reason, start a backup now, look again after
+const STEPS: Array<[string, Partial<FinalBackupFacts>, string, boolean, number | "secret"]> = [
+  ["mysqld serves, no attempt yet: start", {}, "FinalBackupRunning", true, 30_000],
+  [
+    "a backup Job still runs: wait for it, start nothing",
+    { jobRunning: true },
+    "FinalBackupRunning",
+    false,
+    30_000,
+  ],
+  [
+    "password Secret missing: blocked, re-checked at the Secret interval",
+    { passwordProblem: "p", serving: false },
+    "FinalBackupBlocked",
+    false,
+    "secret",
+  ],
+  ["a foreign object in the way: refused", { conflict: "c", serving: false }, "NameConflict", false, 30_000],
+  [
+    "mysqld not serving (claim deleted by hand, pod gone): waits",
+    { serving: false },
+    "FinalBackupWaiting",
+    false,
+    30_000,
+  ],
+  [
+    "attempt 1 failed 4 s ago: backs off the remaining 6 s",
+    {
+      attempts: 1,
+      lastFailure: failedAt("2026-12-02T11:59:56Z"),
+    },
+    "FinalBackupFailed",
+    false,
+    6_000,
+  ],
+  [
+    "attempt 1 failed 10 s ago: tries again",
+    { attempts: 1, lastFailure: failedAt("2026-12-02T11:59:50Z") },
+    "FinalBackupRunning",
+    true,
+    30_000,
+  ],
+  [
+    "attempt 3 failed 30 s ago: 40 s pause, 10 s left",
+    {
+      attempts: 3,
+      lastFailure: failedAt("2026-12-02T11:59:30Z"),
+    },
+    "FinalBackupFailed",
+    false,
+    10_000,
+  ],
+  [
+    "password first: nothing else is looked at",
+    { passwordProblem: "p", conflict: "c", attempts: 1, lastFailure: failedAt("2026-12-02T11:59:59Z") },
+    "FinalBackupBlocked",
+    false,
+    "secret",
+  ],
+];
+
+for (const [name, facts, reason, start, recheck] of STEPS) {
+  Deno.test(`decideFinalBackup: ${name}`, () => {
+    const s = decideFinalBackup({ ...STEP_BASE, ...facts });
+    assertEquals([s.reason, s.start, s.recheck], [reason, start, recheck]);
+  });
+}
+
+Deno.test("decideFinalBackup: every message says the data is kept or what to do", () => {
+  for (const [, facts] of STEPS) {
+    const s = decideFinalBackup({ ...STEP_BASE, ...facts });
+    if (s.reason === "FinalBackupBlocked") {
+      assertEquals(s.message.includes("skip-final-backup=true"), true, s.message);
+    }
+    if (s.reason === "FinalBackupFailed" || s.reason === "NameConflict") {
+      assertEquals(s.message.endsWith("the data is kept"), true, s.message);
+    }
+  }
+});
+
+// Whether there is data to protect: claim relabelled, missing, adopted by someone else, or never provisioned.
+const DATA: Array<
+  [string, string | undefined, Parameters<typeof hasData>[1], Parameters<typeof hasData>[2], boolean]
+> = [
+  ["never provisioned: nothing recorded, nothing found", undefined, "absent", undefined, false],
+  ["bound once (recorded), claim deleted by hand since", "uid-1", "absent", "absent", true],
+  ["bound once, claim relabelled (found by its annotations, ours)", "uid-1", "ours", "ours", true],
+  [
+    "claim relabelled before status recorded it: the live read finds it ours",
+    undefined,
+    "ours",
+    undefined,
+    true,
+  ],
+  ["only the volume is left, ours", undefined, "absent", "ours", true],
+  ["a claim of an earlier operator version (legacy)", undefined, "legacy", undefined, true],
+  ["a foreign claim of that name is not our data", undefined, "foreign", "foreign", false],
+  [
+    "recorded, then the name was taken by someone else: still ours to protect",
+    "uid-1",
+    "foreign",
+    undefined,
+    true,
+  ],
+];
+
+for (const [name, recorded, claim, volume, want] of DATA) {
+  Deno.test(`hasData: ${name} → ${want}`, () => assertEquals(hasData(recorded, claim, volume), want));
+}

@@ -15,14 +15,18 @@ import type { CleanupResult } from "./finalizer.ts";
 import { applyChildren } from "./apply_children.ts";
 import { conflictMessage } from "./ownership.ts";
 import { observeChildren, type ObservedChild } from "./observe.ts";
-import { decideFinal, finalBackupRetryInMs, isNamespaceTerminating } from "./final_decision.ts";
-import type { StatusBuilder } from "./status.ts";
-import { CONDITIONS, PHASES, REASONS } from "../api/status.ts";
+import {
+  decideFinal,
+  decideFinalBackup,
+  FINAL_RECHECK_MS,
+  hasData,
+  isNamespaceTerminating,
+} from "./final_decision.ts";
+import { settle, type StatusBuilder } from "./status.ts";
+import { REASONS } from "../api/status.ts";
+import type { DeletionReason } from "./readiness.ts";
 import { jobState } from "./jobs.ts";
 import { checkCredentials } from "./credentials.ts";
-
-/** How long to wait before looking again at a deletion that waits on something without a watch event. */
-const RECHECK_MS = 30_000;
 
 /** An operator-made volume (class `""`, see templates/volumes.ts), as opposed to one a storage class provisioned. */
 const operatorMade = (pv: KubeObject) => !pv.spec?.storageClassName; // the API server drops an empty class
@@ -37,7 +41,6 @@ export async function finalize(
   sb: StatusBuilder,
   after: AfterStatus,
 ): Promise<CleanupResult> {
-  sb.status.phase = PHASES.deleting;
   // The namespace's deletion, seen by the namespace informer; failing that, the API server's refusal to create.
   try {
     return await finalizeOnce(ctx, obj, sb, after, ctx.cache.namespaceTerminating(obj.metadata.namespace));
@@ -58,7 +61,11 @@ async function finalizeOnce(
   const busy = await settleBackupJobs(ctx, obj, sb, after);
   const decision = decideFinal({
     skipRequested: obj.metadata.annotations?.[ANNOTATIONS.skipFinalBackup] === "true",
-    hasData: Boolean(sb.status.dataClaimUID) || mine(seen.dataPVC) || mine(seen.dataPV),
+    hasData: hasData(
+      sb.status.dataClaimUID,
+      seen.dataPVC.obj && seen.dataPVC.owner,
+      seen.dataPV?.obj && seen.dataPV.owner,
+    ),
     finalBackupDone: Boolean(sb.status.finalBackupTime),
     backupBusy: busy,
     specInvalid: !validateMySQL(obj).ok,
@@ -78,15 +85,14 @@ async function finalizeOnce(
     case "keepVolumes":
       return await keepVolumes(ctx, obj, seen);
     case "wait":
-      sb.set(CONDITIONS.ready, "False", REASONS.finalBackupRunning, "deleting: the final backup is running");
-      return { done: false, requeueAfterMs: RECHECK_MS };
+      await deleting(ctx, obj, sb, REASONS.finalBackupRunning, "deleting: the final backup is running");
+      return { done: false, requeueAfterMs: FINAL_RECHECK_MS };
     case "blocked": {
       const v = validateMySQL(obj);
       const msg = `cannot take the final backup: ${
         v.ok ? "" : v.message
       }; fix the spec or set ${ANNOTATIONS.skipFinalBackup}=true; the data is kept`;
-      sb.set(CONDITIONS.ready, "False", REASONS.finalBackupBlocked, msg);
-      await ctx.events.emit(obj, "Warning", REASONS.finalBackupBlocked, msg);
+      await deleting(ctx, obj, sb, REASONS.finalBackupBlocked, msg);
       return { done: false };
     }
     case "backup":
@@ -94,56 +100,39 @@ async function finalizeOnce(
   }
 }
 
-/** Keeps (or puts back) mysqld and takes the final backup, retrying failures with backoff. */
+/** Says where the deletion stands (Ready and phase as reconcilers/readiness.ts makes them, with its event). */
+function deleting(
+  ctx: ClusterContext,
+  obj: MySQL,
+  sb: StatusBuilder,
+  reason: DeletionReason,
+  message: string,
+) {
+  return settle(ctx, obj, sb, { stage: "deleting", reason, message });
+}
+
+/** Keeps (or puts back) mysqld and takes the final backup, retrying failures with backoff (decideFinalBackup). */
 async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<CleanupResult> {
-  const problem = await checkCredentials(ctx, obj, sb);
-  if (problem) {
-    const msg =
-      `cannot take the final backup: ${problem}; restore it or set ${ANNOTATIONS.skipFinalBackup}=true`;
-    sb.set(CONDITIONS.ready, "False", REASONS.finalBackupBlocked, msg);
-    await ctx.events.emit(obj, "Warning", REASONS.finalBackupBlocked, msg);
-    return { done: false, requeueAfterMs: ctx.options.secretRecheckMs };
+  const passwordProblem = await checkCredentials(ctx, obj, sb);
+  const applied = passwordProblem === undefined ? await applyChildren(ctx, obj, sb) : undefined;
+  const step = decideFinalBackup({
+    passwordProblem,
+    conflict: applied?.conflicts.length ? conflictMessage(applied.conflicts) : undefined,
+    serving: Boolean(applied?.available && applied.host),
+    attempts: sb.status.finalBackupAttempts ?? 0,
+    lastFailure: sb.status.lastBackupFailure,
+    jobRunning: backupJobs(ctx, obj).some((j) => jobState(j) === "active"),
+    nowMs: ctx.now().getTime(),
+    policy: ctx.options.finalBackupRetry,
+  });
+  if (step.start) {
+    await startBackup(ctx, obj, "final", String(sb.status.finalBackupAttempts ?? 0), applied!.host!);
   }
-  const applied = await applyChildren(ctx, obj, sb);
-  if (applied.conflicts.length) {
-    const msg = `cannot take the final backup: ${conflictMessage(applied.conflicts)}; the data is kept`;
-    sb.set(CONDITIONS.ready, "False", REASONS.nameConflict, msg);
-    await ctx.events.emit(obj, "Warning", REASONS.nameConflict, msg);
-    return { done: false, requeueAfterMs: RECHECK_MS };
-  }
-  if (!applied.available || !applied.host) {
-    sb.set(
-      CONDITIONS.ready,
-      "False",
-      REASONS.finalBackupWaiting,
-      "deleting: waiting for mysqld to serve the final backup",
-    );
-    return { done: false, requeueAfterMs: RECHECK_MS };
-  }
-  const attempts = sb.status.finalBackupAttempts ?? 0;
-  if (attempts > 0 && sb.status.lastBackupFailure) {
-    const remaining = finalBackupRetryInMs(
-      attempts,
-      Date.parse(sb.status.lastBackupFailure.time),
-      ctx.now().getTime(),
-      ctx.options.finalBackupRetry,
-    );
-    if (remaining > 0) {
-      sb.set(
-        CONDITIONS.ready,
-        "False",
-        REASONS.finalBackupFailed,
-        `deleting: final backup attempt ${attempts} failed (${sb.status.lastBackupFailure.reason}); retrying in ${
-          Math.ceil(remaining / 1000)
-        }s; the data is kept`,
-      );
-      return { done: false, requeueAfterMs: remaining };
-    }
-  }
-  const stale = backupJobs(ctx, obj).filter((j) => jobState(j) === "active");
-  if (stale.length === 0) await startBackup(ctx, obj, "final", String(attempts), applied.host);
-  sb.set(CONDITIONS.ready, "False", REASONS.finalBackupRunning, "deleting: the final backup is running");
-  return { done: false, requeueAfterMs: RECHECK_MS };
+  await deleting(ctx, obj, sb, step.reason, step.message);
+  return {
+    done: false,
+    requeueAfterMs: step.recheck === "secret" ? ctx.options.secretRecheckMs : step.recheck,
+  };
 }
 
 /**

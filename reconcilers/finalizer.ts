@@ -6,10 +6,11 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { FIELD_MANAGER, FINALIZER, type MySQL } from "../api/mysql.ts";
 import type { KubeClient } from "../runtime/kube/client.ts";
 import { isStatus } from "../runtime/kube/client.ts";
-import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { objectPath } from "../runtime/kube/resources.ts";
 import type { HandlerResult } from "../runtime/work_queue.ts";
 
 /** Outcome of a cleanup step. */
@@ -25,7 +26,7 @@ export interface FinalizerHandlers {
 }
 
 function path(obj: MySQL): string {
-  return objectPath(RESOURCES.mysql, obj.metadata.namespace, obj.metadata.name);
+  return objectPath(MYSQL_RESOURCE, obj.metadata.namespace, obj.metadata.name);
 }
 
 /** Adds our finalizer (no-op when present). */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { GROUP, KIND, type MySQL } from "../api/mysql.ts";
 import { APP_LABELS } from "../templates/labels.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
@@ -52,7 +53,7 @@ const CHILDREN = {
 /** The reconcilers' reads of one cluster's caches. */
 export function clusterCache(caches: Caches): ClusterCache {
   return {
-    mysql: (key) => caches.get(RESOURCES.mysql, key) as MySQL | undefined,
+    mysql: (key) => caches.get(MYSQL_RESOURCE, key) as MySQL | undefined,
     child: (kind, key) => caches.get(CHILDREN[kind], key),
     pv: (name) => caches.get(RESOURCES.pv, name),
     pvs: () => caches.list(RESOURCES.pv),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { APP_LABELS, MANAGED_BY, NAME_LABEL, NAMESPACE_LABEL } from "../templates/labels.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { keyOf, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
@@ -35,7 +36,7 @@ export function volumeOwnerKeys(obj: KubeObject): string[] {
  */
 export function terminatingNamespaceKeys(obj: KubeObject, caches: Caches): string[] {
   if (!obj.metadata?.deletionTimestamp || !obj.metadata.name) return [];
-  return caches.list(RESOURCES.mysql, obj.metadata.name).map(keyOf);
+  return caches.list(MYSQL_RESOURCE, obj.metadata.name).map(keyOf);
 }
 
 function owned(resource: Resource): OwnedResource {
@@ -52,7 +53,7 @@ export function mysqlController(options: Partial<ReconcileOptions> = {}): Contro
   const settings: ReconcileOptions = { ...DEFAULT_RECONCILE_OPTIONS, ...options };
   return {
     // The MySQL objects themselves are cached whole but for managedFields: the operator reads all of them.
-    for: { resource: RESOURCES.mysql },
+    for: { resource: MYSQL_RESOURCE },
     owns: [RESOURCES.deployment, RESOURCES.service, RESOURCES.pvc, RESOURCES.secret, RESOURCES.job].map(
       owned,
     ),

@@ -1,3 +1,4 @@
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { assert, assertEquals } from "../tests/_assert.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { type Resource, RESOURCES } from "../runtime/kube/resources.ts";
@@ -28,7 +29,7 @@ Deno.test("the MySQL controller watches what the operator always watched, with t
   const c = mysqlController();
   assertEquals(
     c.for,
-    { resource: RESOURCES.mysql },
+    { resource: MYSQL_RESOURCE },
     "MySQL objects: every one, kept whole but managedFields",
   );
   assertEquals(c.owns.map((o) => [o.resource, o.labelSelector]), [
@@ -85,9 +86,9 @@ Deno.test("objects map to their MySQL object's key: children by label, volumes b
   assertEquals(child(meta({ namespace: "ns", name: "x" })), undefined, "no instance label: no key");
   const [namespaces, volumes] = c.watches;
   const caches = fakeCaches([
-    [RESOURCES.mysql, meta({ namespace: "a", name: "m1" })],
-    [RESOURCES.mysql, meta({ namespace: "a", name: "m2" })],
-    [RESOURCES.mysql, meta({ namespace: "b", name: "m3" })],
+    [MYSQL_RESOURCE, meta({ namespace: "a", name: "m1" })],
+    [MYSQL_RESOURCE, meta({ namespace: "a", name: "m2" })],
+    [MYSQL_RESOURCE, meta({ namespace: "b", name: "m3" })],
   ]);
   assertEquals(namespaces.mapToKeys(meta({ name: "a" }), caches), [], "a live namespace changes nothing");
   assertEquals(namespaces.mapToKeys(meta({ name: "a", deletionTimestamp: "2026-01-01T00:00:00Z" }), caches), [
@@ -104,7 +105,7 @@ Deno.test("the context: cluster caches typed for the reconcilers, backup outcome
   const job = (name: string, instance: string) =>
     meta({ namespace: "a", name, labels: { "app.kubernetes.io/instance": instance } });
   const caches = fakeCaches([
-    [RESOURCES.mysql, obj as unknown as KubeObject],
+    [MYSQL_RESOURCE, obj as unknown as KubeObject],
     [RESOURCES.namespace, meta({ name: "a", deletionTimestamp: "2026-01-01T00:00:00Z" })],
     [RESOURCES.job, job("m-backup-1", "m")],
     [RESOURCES.job, job("other-backup-1", "other")],

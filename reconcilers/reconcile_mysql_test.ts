@@ -61,6 +61,7 @@ Deno.test("a fixed schedule: the condition tells the last backup's outcome again
   // Not ours to change: a condition about a backup.
   const other = await report("0 3 * * *", {
     conditions: [{ ...invalid, status: "True", reason: "BackupSucceeded", message: "m" }],
+    lastBackupTime: "2026-12-02T10:00:00Z",
   });
   deepStrictEqual(other.condition, ["True", "BackupSucceeded"]);
   equal(other.message, "m");

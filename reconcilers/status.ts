@@ -4,11 +4,15 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { Condition, MySQL, MySQLStatus } from "../api/mysql.ts";
 import type { KubeClient } from "../runtime/kube/client.ts";
 import { isStatus } from "../runtime/kube/client.ts";
 import { FIELD_MANAGER } from "../api/mysql.ts";
-import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { CONDITIONS } from "../api/status.ts";
+import type { ClusterContext } from "./context.ts";
+import { readiness, type Stage } from "./readiness.ts";
+import { objectPath } from "../runtime/kube/resources.ts";
 
 /**
  * Longest message the operator writes into status (conditions, last backup failure, restore). Messages carry
@@ -121,7 +125,7 @@ export async function writeStatus(client: KubeClient, obj: MySQL, builder: Statu
   for (const k of Object.keys(obj.status ?? {})) if (!(k in patch)) patch[k] = null;
   try {
     await client.mergePatch(
-      objectPath(RESOURCES.mysql, obj.metadata.namespace, obj.metadata.name) + "/status",
+      objectPath(MYSQL_RESOURCE, obj.metadata.namespace, obj.metadata.name) + "/status",
       { status: patch },
       FIELD_MANAGER,
     );
@@ -130,4 +134,18 @@ export async function writeStatus(client: KubeClient, obj: MySQL, builder: Statu
     throw err;
   }
   return true;
+}
+
+/** Sets Ready and phase as the stage makes them, and sends the event that tells it. */
+export async function settle(
+  ctx: Pick<ClusterContext, "events">,
+  obj: MySQL,
+  sb: StatusBuilder,
+  stage: Stage,
+): Promise<void> {
+  const wasReady = obj.status?.conditions?.find((c) => c.type === CONDITIONS.ready)?.status === "True";
+  const r = readiness(stage, wasReady);
+  sb.set(CONDITIONS.ready, r.ready.status, r.ready.reason, r.ready.message);
+  sb.status.phase = r.phase;
+  if (r.event) await ctx.events.emit(obj, r.event.type, r.event.reason, r.event.message);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { stringify } from "yaml";
-import type { MySQL, MySQLSpec } from "../api/mysql.ts";
+import { API_VERSION, type MySQL, type MySQLSpec } from "../api/mysql.ts";
 import { backupJobName } from "./names.ts";
 import {
   type KubeObject,
@@ -41,7 +41,7 @@ export function mysqlObject(
   const merged: MySQLSpec = { ...COURSE_SPEC, ...spec };
   if (spec.passwordSecretRef !== undefined && !("password" in spec)) delete merged.password;
   return {
-    apiVersion: "otus.homework/v1",
+    apiVersion: API_VERSION,
     kind: "MySQL",
     metadata: { name, namespace, uid, generation: 1 },
     spec: merged,

@@ -12,6 +12,7 @@ import { DENO } from "./_operator.ts";
 import { OPERATOR_FLAGS, OPERATOR_PERMISSIONS, OPERATOR_V8_FLAGS } from "../cli/permissions.ts";
 import { parse as parseFlags, RUN_FLAGS } from "../cli/args.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { ensureBinaries } from "../tools/cluster/binaries.ts";
 import { compileArgs, ENTRY_POINT } from "../tools/compile.ts";
 import { ENTRYPOINT as IMAGE_ENTRYPOINT } from "../tools/images/operator/build.ts";
@@ -125,7 +126,7 @@ Deno.test("RBAC: no wildcards, one rule per resource, every resource the operato
     rules.find((r) => r.apiGroups.includes(group) && r.resources.includes(resource))?.verbs as
       | string[]
       | undefined;
-  for (const [key, r] of Object.entries(RESOURCES)) {
+  for (const [key, r] of [...Object.entries(RESOURCES), ["mysql", MYSQL_RESOURCE] as const]) {
     const rules = key === "lease" ? role.rules : cr.rules;
     assert(granted(rules, r.group, r.plural), `${r.plural}.${r.group || "core"} is granted`);
   }

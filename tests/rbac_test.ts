@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { parseAllDocuments, stringify } from "yaml";
 import { assert, assertEquals } from "./_assert.ts";
 import { waitFor } from "./_clusters.ts";
@@ -270,7 +271,7 @@ async function reports(op: OperatorProcess, ns: string): Promise<Array<{ source:
   }
   const events = (await admin.list(collectionPath(RESOURCES.event, ns))).items;
   for (const e of events) out.push({ source: `event ${e.reason}`, text: e.message });
-  const objs = (await admin.list(collectionPath(RESOURCES.mysql, ns))).items;
+  const objs = (await admin.list(collectionPath(MYSQL_RESOURCE, ns))).items;
   for (const o of objs) {
     const ready = (o.status?.conditions ?? []).find((c: Obj) => c.type === "Ready");
     if (ready) out.push({ source: `condition Ready=${ready.status} ${ready.reason}`, text: ready.message });
@@ -279,7 +280,7 @@ async function reports(op: OperatorProcess, ns: string): Promise<Array<{ source:
 }
 
 /** The test's object as the admin sees it, or undefined (API calls, not kubectl processes: polled often). */
-const getMySQL = (ns: string) => admin.getOrUndefined(objectPath(RESOURCES.mysql, ns, "mysql-instance"));
+const getMySQL = (ns: string) => admin.getOrUndefined(objectPath(MYSQL_RESOURCE, ns, "mysql-instance"));
 const condition = (o: Obj | undefined, type: string) =>
   (o?.status?.conditions ?? []).find((c: Obj) => c.type === type);
 

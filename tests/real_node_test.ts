@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { freshNamespace, kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
 import {
@@ -360,7 +361,7 @@ function registerTests(rn: RealNodeCluster): void {
       jobs: recordWatch(client, RESOURCES.job, ns),
       pods: recordWatch(client, RESOURCES.pod, ns),
       pvcs: recordWatch(client, RESOURCES.pvc, ns),
-      mysqls: recordWatch(client, RESOURCES.mysql, ns),
+      mysqls: recordWatch(client, MYSQL_RESOURCE, ns),
     };
     try {
       // The watches list first: wait until they have, so no change is missed.

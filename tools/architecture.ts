@@ -77,3 +77,40 @@ export async function sourceFiles(root: string): Promise<SourceFile[]> {
   await walk("");
   return out;
 }
+
+/** Product code: what ships in the operator (not tests, test helpers, tools or benchmarks). */
+export function isProductCode(path: string): boolean {
+  const dir = path.split("/")[0];
+  return (path === "main.ts" || ["api", "cli", "reconcilers", "runtime", "templates"].includes(dir)) &&
+    !isTestCode(path) && path !== "templates/testing.ts";
+}
+
+/** Product files longer than `max` lines, as `file: N lines`. */
+export function overlongFiles(files: SourceFile[], max = 300): string[] {
+  return files
+    .filter((f) => isProductCode(f.path))
+    .map((f) => ({ path: f.path, lines: f.source.split("\n").length - (f.source.endsWith("\n") ? 1 : 0) }))
+    .filter((f) => f.lines > max)
+    .map((f) => `${f.path}: ${f.lines} lines (at most ${max})`);
+}
+
+/**
+ * Words of the API spelled out as string literals in product code outside api/: a condition type, reason or
+ * phase (`words`), or anything under the API group (`otus.homework…`: annotations, the finalizer, the version).
+ * They must come from the constants in api/, so that a rename is one change. `allowed` holds words of other
+ * vocabularies that happen to be spelled the same (Kubernetes' Job condition `Failed`, the Job report's results).
+ */
+export function redefinedWords(files: SourceFile[], words: Set<string>, allowed: Set<string>): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    if (!isProductCode(file.path) || file.path.startsWith("api/")) continue;
+    const code = file.source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    for (const m of code.matchAll(/(["'`])([^"'`\n]*)\1/g)) {
+      const text = m[2];
+      if ((words.has(text) && !allowed.has(text)) || text.startsWith("otus.homework")) {
+        out.push(`${file.path}: "${text}" (use the constant in api/)`);
+      }
+    }
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { importsOf, sourceFiles, violations } from "./architecture.ts";
+import { importsOf, overlongFiles, redefinedWords, sourceFiles, violations } from "./architecture.ts";
+import { CONDITIONS, PHASES, REASONS } from "../api/status.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const importMap: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).imports;
@@ -87,4 +88,51 @@ Deno.test("importsOf: static, type-only, multi-line, re-export, side-effect and 
     "./h.ts",
     "./side.ts",
   ]);
+});
+
+/** Condition types, reasons and phases: the API's words. */
+const WORDS = new Set<string>([
+  ...Object.values(CONDITIONS),
+  ...Object.values(REASONS),
+  ...Object.values(PHASES),
+]);
+/**
+ * Spelled the same in other vocabularies: Kubernetes' Job condition `Failed`; `status.restore.result` values (a
+ * union in the API type, so checked by the compiler); the Job report's results and failure reasons
+ * (templates/job_report.ts: what the scripts write).
+ */
+const ALLOWED = new Set(["Failed", "Restored", "NothingToRestore", "KeptData", "RestoreFailed"]);
+
+Deno.test("product code spells no API word itself and no product file exceeds 300 lines", async () => {
+  const files = await sourceFiles(ROOT);
+  deepStrictEqual(redefinedWords(files, WORDS, ALLOWED), []);
+  deepStrictEqual(overlongFiles(files), []);
+});
+
+Deno.test("the checkers fail a redefined word and an overlong file (fake files)", () => {
+  const files = [
+    {
+      path: "reconcilers/bad.ts",
+      source: 'sb.set("Ready", "False", "MySQLNotReady", "m");\nconst f = `otus.homework/x`;\n',
+    },
+    { path: "runtime/bad.ts", source: "const phase = 'Provisioning';\n" },
+    {
+      path: "reconcilers/ok.ts",
+      source: '// "Ready" in a comment\nsb.set(CONDITIONS.ready, "False", REASONS.x, "Ready soon");\n',
+    },
+    { path: "reconcilers/ok_test.ts", source: 'equal(c.reason, "MySQLNotReady");\n' },
+    { path: "api/status.ts", source: 'export const PHASES = { ready: "Ready" };\n' },
+    { path: "reconcilers/job.ts", source: 'if (c.type === "Failed") {}\n' },
+  ];
+  deepStrictEqual(redefinedWords(files, WORDS, ALLOWED), [
+    'reconcilers/bad.ts: "Ready" (use the constant in api/)',
+    'reconcilers/bad.ts: "MySQLNotReady" (use the constant in api/)',
+    'reconcilers/bad.ts: "otus.homework/x" (use the constant in api/)',
+    'runtime/bad.ts: "Provisioning" (use the constant in api/)',
+  ]);
+  const long = { path: "reconcilers/long.ts", source: "x;\n".repeat(301) };
+  const fine = { path: "reconcilers/fine.ts", source: "x;\n".repeat(300) };
+  const tool = { path: "tools/long.ts", source: "x;\n".repeat(400) };
+  const test = { path: "reconcilers/long_test.ts", source: "x;\n".repeat(400) };
+  deepStrictEqual(overlongFiles([long, fine, tool, test]), ["reconcilers/long.ts: 301 lines (at most 300)"]);
 });

@@ -16,7 +16,6 @@ export interface Resource {
 
 /** Every resource the operator reads or writes (RBAC in deploy/ mirrors this list). */
 export const RESOURCES = {
-  mysql: { group: "otus.homework", version: "v1", plural: "mysqls", kind: "MySQL", namespaced: true },
   deployment: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
   service: { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
   pvc: {

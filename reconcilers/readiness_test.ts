@@ -1,0 +1,203 @@
+/** Every phase and Ready transition, as a table: where the pass stands → what status and event say. */
+import { deepStrictEqual } from "node:assert/strict";
+import { PHASES, REASONS } from "../api/status.ts";
+import { type LiveFacts, liveStage, readiness, type Stage } from "./readiness.ts";
+
+type Row = [string, Stage, boolean, string, string, string, string | undefined];
+
+// name, stage, was Ready before, → phase, Ready status, Ready reason, event ("type reason") or none
+const ROWS: Row[] = [
+  [
+    "invalid spec",
+    { stage: "invalidSpec", message: "m" },
+    false,
+    PHASES.failed,
+    "False",
+    REASONS.invalidSpec,
+    "Warning InvalidSpec",
+  ],
+  [
+    "invalid spec of a Ready object",
+    { stage: "invalidSpec", message: "m" },
+    true,
+    PHASES.failed,
+    "False",
+    REASONS.invalidSpec,
+    "Warning InvalidSpec",
+  ],
+  [
+    "password Secret missing",
+    { stage: "passwordMissing", message: "m" },
+    false,
+    PHASES.failed,
+    "False",
+    REASONS.passwordSecretNotFound,
+    "Warning PasswordSecretNotFound",
+  ],
+  [
+    "a child's name is someone else's",
+    { stage: "nameConflict", message: "m" },
+    true,
+    PHASES.failed,
+    "False",
+    REASONS.nameConflict,
+    "Warning NameConflict",
+  ],
+  [
+    "mysqld not available yet",
+    { stage: "provisioning" },
+    false,
+    PHASES.provisioning,
+    "False",
+    REASONS.mysqlNotReady,
+    undefined,
+  ],
+  [
+    "mysqld lost its pod",
+    { stage: "provisioning" },
+    true,
+    PHASES.provisioning,
+    "False",
+    REASONS.mysqlNotReady,
+    undefined,
+  ],
+  [
+    "restore waits or runs",
+    { stage: "restoring" },
+    false,
+    PHASES.restoring,
+    "False",
+    REASONS.restoring,
+    undefined,
+  ],
+  [
+    "restore failed",
+    { stage: "restoreFailed", message: "m" },
+    false,
+    PHASES.restoreFailed,
+    "False",
+    REASONS.restoreFailed,
+    undefined,
+  ],
+  [
+    "serving for the first time",
+    { stage: "serving" },
+    false,
+    PHASES.ready,
+    "True",
+    REASONS.available,
+    "Normal Ready",
+  ],
+  [
+    "serving still: no event again",
+    { stage: "serving" },
+    true,
+    PHASES.ready,
+    "True",
+    REASONS.available,
+    undefined,
+  ],
+  [
+    "deleting: final backup running",
+    { stage: "deleting", reason: REASONS.finalBackupRunning, message: "m" },
+    true,
+    PHASES.deleting,
+    "False",
+    REASONS.finalBackupRunning,
+    undefined,
+  ],
+  [
+    "deleting: waiting for mysqld",
+    { stage: "deleting", reason: REASONS.finalBackupWaiting, message: "m" },
+    false,
+    PHASES.deleting,
+    "False",
+    REASONS.finalBackupWaiting,
+    undefined,
+  ],
+  [
+    "deleting: final backup failed, backing off",
+    { stage: "deleting", reason: REASONS.finalBackupFailed, message: "m" },
+    false,
+    PHASES.deleting,
+    "False",
+    REASONS.finalBackupFailed,
+    undefined,
+  ],
+  [
+    "deleting: final backup blocked",
+    { stage: "deleting", reason: REASONS.finalBackupBlocked, message: "m" },
+    false,
+    PHASES.deleting,
+    "False",
+    REASONS.finalBackupBlocked,
+    "Warning FinalBackupBlocked",
+  ],
+  [
+    "deleting: a foreign object in the way",
+    { stage: "deleting", reason: REASONS.nameConflict, message: "m" },
+    false,
+    PHASES.deleting,
+    "False",
+    REASONS.nameConflict,
+    "Warning NameConflict",
+  ],
+  [
+    "a failed pass",
+    { stage: "error", reason: REASONS.forbidden, message: "m", deleting: false },
+    true,
+    PHASES.failed,
+    "False",
+    REASONS.forbidden,
+    "Warning Forbidden",
+  ],
+  [
+    "a failed pass while deleting",
+    { stage: "error", reason: REASONS.apiUnreachable, message: "m", deleting: true },
+    false,
+    PHASES.deleting,
+    "False",
+    REASONS.apiUnreachable,
+    "Warning APIUnreachable",
+  ],
+];
+
+for (const [name, stage, wasReady, phase, status, reason, event] of ROWS) {
+  Deno.test(`readiness: ${name} → ${phase}, Ready=${status} (${reason})${event ? `, event ${event}` : ""}`, () => {
+    const r = readiness(stage, wasReady);
+    deepStrictEqual(
+      [r.phase, r.ready.status, r.ready.reason, r.event && `${r.event.type} ${r.event.reason}`],
+      [phase, status, reason, event],
+    );
+  });
+}
+
+Deno.test("readiness: every stage's message reaches the condition and its event", () => {
+  for (const [, stage] of ROWS) {
+    const r = readiness(stage, false);
+    if ("message" in stage) deepStrictEqual(r.ready.message.endsWith(stage.message), true, stage.stage);
+    if (r.event) deepStrictEqual(r.event.message, r.ready.message, stage.stage);
+  }
+});
+
+// facts → stage: the first problem found wins; a serving mysqld waits for its restore.
+const LIVE: Array<[string, LiveFacts, Stage["stage"]]> = [
+  ["nothing known yet", {}, "provisioning"],
+  ["invalid spec beats everything", {
+    invalidSpec: "m",
+    passwordProblem: "p",
+    conflict: "c",
+    available: true,
+  }, "invalidSpec"],
+  ["password beats a conflict", { passwordProblem: "p", conflict: "c", available: true }, "passwordMissing"],
+  ["conflict beats availability", { conflict: "c", available: true, restore: "done" }, "nameConflict"],
+  ["not available, restore waiting", { available: false, restore: "waiting" }, "provisioning"],
+  ["available, restore waiting", { available: true, restore: "waiting" }, "restoring"],
+  ["available, restore running", { available: true, restore: "running" }, "restoring"],
+  ["available, restore failed", { available: true, restore: "failed", restoreMessage: "x" }, "restoreFailed"],
+  ["available, restore done", { available: true, restore: "done" }, "serving"],
+];
+
+for (const [name, facts, want] of LIVE) {
+  Deno.test(`liveStage: ${name} → ${want}`, () => deepStrictEqual(liveStage(facts).stage, want));
+}
