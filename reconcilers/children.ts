@@ -26,6 +26,20 @@ function pathOf(obj: KubeObject): string {
 /** What an ensure step did (for events and logs). */
 export type Action = "none" | "created" | "updated";
 
+/** What a child needs in this pass. */
+export type ChildWrite = "create" | "apply" | "none";
+
+/**
+ * What to write for a child whose name is free or proven this object's (reconcilers/ownership.ts decides that
+ * first): create it when absent; apply it when it is `mutable` and differs from `desired` in a field the operator
+ * sets (fields the server or others added are not drift); otherwise nothing. Volumes are not mutable: created once,
+ * never changed (their size and source are fixed; the StorageResized condition says when the spec differs).
+ */
+export function childWrite(desired: KubeObject, live: KubeObject | undefined, mutable: boolean): ChildWrite {
+  if (!live) return "create";
+  return mutable && !isSubset(desired, live) ? "apply" : "none";
+}
+
 /**
  * Creates `desired` with a POST when `live` is absent (never an apply: an apply would merge into an object someone
  * made since the read; a POST fails with 409 and the next pass looks again), or applies it when `live` (already
@@ -37,11 +51,7 @@ export async function ensureApplied(
   desired: KubeObject,
   live: KubeObject | undefined,
 ): Promise<{ obj: KubeObject; action: Action }> {
-  if (!live) return { obj: await create(ctx, desired), action: "created" };
-  if (isSubset(desired, live)) return { obj: live, action: "none" };
-  const body = { ...desired, metadata: { ...desired.metadata, uid: live.metadata?.uid } };
-  const obj = await ctx.client.apply(pathOf(desired), body, FIELD_MANAGER);
-  return { obj, action: "updated" };
+  return await write(ctx, desired, live, childWrite(desired, live, true));
 }
 
 /** Creates `desired` when absent; never changes an existing object (volumes are immutable in the parts we set). */
@@ -50,8 +60,19 @@ export async function ensureCreated(
   desired: KubeObject,
   live: KubeObject | undefined,
 ): Promise<{ obj: KubeObject; action: Action }> {
-  if (live) return { obj: live, action: "none" };
-  return { obj: await create(ctx, desired), action: "created" };
+  return await write(ctx, desired, live, childWrite(desired, live, false));
+}
+
+async function write(
+  ctx: ClusterContext,
+  desired: KubeObject,
+  live: KubeObject | undefined,
+  what: ChildWrite,
+): Promise<{ obj: KubeObject; action: Action }> {
+  if (what === "create") return { obj: await create(ctx, desired), action: "created" };
+  if (what === "none") return { obj: live!, action: "none" };
+  const body = { ...desired, metadata: { ...desired.metadata, uid: live!.metadata?.uid } };
+  return { obj: await ctx.client.apply(pathOf(desired), body, FIELD_MANAGER), action: "updated" };
 }
 
 async function create(ctx: ClusterContext, desired: KubeObject): Promise<KubeObject> {

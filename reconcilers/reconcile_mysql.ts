@@ -1,7 +1,21 @@
 /**
  * `reconcileMySQL(ctx, key)`: the one level-triggered reconcile of a MySQL object. It re-reads the object and its
- * children from the cluster's caches, never sees what event woke it, makes the cluster match the spec one step at a
- * time (waiting is a requeue, never a blocking loop), and writes status once at the end, only when it changed.
+ * children from the cluster's caches (and live where a cache miss proves nothing), never sees what event woke it,
+ * makes the cluster match the spec one step at a time (waiting is a requeue, never a blocking loop), and writes
+ * status once at the end, only when it changed.
+ *
+ * Every decision that can start, keep or delete something is a pure function of what was observed, tested by a
+ * table: ownership.ts (whose a child is), children.ts `childWrite` (create, apply or leave a child),
+ * restore_decision.ts, backup_decision.ts (which Job outcome to record, and what it amounts to),
+ * backup_trigger.ts (requested and scheduled backups, BackupReady), final_decision.ts (deletion: whether there is
+ * data, back up, wait, keep the volumes or delete the data; the final backup's step), readiness.ts (Ready and
+ * phase, nowhere else). The I/O modules observe, call them, and act.
+ *
+ * A pass acts in this order: (1) the finalizer (added first; on deletion finalize.ts runs instead of 2–4);
+ * (2) the children, only when no name is held by someone else; (3) the restore Job; (4) the backup Jobs: one
+ * outcome recorded, then a requested or scheduled backup started; (5) conditions, phase and events; (6) the status
+ * write, once, when it changed; (7) only after that write succeeded, the deletion of Jobs whose outcome it
+ * recorded (so no outcome is lost with its Job).
  *
  * @module
  */

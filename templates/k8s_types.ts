@@ -27,15 +27,19 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
-/** Any rendered object. */
-export interface KubeObject {
+/**
+ * Any rendered object: the desired state the operator sends. What the API server returns is the runtime's
+ * `KubeObject` (runtime/kube/client.ts), a superset of every rendered shape; a rendered object is always a valid
+ * `KubeObject`, so the two meet only at the client, where desired is written and live is read.
+ */
+export interface RenderedObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
 }
 
 /** `core/v1` Secret. */
-export interface Secret extends KubeObject {
+export interface Secret extends RenderedObject {
   apiVersion: "v1";
   kind: "Secret";
   type: string;
@@ -44,7 +48,7 @@ export interface Secret extends KubeObject {
 }
 
 /** `core/v1` PersistentVolume (hostPath only). */
-export interface PersistentVolume extends KubeObject {
+export interface PersistentVolume extends RenderedObject {
   apiVersion: "v1";
   kind: "PersistentVolume";
   spec: {
@@ -60,7 +64,7 @@ export interface PersistentVolume extends KubeObject {
 }
 
 /** `core/v1` PersistentVolumeClaim. */
-export interface PersistentVolumeClaim extends KubeObject {
+export interface PersistentVolumeClaim extends RenderedObject {
   apiVersion: "v1";
   kind: "PersistentVolumeClaim";
   spec: {
@@ -126,7 +130,7 @@ export interface PodTemplateSpec {
 }
 
 /** `apps/v1` Deployment. */
-export interface Deployment extends KubeObject {
+export interface Deployment extends RenderedObject {
   apiVersion: "apps/v1";
   kind: "Deployment";
   spec: {
@@ -139,7 +143,7 @@ export interface Deployment extends KubeObject {
 }
 
 /** `core/v1` Service (ClusterIP). */
-export interface Service extends KubeObject {
+export interface Service extends RenderedObject {
   apiVersion: "v1";
   kind: "Service";
   spec: {
@@ -150,7 +154,7 @@ export interface Service extends KubeObject {
 }
 
 /** `batch/v1` Job. */
-export interface Job extends KubeObject {
+export interface Job extends RenderedObject {
   apiVersion: "batch/v1";
   kind: "Job";
   spec: {

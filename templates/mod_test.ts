@@ -3,10 +3,10 @@ import { API_VERSION, KIND, MAX_NAME_LENGTH } from "../api/mysql.ts";
 import {
   base64Utf8,
   DEFAULT_RENDER_OPTIONS,
-  type KubeObject,
   ownerReference,
   renderBackupPVC,
   renderDataPVC,
+  type RenderedObject,
 } from "./mod.ts";
 import { identity, mysqlObject, renderAll, serializedWithoutSecretData } from "./testing.ts";
 
@@ -55,13 +55,13 @@ Deno.test("`x` and `x-backup` in one namespace share no child and select no pod 
   const xb = renderAll(mysqlObject({ name: "x-backup", uid: "u2" }));
   const xIds = new Set(x.map(identity));
   for (const o of xb) ok(!xIds.has(identity(o)), identity(o));
-  const podLabels = (objects: KubeObject[]) =>
+  const podLabels = (objects: RenderedObject[]) =>
     objects.flatMap((o) => {
       const template = (o as { spec?: { template?: { metadata: { labels: Record<string, string> } } } }).spec
         ?.template;
       return template ? [template.metadata.labels] : [];
     });
-  const selectors = (objects: KubeObject[]) =>
+  const selectors = (objects: RenderedObject[]) =>
     objects.flatMap((o) => {
       const spec = (o as { spec?: { selector?: Record<string, unknown> } }).spec;
       const selector = spec?.selector;

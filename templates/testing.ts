@@ -7,13 +7,13 @@ import { stringify } from "yaml";
 import { API_VERSION, type MySQL, type MySQLSpec } from "../api/mysql.ts";
 import { backupJobName } from "./names.ts";
 import {
-  type KubeObject,
   renderBackupJob,
   renderBackupPV,
   renderBackupPVC,
   renderDataPV,
   renderDataPVC,
   renderDeployment,
+  type RenderedObject,
   renderRestoreJob,
   renderSecret,
   renderService,
@@ -52,7 +52,7 @@ export function mysqlObject(
 export const TEST_HOST = "10.96.12.34";
 
 /** Every object the renderers make for one MySQL object (undefined ones left out), with Jobs of every reason. */
-export function renderAll(mysql: MySQL, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): KubeObject[] {
+export function renderAll(mysql: MySQL, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): RenderedObject[] {
   const jobs = (["final", "scheduled", "manual"] as const).map((reason) =>
     renderBackupJob(
       mysql,
@@ -74,13 +74,13 @@ export function renderAll(mysql: MySQL, opts: RenderOptions = DEFAULT_RENDER_OPT
 }
 
 /** `Kind/name` of an object, the identity that must be unique among children of one namespace. */
-export function identity(o: KubeObject): string {
+export function identity(o: RenderedObject): string {
   return `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 }
 
 /** JSON and YAML text of an object, with the Secret payload removed (the only place a password may appear). */
-export function serializedWithoutSecretData(o: KubeObject): string[] {
-  const copy = structuredClone(o) as KubeObject & { data?: unknown; stringData?: unknown };
+export function serializedWithoutSecretData(o: RenderedObject): string[] {
+  const copy = structuredClone(o) as RenderedObject & { data?: unknown; stringData?: unknown };
   if (copy.kind === "Secret") {
     delete copy.data;
     delete copy.stringData;

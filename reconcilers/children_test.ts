@@ -1,0 +1,35 @@
+/** What a child needs, as a table: absent → create; ours and drifted → apply (mutable kinds only); else nothing. */
+import { deepStrictEqual } from "node:assert/strict";
+import type { KubeObject } from "../runtime/kube/client.ts";
+import { type ChildWrite, childWrite } from "./children.ts";
+
+const desired: KubeObject = {
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name: "db", namespace: "ns", labels: { app: "db" } },
+  spec: { ports: [{ port: 3306 }] },
+};
+const same: KubeObject = {
+  ...structuredClone(desired),
+  metadata: { ...desired.metadata, uid: "u", resourceVersion: "7", labels: { app: "db", extra: "x" } },
+  spec: { ports: [{ port: 3306, protocol: "TCP" }], clusterIP: "10.0.0.1" },
+  status: {},
+};
+const drifted: KubeObject = { ...structuredClone(same), spec: { ports: [{ port: 3307 }] } };
+const relabelled: KubeObject = {
+  ...structuredClone(same),
+  metadata: { ...same.metadata, labels: { app: "other" } },
+};
+
+const ROWS: Array<[string, KubeObject | undefined, boolean, ChildWrite]> = [
+  ["absent: created", undefined, true, "create"],
+  ["absent volume: created", undefined, false, "create"],
+  ["as desired, with fields the server added: nothing", same, true, "none"],
+  ["a field we set was edited: applied back", drifted, true, "apply"],
+  ["a label we set was changed: applied back", relabelled, true, "apply"],
+  ["a volume that differs: never changed", drifted, false, "none"],
+];
+
+for (const [name, live, mutable, want] of ROWS) {
+  Deno.test(`childWrite: ${name}`, () => deepStrictEqual(childWrite(desired, live, mutable), want));
+}
