@@ -114,13 +114,24 @@ async function listNodes(paths: ClusterPaths, name: string): Promise<ClusterStat
 
 /** Makes sure the cluster has at least `count` fake nodes, all Ready. */
 async function ensureFakeNodes(paths: ClusterPaths, name: string, count: number): Promise<void> {
-  let nodes = await listNodes(paths, name);
-  if (nodes.filter((n) => n.fake).length < count) {
+  // A list that outlives its timeout (a just-started API server on a loaded machine) is asked again, never fatal.
+  const deadline = Date.now() + 60_000;
+  const fakeNodes = async () => {
+    for (;;) {
+      try {
+        return (await listNodes(paths, name)).filter((n) => n.fake);
+      } catch (e) {
+        if (!(e instanceof CommandError) || Date.now() > deadline) throw e;
+        await sleep(500);
+      }
+    }
+  };
+  let nodes = await fakeNodes();
+  if (nodes.length < count) {
     await kwokctl(paths, ["scale", "node", "--replicas", String(count), "--name", name]);
   }
-  const deadline = Date.now() + 60_000;
   for (;;) {
-    nodes = (await listNodes(paths, name)).filter((n) => n.fake);
+    nodes = await fakeNodes();
     if (nodes.length >= count && nodes.every((n) => n.ready)) return;
     if (Date.now() > deadline) {
       throw new Error(`cluster ${name}: fake nodes not Ready within 60 s: ${JSON.stringify(nodes)}`);
