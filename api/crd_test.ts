@@ -1,16 +1,10 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
-import {
-  isSystemSchema,
-  MAX_NAME_LENGTH,
-  type MySQLStatus,
-  SECRET_NAME_MESSAGE,
-  SECRET_NAME_PATTERN,
-  SYSTEM_SCHEMA_MESSAGE,
-} from "./mysql.ts";
+import { type MySQLStatus, validateMySQL } from "./mysql.ts";
 import {
   DATABASE_RULE,
-  mysqlCRD,
+  isSystemSchema,
+  MAX_NAME_LENGTH,
   NAME_MESSAGE,
   NAME_REGEX,
   NAME_RULE,
@@ -19,8 +13,12 @@ import {
   QUANTITY_RULE,
   SCHEDULE_REGEX,
   SCHEDULE_RULE,
+  SECRET_NAME_MESSAGE,
+  SECRET_NAME_PATTERN,
   SECRET_NAME_RULE,
-} from "./crd.ts";
+  SYSTEM_SCHEMA_MESSAGE,
+} from "./rules.ts";
+import { mysqlCRD } from "./crd.ts";
 import { CRD_PATH } from "./gen_crd.ts";
 import { COURSE, variant } from "./_course_object.ts";
 import { checkSchema, isPositiveQuantity, mirrorRule } from "./schema_check.ts";
@@ -156,56 +154,90 @@ Deno.test("the schema accepts the course object and complete valid objects", () 
   deepStrictEqual(checkSchema(schema, withStatus), []);
 });
 
+/** Bad objects, and a part of the message the CRD answers with. */
+const BAD: [string, unknown, string][] = [
+  ["no spec", { ...COURSE, spec: undefined }, "spec: Required value"],
+  ["both password sources", variant({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
+  ["no password source", variant({ password: undefined }), PASSWORD_MESSAGE],
+  [
+    "numeric password (unquoted YAML)",
+    variant({ password: 123456 }),
+    "spec.password: must be of type string",
+  ],
+  ["empty password", variant({ password: "" }), "spec.password: shorter"],
+  ["secret ref without name", variant({ password: undefined, passwordSecretRef: {} }), "name: Required"],
+  [
+    "secret ref '..'",
+    variant({ password: undefined, passwordSecretRef: { name: ".." } }),
+    SECRET_NAME_MESSAGE,
+  ],
+  ["database mysql", variant({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
+  ["no image", variant({ image: undefined }), "spec.image: Required value"],
+  ["empty image", variant({ image: "" }), "spec.image: shorter"],
+  ["database with a space", variant({ database: "otus db" }), "spec.database: should match"],
+  ["database with a quote", variant({ database: "a`; drop" }), "spec.database: should match"],
+  ["zero size", variant({ storage_size: "0" }), "positive Kubernetes quantity"],
+  ["negative size", variant({ storage_size: "-1Gi" }), "positive Kubernetes quantity"],
+  ["unparseable size", variant({ storage_size: "1.2.3Gi" }), "positive Kubernetes quantity"],
+  ["size in words", variant({ storage_size: "one gig" }), "spec.storage_size: should match"],
+  ["numeric size", variant({ storage_size: 1 }), "spec.storage_size: must be of type string"],
+  ["retention 0", variant({ backup: { retention: 0 } }), "spec.backup.retention: below 1"],
+  ["retention 1001", variant({ backup: { retention: 1001 } }), "spec.backup.retention: above 1000"],
+  ["schedule of 4 fields", variant({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
+  ["schedule in words", variant({ backup: { schedule: "every day" } }), "cron expression of 5"],
+  [
+    "backup size zero",
+    variant({ backup: { storage_size: "0Gi" } }),
+    "spec.backup.storage_size must be a pos",
+  ],
+  ["bad resource quantity", variant({ resources: { limits: { memory: "lots" } } }), "memory: should match"],
+  ["unknown spec field", variant({ ignoreDbDir: true }), "spec.ignoreDbDir: unknown field"],
+  ["upper-case name", variant({}, "MySQL"), NAME_MESSAGE],
+  ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
+  ["name ending with a dash", variant({}, "db-"), NAME_MESSAGE],
+  ["name too long", variant({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
+];
+
 Deno.test("the schema rejects bad objects with a clear message", () => {
-  const cases: [string, unknown, string][] = [
-    ["no spec", { ...COURSE, spec: undefined }, "spec: Required value"],
-    ["both password sources", variant({ passwordSecretRef: { name: "s" } }), PASSWORD_MESSAGE],
-    ["no password source", variant({ password: undefined }), PASSWORD_MESSAGE],
-    [
-      "numeric password (unquoted YAML)",
-      variant({ password: 123456 }),
-      "spec.password: must be of type string",
-    ],
-    ["empty password", variant({ password: "" }), "spec.password: shorter"],
-    ["secret ref without name", variant({ password: undefined, passwordSecretRef: {} }), "name: Required"],
-    [
-      "secret ref '..'",
-      variant({ password: undefined, passwordSecretRef: { name: ".." } }),
-      SECRET_NAME_MESSAGE,
-    ],
-    ["database mysql", variant({ database: "MySQL" }), SYSTEM_SCHEMA_MESSAGE],
-    ["no image", variant({ image: undefined }), "spec.image: Required value"],
-    ["empty image", variant({ image: "" }), "spec.image: shorter"],
-    ["database with a space", variant({ database: "otus db" }), "spec.database: should match"],
-    ["database with a quote", variant({ database: "a`; drop" }), "spec.database: should match"],
-    ["zero size", variant({ storage_size: "0" }), "positive Kubernetes quantity"],
-    ["negative size", variant({ storage_size: "-1Gi" }), "positive Kubernetes quantity"],
-    ["unparseable size", variant({ storage_size: "1.2.3Gi" }), "positive Kubernetes quantity"],
-    ["size in words", variant({ storage_size: "one gig" }), "spec.storage_size: should match"],
-    ["numeric size", variant({ storage_size: 1 }), "spec.storage_size: must be of type string"],
-    ["retention 0", variant({ backup: { retention: 0 } }), "spec.backup.retention: below 1"],
-    ["retention 1001", variant({ backup: { retention: 1001 } }), "spec.backup.retention: above 1000"],
-    ["schedule of 4 fields", variant({ backup: { schedule: "0 3 * *" } }), "cron expression of 5"],
-    ["schedule in words", variant({ backup: { schedule: "every day" } }), "cron expression of 5"],
-    [
-      "backup size zero",
-      variant({ backup: { storage_size: "0Gi" } }),
-      "spec.backup.storage_size must be a pos",
-    ],
-    ["bad resource quantity", variant({ resources: { limits: { memory: "lots" } } }), "memory: should match"],
-    ["unknown spec field", variant({ ignoreDbDir: true }), "spec.ignoreDbDir: unknown field"],
-    ["upper-case name", variant({}, "MySQL"), NAME_MESSAGE],
-    ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
-    ["name ending with a dash", variant({}, "db-"), NAME_MESSAGE],
-    ["name too long", variant({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
-  ];
-  for (const [what, object, message] of cases) {
+  for (const [what, object, message] of BAD) {
     const errors = checkSchema(schema, object);
     ok(
       errors.some((e) => e.includes(message)),
       `${what}: expected "${message}", got ${JSON.stringify(errors)}`,
     );
   }
+});
+
+/**
+ * What the run-time check leaves to others on purpose: a schedule that is no cron expression is the BackupReady
+ * condition's business (InvalidSchedule), a resource quantity is the Deployment's (the API server refuses it), and
+ * an unknown field is dropped (the API server prunes it).
+ */
+const RUN_TIME_LEAVES = [
+  "schedule of 4 fields",
+  "schedule in words",
+  "bad resource quantity",
+  "unknown spec field",
+];
+/** Rules whose message the run-time check and the CRD share word for word. */
+const SHARED_MESSAGES = [NAME_MESSAGE, PASSWORD_MESSAGE, SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE];
+
+Deno.test("the run-time check (the same zod schema) refuses what the CRD refuses, with the CRD's rule messages", () => {
+  for (const [what, object, message] of BAD) {
+    if (RUN_TIME_LEAVES.includes(what)) continue;
+    const v = validateMySQL(object as Parameters<typeof validateMySQL>[0]);
+    equal(v.ok, false, `${what}: accepted at run time`);
+    if (!v.ok && SHARED_MESSAGES.includes(message)) equal(v.message, message, what);
+  }
+  for (const what of RUN_TIME_LEAVES) {
+    const [, object] = BAD.find(([w]) => w === what)!;
+    equal(
+      validateMySQL(object as Parameters<typeof validateMySQL>[0]).ok,
+      true,
+      `${what}: refused at run time`,
+    );
+  }
+  equal(validateMySQL(COURSE).ok, true, "the course object");
 });
 
 Deno.test("the rule messages say what is wrong", () => {

@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE, validateMySQL } from "./mysql.ts";
+import { validateMySQL } from "./mysql.ts";
+import { SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE } from "./rules.ts";
 
 const spec = { image: "mysql:8.4", database: "app", storage_size: "1Gi" };
 const named = (s: Record<string, unknown>) => ({ metadata: { name: "db" }, spec: { ...spec, ...s } });

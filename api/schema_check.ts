@@ -7,17 +7,11 @@
  * @module
  */
 
+import { isPositiveQuantity } from "./rules.ts";
+
+export { isPositiveQuantity };
+
 type Schema = Record<string, unknown>;
-
-/** Positive and non-positive quantities as `resource.ParseQuantity` reads them (canonical suffixes only). */
-const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(\d+(\.\d*)?|\.\d+)))?$/;
-
-/** True for a quantity CEL's `isQuantity` accepts that is greater than zero. */
-export function isPositiveQuantity(text: string): boolean {
-  const match = QUANTITY.exec(text);
-  if (match === null) return false;
-  return !text.startsWith("-") && /[1-9]/.test(match[1]);
-}
 
 /** JavaScript mirrors of the CEL rules, keyed by rule text (a rule without a mirror is reported as an error). */
 const CEL_MIRRORS: Record<string, (self: unknown) => boolean> = {};

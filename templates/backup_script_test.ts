@@ -1,11 +1,8 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { BACKUP_SCRIPT, COMMON_SH, sh } from "./backup_script.ts";
+import { BACKUP_SCRIPT } from "./backup_script.ts";
+import { COMMON_SH } from "./job_scripts.ts";
 import { installed, lintJobScript } from "./_script_lint.ts";
 import { parseJobReport } from "./job_report.ts";
-
-Deno.test("sh tag keeps shell text verbatim", () => {
-  equal(sh`a \${B:-x} "\\" '\n' \`c\``, "a ${B:-x} \"\\\\\" '\\n' \\`c\\`");
-});
 
 Deno.test("the backup script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {
   const used = await lintJobScript(BACKUP_SCRIPT);

@@ -1,6 +1,6 @@
 import { equal, ok } from "node:assert/strict";
 import { RESTORE_SCRIPT } from "./restore_script.ts";
-import { COMMON_SH } from "./backup_script.ts";
+import { COMMON_SH } from "./job_scripts.ts";
 import { lintJobScript } from "./_script_lint.ts";
 import { parseJobReport } from "./job_report.ts";
 

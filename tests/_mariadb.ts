@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { aptGet } from "../tools/real_node/host.ts";
 
 /** Whether the tests can run here, and if not, why (shown by the test file, which then ignores its tests). */
 export type Availability = { ok: true } | { ok: false; reason: string };
@@ -89,25 +90,23 @@ export async function ensureDebianPackages(packages: string[], binaries: string[
     madePolicy = true;
   }
   try {
-    const env = { DEBIAN_FRONTEND: "noninteractive", PATH: PATH_WITH_SBIN };
-    const install = [
-      "-y",
-      "-q",
-      "-o",
-      "DPkg::Lock::Timeout=600",
-      "install",
-      "--no-install-recommends",
-      ...packages,
-    ];
-    let res = await run("apt-get", install, { env });
-    if (res.code !== 0) {
+    const env = { PATH: PATH_WITH_SBIN };
+    const install = ["-y", "-q", "install", "--no-install-recommends", ...packages];
+    let failure = "";
+    try {
+      await aptGet(install, { env });
+    } catch {
       // An old or empty package list is the usual cause: refresh once and retry.
-      await run("apt-get", ["-q", "-o", "DPkg::Lock::Timeout=600", "update"], { env });
-      res = await run("apt-get", install, { env });
+      try {
+        await aptGet(["-q", "update"], { env });
+        await aptGet(install, { env });
+      } catch (e) {
+        failure = e instanceof Error ? e.message : String(e);
+      }
     }
     const still = await missing(binaries);
     if (still.length > 0) {
-      return { ok: false, reason: `apt-get install ${packages.join(" ")} failed: ${res.stderr.slice(-500)}` };
+      return { ok: false, reason: `apt-get install ${packages.join(" ")} failed: ${failure.slice(-500)}` };
     }
     return { ok: true };
   } finally {

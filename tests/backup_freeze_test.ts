@@ -1,5 +1,5 @@
 /**
- * The final backup stops writes before it dumps (templates/backup_freeze.ts), proven against a REAL MariaDB server
+ * The final backup stops writes before it dumps (templates/scripts/freeze.sh), proven against a REAL MariaDB server
  * (Debian's 10.11, the server of the real node's image): the backup script runs as a Job runs it (`sh -c`, only the
  * contract's environment), while clients keep inserting through open connections, as root (the backup's own
  * account, which holds every privilege) and as an application account. Run with

@@ -8,8 +8,13 @@
 import { assert, assertStringIncludes } from "./_assert.ts";
 import { kubectlWithStdin } from "./_clusters.ts";
 import { clustersWithCRD } from "./_k8s.ts";
-import { MAX_NAME_LENGTH, SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE } from "../api/mysql.ts";
-import { NAME_MESSAGE, PASSWORD_MESSAGE } from "../api/crd.ts";
+import {
+  MAX_NAME_LENGTH,
+  NAME_MESSAGE,
+  PASSWORD_MESSAGE,
+  SECRET_NAME_MESSAGE,
+  SYSTEM_SCHEMA_MESSAGE,
+} from "../api/rules.ts";
 import { variant } from "../api/_course_object.ts";
 
 const { contexts } = await clustersWithCRD(1);

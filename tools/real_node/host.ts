@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { withLock } from "../cluster/lock.ts";
 
 /** Result of a finished command. */
 export interface RunResult {
@@ -104,26 +105,78 @@ export const IMAGE_PACKAGES: readonly HostPackage[] = [
 
 let aptUpdated = false;
 
+/** Options of {@linkcode aptGet} and {@linkcode ensurePackages} (tests put a stand-in apt-get and lock in place). */
+export interface AptOptions {
+  /** The apt-get program (default `apt-get` on PATH). */
+  aptGet?: string;
+  /** The lock file our apt runs take turns on (default {@linkcode APT_LOCK}). */
+  lockPath?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** How long to wait for the lock (ours and apt's own). Default 10 minutes. */
+  waitMs?: number;
+}
+
 /**
- * Installs the packages whose marker file is missing with apt-get (one `apt-get update` per process, retried
- * while another apt holds the lock). Throws a message naming the packages when that is impossible.
+ * The lock this project's apt runs take turns on, across processes: on a fresh machine several test files
+ * install their packages at the same moment, and `apt-get update` does not wait for the lists lock
+ * (`DPkg::Lock::Timeout` covers only dpkg's): it fails at once, and the checks that needed the package skip.
  */
-export async function ensurePackages(pkgs: readonly HostPackage[]): Promise<void> {
-  const missing: string[] = [];
-  for (const p of pkgs) if (!(await exists(p.file))) missing.push(p.pkg);
-  if (missing.length === 0) return;
-  if (Deno.uid() !== 0) {
-    throw new Error(`missing packages ${missing.join(", ")} and not root to install them`);
+export const APT_LOCK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/mysql-operator-apt.lock`;
+
+const APT_LOCK_HELD = /Could not get lock|Unable to lock|Unable to acquire the dpkg frontend lock/;
+
+/**
+ * Runs apt-get under {@linkcode APT_LOCK}, retried while an apt outside this project (unattended upgrades) holds
+ * one of apt's own locks. Throws the last failure otherwise.
+ */
+export async function aptGet(args: string[], opts: AptOptions = {}): Promise<RunResult> {
+  const waitMs = opts.waitMs ?? 10 * 60_000;
+  const deadline = Date.now() + waitMs;
+  const env = { DEBIAN_FRONTEND: "noninteractive", ...opts.env };
+  const args2 = ["-o", "DPkg::Lock::Timeout=300", ...args];
+  return await withLock(opts.lockPath ?? APT_LOCK, async () => {
+    for (;;) {
+      const res = await run(opts.aptGet ?? "apt-get", args2, { env, check: false });
+      const output = res.stderr + res.stdout;
+      if (res.code === 0 || !APT_LOCK_HELD.test(output) || Date.now() > deadline) {
+        if (res.code !== 0) {
+          const tail = output.trim().split("\n").slice(-15).join("\n");
+          throw new Error(`apt-get ${args2.join(" ")} exited ${res.code}:\n${tail}`);
+        }
+        return res;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }, { purpose: `apt-get ${args.join(" ")}`, timeoutMs: waitMs });
+}
+
+/**
+ * Installs the packages whose marker file is missing with apt-get (one `apt-get update` per process; see
+ * {@linkcode aptGet} for how concurrent installs take turns). Throws a message naming the packages when that is
+ * impossible.
+ */
+export async function ensurePackages(pkgs: readonly HostPackage[], opts: AptOptions = {}): Promise<void> {
+  const missing = async () => {
+    const out: string[] = [];
+    for (const p of pkgs) if (!(await exists(p.file))) out.push(p.pkg);
+    return out;
+  };
+  const first = await missing();
+  if (first.length === 0) return;
+  if (opts.aptGet === undefined) {
+    if (Deno.uid() !== 0) {
+      throw new Error(`missing packages ${first.join(", ")} and not root to install them`);
+    }
+    if (!(await which("apt-get"))) throw new Error(`missing packages ${first.join(", ")} and no apt-get`);
   }
-  if (!(await which("apt-get"))) throw new Error(`missing packages ${missing.join(", ")} and no apt-get`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  // Another apt on the machine (another helper, unattended upgrades) holds the lock for a while: wait for it.
-  const lockWait = ["-o", "DPkg::Lock::Timeout=300"];
   if (!aptUpdated) {
-    await run("apt-get", [...lockWait, "update", "-qq"], { env });
+    await aptGet(["update", "-qq"], opts);
     aptUpdated = true;
   }
-  await run("apt-get", [...lockWait, "install", "-y", "-qq", "--no-install-recommends", ...missing], { env });
+  // Another process may have installed them while this one waited for the lock.
+  const still = await missing();
+  if (still.length > 0) await aptGet(["install", "-y", "-qq", "--no-install-recommends", ...still], opts);
   for (const p of pkgs) {
     if (!(await exists(p.file))) throw new Error(`apt-get installed ${p.pkg} but ${p.file} is still missing`);
   }

@@ -1,9 +1,9 @@
 /**
- * The part the backup and restore scripts share (COMMON_SH), run for real by `sh`: the client option file that
- * holds the password.
+ * The part the backup and restore scripts share (templates/scripts/common.sh), run for real by `sh`: the client
+ * option file that holds the password.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { COMMON_SH } from "./job_shell.ts";
+import { COMMON_SH } from "./job_scripts.ts";
 import { BACKUP_SCRIPT } from "./backup_script.ts";
 import { RESTORE_SCRIPT } from "./restore_script.ts";
 

@@ -1,37 +1,24 @@
-/**
- * Shell code shared by the backup and restore scripts (templates/backup_script.ts, templates/restore_script.ts):
- * the `sh` tag for embedded shell text and {@linkcode COMMON_SH} (environment checks, tool discovery, the client
- * option file, the report). The manifest format version exists only in shell text: the backup writes `format=1`
- * and the listing here skips any other version; no TypeScript reads a manifest.
- *
- * @module
- */
+# shellcheck shell=sh
+## Shell code shared by the backup and restore Jobs (backup.sh and restore.sh source it; the build embeds it in
+## their place, see tools/gen_job_scripts.ts): environment checks, tool discovery, the client option file, the
+## report, manifest reading and the listing of an instance's complete backups. The manifest format version exists
+## only in shell text: the backup writes `format=1` and the listing here skips any other version; no TypeScript
+## reads a manifest.
+##
+## Option-file quoting (MySQL and MariaDB `my_default` parser, proved against a real server by
+## tests/backup_restore_test.ts): a line is `key=value`; leading and trailing whitespace of the value is dropped,
+## then one pair of matching quotes around it is removed; `#` starts a comment unless inside quotes; inside the
+## value `\n \t \r \b \s \" \' \\` are escapes (an unknown `\x` keeps the backslash); a line may not exceed 4 KiB.
+## So every value is written inside double quotes with `\`, `"`, `'`, newline, CR, tab and backspace escaped:
+## spaces at either end, `#`, `$` and quotes then round-trip exactly.
+##
+## Lines starting with `##` and shellcheck directives are for maintainers: the build leaves them out of the Jobs.
 
-/**
- * Tag for embedded shell text: the raw template text, except that `\${` becomes `${` (JavaScript templates need
- * the backslash; shell text needs no literal `\${`). Backslashes are otherwise kept exactly as written.
- */
-export function sh(strings: TemplateStringsArray): string {
-  return strings.raw.join("").replaceAll("\\${", "${");
-}
-
-/**
- * Shell code shared by the backup and restore scripts: environment checks, tool discovery, the client option file,
- * the report, manifest reading and the listing of an instance's complete backups.
- *
- * Option-file quoting (MySQL and MariaDB `my_default` parser, proved against a real server by
- * tests/backup_restore_test.ts): a line is `key=value`; leading and trailing whitespace of the value is dropped,
- * then one pair of matching quotes around it is removed; `#` starts a comment unless inside quotes; inside the
- * value `\n \t \r \b \s \" \' \\` are escapes (an unknown `\x` keeps the backslash); a line may not exceed 4 KiB.
- * So every value is written inside double quotes with `\`, `"`, `'`, newline, CR, tab and backspace escaped:
- * spaces at either end, `#`, `$` and quotes then round-trip exactly.
- */
-export const COMMON_SH = sh`
 # POSIX sh has no local variables: variables of functions start with _ so that they never clobber the caller's.
 LC_ALL=C
 export LC_ALL
 umask 077
-REPORT_FILE=\${REPORT_FILE:-/dev/termination-log}
+REPORT_FILE=${REPORT_FILE:-/dev/termination-log}
 work=''
 child=''
 tmp_dump=''
@@ -62,9 +49,9 @@ cleanup() {
 # first in it when the Job passed a well-formed one: the operator trusts a report only for the Job it names.
 report() {
   _r=$1
-  case \${JOB_UID:-} in
+  case ${JOB_UID:-} in
     '' | *[!A-Za-z0-9-]*) ;;
-    *) [ \${#JOB_UID} -gt 64 ] || _r="{\"jobUid\":\"$JOB_UID\",\${_r#?}" ;;
+    *) [ ${#JOB_UID} -gt 64 ] || _r="{\"jobUid\":\"$JOB_UID\",${_r#?}" ;;
   esac
   printf '%s\n' "$_r"
   if ! printf '%s\n' "$_r" 2>/dev/null > "$REPORT_FILE"; then
@@ -86,33 +73,33 @@ trap 'fail Interrupted "stopped by signal HUP"' HUP
 trap 'cleanup' EXIT
 
 check_env() {
-  case \${MYSQL_DATABASE:-} in
+  case ${MYSQL_DATABASE:-} in
     '' | *[!A-Za-z0-9_-]*) fail InvalidEnvironment 'MYSQL_DATABASE must be made of A-Z a-z 0-9 _ -' ;;
   esac
-  [ \${#MYSQL_DATABASE} -le 64 ] || fail InvalidEnvironment 'MYSQL_DATABASE is longer than 64 characters'
-  case \${INSTANCE_ID:-} in
+  [ ${#MYSQL_DATABASE} -le 64 ] || fail InvalidEnvironment 'MYSQL_DATABASE is longer than 64 characters'
+  case ${INSTANCE_ID:-} in
     '' | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'INSTANCE_ID must be namespace/name' ;;
   esac
-  case \${INSTANCE_UID:-} in
+  case ${INSTANCE_UID:-} in
     *[!A-Za-z0-9-]*) fail InvalidEnvironment 'INSTANCE_UID must be a UID' ;;
   esac
   # Without JOB_UID (a run outside a Job) the reports name no Job, and the operator would trust none of them.
-  case \${JOB_UID:-} in
+  case ${JOB_UID:-} in
     *[!A-Za-z0-9-]*) fail InvalidEnvironment 'JOB_UID must be a UID' ;;
   esac
-  [ \${#JOB_UID} -le 64 ] || fail InvalidEnvironment 'JOB_UID must be a UID'
-  case \${BACKUP_SUBDIR:-} in
+  [ ${#JOB_UID} -le 64 ] || fail InvalidEnvironment 'JOB_UID must be a UID'
+  case ${BACKUP_SUBDIR:-} in
     '' | '.' | '..' | *[!A-Za-z0-9._-]*) fail InvalidEnvironment 'BACKUP_SUBDIR must be a plain directory name' ;;
   esac
-  [ -n "\${MYSQL_HOST:-}" ] || fail InvalidEnvironment 'MYSQL_HOST must be set'
-  MYSQL_PORT=\${MYSQL_PORT:-3306}
+  [ -n "${MYSQL_HOST:-}" ] || fail InvalidEnvironment 'MYSQL_HOST must be set'
+  MYSQL_PORT=${MYSQL_PORT:-3306}
   case $MYSQL_PORT in
     *[!0-9]*) fail InvalidEnvironment 'MYSQL_PORT must be a number' ;;
   esac
-  MYSQL_USER=\${MYSQL_USER:-root}
+  MYSQL_USER=${MYSQL_USER:-root}
   export MYSQL_HOST MYSQL_PORT MYSQL_USER
-  [ "\${MYSQL_PASSWORD+set}" = set ] || fail InvalidEnvironment 'MYSQL_PASSWORD must be set'
-  if [ -z "\${BACKUP_DIR:-}" ] || [ ! -d "$BACKUP_DIR" ]; then
+  [ "${MYSQL_PASSWORD+set}" = set ] || fail InvalidEnvironment 'MYSQL_PASSWORD must be set'
+  if [ -z "${BACKUP_DIR:-}" ] || [ ! -d "$BACKUP_DIR" ]; then
     fail BackupVolumeMissing 'BACKUP_DIR is not a directory'
   fi
   dir=$BACKUP_DIR/$BACKUP_SUBDIR
@@ -139,7 +126,7 @@ check_tools() {
 }
 
 make_work() {
-  work=$(mktemp -d "\${TMPDIR:-/tmp}/mysql-job.XXXXXX") || {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/mysql-job.XXXXXX") || {
     work=''
     fail TempDirFailed 'cannot create a temporary directory'
   }
@@ -198,16 +185,17 @@ mget() {
 
 size_of() {
   _s=$(wc -c < "$1") || return 1
+  # shellcheck disable=SC2086 # split on purpose: wc may pad the number with blanks
   set -- $_s
-  case \${1:-} in '' | *[!0-9]*) return 1 ;; esac
+  case ${1:-} in '' | *[!0-9]*) return 1 ;; esac
   printf '%s' "$1"
 }
 
 sha_of() {
   _s=$(sha256sum "$1") || return 1
-  _s=\${_s%% *}
+  _s=${_s%% *}
   case $_s in '' | *[!0-9a-f]*) return 1 ;; esac
-  [ \${#_s} -eq 64 ] || return 1
+  [ ${#_s} -eq 64 ] || return 1
   printf '%s' "$_s"
 }
 
@@ -222,8 +210,8 @@ list_backups() {
   if [ -d "$dir" ]; then
     for _m in "$dir"/*.manifest; do
       [ -f "$_m" ] || continue
-      _stem=\${_m##*/}
-      _stem=\${_stem%.manifest}
+      _stem=${_m##*/}
+      _stem=${_stem%.manifest}
       case $_stem in '' | *[!A-Za-z0-9._-]*) continue ;; esac
       [ "$(mget "$_m" format)" = 1 ] || continue
       [ "$(mget "$_m" instance_id)" = "$INSTANCE_ID" ] || continue
@@ -236,4 +224,3 @@ list_backups() {
   fi
   sort -k1,1nr -k2,2r "$work/list" > "$work/list.sorted"
 }
-`;

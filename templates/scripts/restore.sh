@@ -1,0 +1,106 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+## The restore Job's script: constant POSIX sh text, every value from the environment (see templates/jobs.ts).
+##
+## It restores only into a fresh instance: when `MYSQL_DATABASE` already holds tables, routines or events it fails
+## with `DatabaseNotEmpty` and loads nothing. Otherwise it takes this instance's complete backups (identity read
+## from each manifest, never from a file name alone), newest first by the manifest's sequence number, and loads
+## the first whose size, sha256 and completion line match its manifest. A newer backup that fails verification is
+## skipped and named in the report's `message` (decision: an older good backup beats an empty instance; the
+## operator surfaces the message). No complete backup at all reports `NothingToRestore` and exits 0; backups that
+## all fail verification report `NoValidBackup`. A load that fails half-way drops and re-creates the database so
+## that a retry starts from empty again.
+##
+## Run as `/bin/sh -c RESTORE_SCRIPT` (templates/restore_script.ts): the build embeds common.sh where it is
+## sourced, so the Job carries one self-contained text.
+# mysql-operator restore job (see templates/restore_script.ts)
+. ./common.sh
+
+check_env
+check_tools
+client=$(pick mariadb mysql) || fail MissingTool 'neither mariadb nor mysql is in the image'
+make_work
+write_credentials
+
+list_backups || fail BackupVolumeMissing 'cannot list the backups'
+if [ ! -s "$work/list.sorted" ]; then
+  say "no complete backup of $INSTANCE_ID in $BACKUP_SUBDIR: nothing to restore"
+  cleanup
+  report "{\"result\":\"NothingToRestore\",\"message\":\"no complete backup of $INSTANCE_ID in $BACKUP_SUBDIR\"}"
+  exit 0
+fi
+
+# Only a fresh, empty database is restored into (checked before reading any backup).
+db=$MYSQL_DATABASE
+"$client" --defaults-extra-file="$cnf" --batch --skip-column-names -e "SELECT
+  (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$db') +
+  (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '$db') +
+  (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '$db')" > "$work/count" 2> "$work/err"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "$(classify "$work/err" ConnectionFailed)" "$client exited with status $rc: $(tail -n 2 "$work/err")"
+fi
+objects=''
+read -r objects < "$work/count"
+case $objects in '' | *[!0-9]*) fail ConnectionFailed "unexpected answer from the server: $objects" ;; esac
+if [ "$objects" -ne 0 ]; then
+  fail DatabaseNotEmpty "database $db already has $objects tables, routines or events: nothing was loaded"
+fi
+
+chosen=''
+skipped=''
+# shellcheck disable=SC2034 # seq: the sequence number, read to get past it
+while read -r seq stem; do
+  want=$(mget "$dir/$stem.manifest" sha256)
+  size=$(mget "$dir/$stem.manifest" bytes)
+  have=$(size_of "$dir/$stem.sql") || have=''
+  if [ -n "$have" ] && [ "$have" = "$size" ]; then
+    last=$(tail -n 1 "$dir/$stem.sql") || last=''
+    case $last in
+      '-- Dump completed'*)
+        got=$(sha_of "$dir/$stem.sql") || got=''
+        if [ -n "$got" ] && [ "$got" = "$want" ]; then
+          chosen=$stem
+          break
+        fi
+        ;;
+    esac
+  fi
+  say "skipping $BACKUP_SUBDIR/$stem.sql: it does not match its manifest (size, completion line or sha256)"
+  skipped="$skipped $stem.sql"
+done < "$work/list.sorted"
+[ -n "$chosen" ] || fail NoValidBackup "no backup of $INSTANCE_ID passed verification:$skipped"
+
+"$client" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$db\`" 2> "$work/err"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "$(classify "$work/err" RestoreFailed)" "cannot create database $db: $(tail -n 2 "$work/err")"
+fi
+say "loading $BACKUP_SUBDIR/$chosen.sql into $db with $client"
+# In the background so that a TERM is handled at once; the exit status is checked below.
+"$client" --defaults-extra-file="$cnf" "$db" < "$dir/$chosen.sql" 2> "$work/load.err" &
+child=$!
+wait "$child"
+rc=$?
+child=''
+if [ "$rc" -ne 0 ]; then
+  reason=$(classify "$work/load.err" RestoreFailed)
+  detail=$(tail -n 2 "$work/load.err")
+  if "$client" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\`" \
+    2>/dev/null; then
+    undo='the partial load was removed'
+  else
+    undo='the database may hold a partial load'
+  fi
+  fail "$reason" "loading $BACKUP_SUBDIR/$chosen.sql failed with status $rc: $detail; $undo"
+fi
+
+taken=$(mget "$dir/$chosen.manifest" time)
+case $taken in '' | *[!0-9TZ:-]*) taken='' ;; esac
+now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+message="restored the backup taken at $taken"
+[ -z "$skipped" ] || message="$message; skipped newer backups that failed verification:$skipped"
+say "$message"
+cleanup
+report "{\"result\":\"Restored\",\"backup\":\"$BACKUP_SUBDIR/$chosen.sql\",\"sha256\":\"$want\",\"time\":\"$now\",\"backupTime\":\"$taken\",\"message\":\"$(clean "$message")\"}"
+exit 0
