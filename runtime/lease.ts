@@ -74,6 +74,8 @@ export class LeaderElector {
   readonly #opts: LeaseOptions;
   readonly #cb: LeaseCallbacks;
   #leading = false;
+  // Local durations are measured on the monotonic clock (performance.now()): a step of the wall clock (a VM
+  // resumed, NTP) must neither make a standby think the lease expired nor make the leader think it missed renewals.
   #lastRenew = 0;
   #observed?: { record: string; at: number };
   #holder = "";
@@ -150,16 +152,16 @@ export class LeaderElector {
         if (isStatus(err, 409)) return false;
         throw err;
       }
-      this.#observed = { record: "", at: Date.now() };
+      this.#observed = { record: "", at: performance.now() };
       this.#seeHolder(this.#opts.identity);
       return true;
     }
     const holder: string = lease.spec?.holderIdentity ?? "";
     const record = `${holder}|${lease.spec?.renewTime ?? ""}`;
-    if (this.#observed?.record !== record) this.#observed = { record, at: Date.now() };
+    if (this.#observed?.record !== record) this.#observed = { record, at: performance.now() };
     this.#seeHolder(holder);
     const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
-    const expired = Date.now() > this.#observed.at + durationMs;
+    const expired = performance.now() > this.#observed.at + durationMs;
     if (holder && holder !== this.#opts.identity && !expired) return false;
     const taking = holder !== this.#opts.identity;
     const next: KubeObject = {
@@ -188,7 +190,7 @@ export class LeaderElector {
       let held = false;
       // A leader's attempt may not outlast its renew deadline: it must stop before the lease can expire.
       const budget = this.#leading
-        ? this.#lastRenew + this.#opts.renewDeadlineMs - Date.now()
+        ? this.#lastRenew + this.#opts.renewDeadlineMs - performance.now()
         : this.#opts.renewDeadlineMs;
       try {
         held = await withTimeout(this.tryAcquireOrRenew(), Math.max(1, budget));
@@ -196,11 +198,12 @@ export class LeaderElector {
         this.#cb.onError?.(err);
       }
       if (held) {
-        this.#lastRenew = Date.now();
+        this.#lastRenew = performance.now();
         this.#setLeading(true);
       } else if (
         this.#leading &&
-        (this.#holder !== this.#opts.identity || Date.now() - this.#lastRenew > this.#opts.renewDeadlineMs)
+        (this.#holder !== this.#opts.identity ||
+          performance.now() - this.#lastRenew > this.#opts.renewDeadlineMs)
       ) {
         // Lost it, or could not renew in time: stop before the lease can expire and someone else starts.
         this.#setLeading(false);

@@ -173,3 +173,21 @@ Deno.test("leaseNameFor: one Lease per --namespace set (any order), the base nam
   assertEquals(ab, "mysql-operator-ff2ba1db");
   assertEquals(leaseNameFor(base, ["ns-1"]), "mysql-operator-4a82b7ba");
 });
+
+Deno.test("lease: a step of the wall clock does not make a standby take a lease that is being held", async () => {
+  const s = fakeServer();
+  const callbacks = { onStartedLeading() {}, onStoppedLeading() {} };
+  const other = new LeaderElector(s.client, { ...OPTS, identity: "other" }, callbacks);
+  const me = new LeaderElector(s.client, OPTS, callbacks);
+  assertEquals(await other.tryAcquireOrRenew(), true);
+  assertEquals(await me.tryAcquireOrRenew(), false, "held by other: the standby waits");
+  // The machine's clock jumps an hour ahead (a VM resumed, NTP stepping it); the lease is as fresh as before.
+  const realNow = Date.now;
+  Date.now = () => realNow() + 3600_000;
+  try {
+    assertEquals(await me.tryAcquireOrRenew(), false, "the standby took a lease renewed moments ago");
+  } finally {
+    Date.now = realNow;
+  }
+  assertEquals(me.holder, "other");
+});

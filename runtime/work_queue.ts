@@ -81,7 +81,7 @@ export class WorkQueue {
   /** Adds a key after a delay; an earlier pending delay wins. */
   addAfter(key: string, ms: number): void {
     if (this.#closed) return;
-    const at = Date.now() + ms;
+    const at = performance.now() + ms;
     const existing = this.#timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.id);

@@ -208,7 +208,7 @@ export async function waitFor<T>(
   timeoutMs = 30_000,
   intervalMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last = "";
   for (;;) {
     try {
@@ -219,7 +219,7 @@ export async function waitFor<T>(
     } catch (e) {
       last = `last error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${description} (${last})`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));

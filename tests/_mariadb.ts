@@ -151,8 +151,8 @@ function freePort(): number {
 }
 
 async function pollUntil(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
+  const end = performance.now() + deadlineMs;
+  while (performance.now() < end) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -96,14 +96,14 @@ export async function startOperatorProcess(
     exited = true;
     return s;
   });
-  const deadline = Date.now() + 180_000;
+  const deadline = performance.now() + 180_000;
   for (;;) {
     if (exited) throw new Error(`the operator exited at start:\n${await Deno.readTextFile(logFile)}`);
     port ||= reportedHttpPort(await Deno.readTextFile(logFile)) ?? 0;
     try {
       if (port && (await http("/healthz")).status === 200) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new Error(`the operator did not serve /healthz:\n${await Deno.readTextFile(logFile)}`);
     }
     await new Promise((r) => setTimeout(r, 100));

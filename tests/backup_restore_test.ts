@@ -318,8 +318,8 @@ const DUMP_NAMES = ["mariadb-dump", "mysqldump"];
 async function waitForDumpInProgress(db: string, dir: string, minBytes: number, done: Promise<unknown>) {
   let finished = false;
   done.then(() => finished = true);
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && !finished) {
+  const deadline = performance.now() + 120_000;
+  while (performance.now() < deadline && !finished) {
     const dump = processes().find((p) => isClient(p, DUMP_NAMES, db));
     const partial = listDir(dir).find((n) => n.startsWith(".partial-"));
     if (dump && partial) {

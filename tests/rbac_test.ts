@@ -400,14 +400,16 @@ async function runScenario(
   const seconds: number[] = [];
   for (const [i, s] of steps.entries()) {
     const t0 = performance.now();
-    const deadline = Date.now() + s.timeoutMs;
+    const deadline = performance.now() + s.timeoutMs;
     try {
       await s.act?.();
       for (;;) {
         const f = await found();
         if (f) return { found: f, step: i, seconds };
         if (await s.done().catch(() => false)) break;
-        if (Date.now() > deadline) throw new Error(`step "${s.name}" not done after ${s.timeoutMs / 1000} s`);
+        if (performance.now() > deadline) {
+          throw new Error(`step "${s.name}" not done after ${s.timeoutMs / 1000} s`);
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     } catch (err) {
@@ -495,6 +497,12 @@ const NEEDED_AT: Record<string, StepName> = {
 };
 
 /**
+ * Needs that come with a timer, not with a step: the first lease renewal lands in whichever step is running then
+ * (on a fast run the steps before it are over within its ~3 s). Such a verb must still be reported, in any step.
+ */
+const TIMER_DRIVEN = new Set(["leases update"]);
+
+/**
  * The admission plugin's refusal names the owner's finalizers but not the verb (its text is fixed by the API
  * server): "cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on".
  */
@@ -573,7 +581,7 @@ async function runCase(c: Case): Promise<CaseResult> {
     const at = Math.max(0, r.found.text.indexOf(needle) - 60);
     const text = `${at ? "…" : ""}${r.found.text.slice(at, at + 200)}`;
     const result = { key, seconds, step, source: r.found.source, text };
-    if (r.step > STEPS.indexOf(NEEDED_AT[key])) {
+    if (!TIMER_DRIVEN.has(key) && r.step > STEPS.indexOf(NEEDED_AT[key])) {
       return {
         ...result,
         error: `reported at "${step}", later than where it is needed ("${NEEDED_AT[key]}")`,

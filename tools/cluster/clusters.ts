@@ -79,9 +79,9 @@ function sleep(ms: number): Promise<void> {
 
 /** Polls the API server's /readyz through the cluster's own kubeconfig until it answers ok. */
 export async function waitApiReady(paths: ClusterPaths, name: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last = "";
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     try {
       const out = await kubectlDirect(paths, name, ["get", "--raw", "/readyz", "--request-timeout=5s"], {
         timeoutMs: 10_000,
@@ -115,13 +115,13 @@ async function listNodes(paths: ClusterPaths, name: string): Promise<ClusterStat
 /** Makes sure the cluster has at least `count` fake nodes, all Ready. */
 async function ensureFakeNodes(paths: ClusterPaths, name: string, count: number): Promise<void> {
   // A list that outlives its timeout (a just-started API server on a loaded machine) is asked again, never fatal.
-  const deadline = Date.now() + 60_000;
+  const deadline = performance.now() + 60_000;
   const fakeNodes = async () => {
     for (;;) {
       try {
         return (await listNodes(paths, name)).filter((n) => n.fake);
       } catch (e) {
-        if (!(e instanceof CommandError) || Date.now() > deadline) throw e;
+        if (!(e instanceof CommandError) || performance.now() > deadline) throw e;
         await sleep(500);
       }
     }
@@ -133,7 +133,7 @@ async function ensureFakeNodes(paths: ClusterPaths, name: string, count: number)
   for (;;) {
     nodes = await fakeNodes();
     if (nodes.length >= count && nodes.every((n) => n.ready)) return;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new Error(`cluster ${name}: fake nodes not Ready within 60 s: ${JSON.stringify(nodes)}`);
     }
     await sleep(200);
@@ -270,7 +270,7 @@ async function createOne(paths: ClusterPaths, name: string, opts: UpOptions, log
 
 /** Waits until the dead components' processes are gone: kwokctl counts a zombie (killed, unreaped) as running. */
 async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = performance.now() + 30_000;
   for (;;) {
     const zombies = (await clusterState(paths, name)).components.filter((c) => {
       if (c.alive) return false;
@@ -282,7 +282,7 @@ async function waitZombiesReaped(paths: ClusterPaths, name: string, log: Logger)
       }
     });
     if (zombies.length === 0) return;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       log(
         `cluster ${name}: ${
           zombies.map((z) => z.name).join(", ")

@@ -28,7 +28,7 @@ export async function controllersWorking(
   name: string,
   timeouts: ProbeTimeouts = {},
 ): Promise<boolean> {
-  const deadline = Date.now() + (timeouts.totalMs ?? 60_000);
+  const deadline = performance.now() + (timeouts.totalMs ?? 60_000);
   const ns = `mo-probe-${crypto.randomUUID().slice(0, 8)}`;
   const kc = (...args: string[]) =>
     kubectlDirect(paths, name, ["--request-timeout=10s", ...args], {
@@ -37,7 +37,7 @@ export async function controllersWorking(
   const ok = (p: Promise<string>) => p.then((out) => out, () => undefined);
   let created = false;
   try {
-    while (Date.now() < deadline) {
+    while (performance.now() < deadline) {
       created = created || (await ok(kc("create", "namespace", ns))) !== undefined ||
         (await ok(kc("get", "namespace", ns, "-o", "name"))) !== undefined;
       if (created) {

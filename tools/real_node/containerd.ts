@@ -107,9 +107,9 @@ export async function ensureContainerd(
   await Deno.mkdir(CONTAINERD_STATE, { recursive: true });
   await Deno.mkdir(CONTAINERD_ROOT, { recursive: true });
   await startDaemon(d, ["--config", configPath]);
-  const deadline = Date.now() + 30_000;
+  const deadline = performance.now() + 30_000;
   while (!(await containerdUp())) {
-    if ((await daemonPid(d)) === undefined || Date.now() > deadline) {
+    if ((await daemonPid(d)) === undefined || performance.now() > deadline) {
       throw new Error(`containerd did not come up: see ${d.logFile}\n${await logTail(d.logFile)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -146,8 +146,8 @@ export async function removeAllContainers(): Promise<void> {
   const tasks = (await ctr([...ns, "tasks", "ls", "-q"], false)).stdout.split("\n").filter((s) => s.trim());
   for (const t of tasks) await ctr([...ns, "tasks", "kill", "-a", "-s", "SIGKILL", t.trim()], false);
   for (const t of tasks) {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
+    const deadline = performance.now() + 10_000;
+    while (performance.now() < deadline) {
       const r = await ctr([...ns, "tasks", "rm", "-f", t.trim()], false);
       if (r.code === 0 || /not found/.test(r.stderr)) break;
       await new Promise((res) => setTimeout(res, 100));

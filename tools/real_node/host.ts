@@ -132,14 +132,14 @@ const APT_LOCK_HELD = /Could not get lock|Unable to lock|Unable to acquire the d
  */
 export async function aptGet(args: string[], opts: AptOptions = {}): Promise<RunResult> {
   const waitMs = opts.waitMs ?? 10 * 60_000;
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   const env = { DEBIAN_FRONTEND: "noninteractive", ...opts.env };
   const args2 = ["-o", "DPkg::Lock::Timeout=300", ...args];
   return await withLock(opts.lockPath ?? APT_LOCK, async () => {
     for (;;) {
       const res = await run(opts.aptGet ?? "apt-get", args2, { env, check: false });
       const output = res.stderr + res.stdout;
-      if (res.code === 0 || !APT_LOCK_HELD.test(output) || Date.now() > deadline) {
+      if (res.code === 0 || !APT_LOCK_HELD.test(output) || performance.now() > deadline) {
         if (res.code !== 0) {
           const tail = output.trim().split("\n").slice(-15).join("\n");
           throw new Error(`apt-get ${args2.join(" ")} exited ${res.code}:\n${tail}`);

@@ -298,14 +298,14 @@ export async function realNodeUp(o: RealNodeOptions): Promise<{ nodeName: string
   await ensureDaemon(ds.kubelet, kubeletArgv, kubeletChanged);
   await ensureDaemon(ds.kubeProxy, [`--config=${f.kubeProxyConfig}`], proxyChanged);
 
-  const deadline = Date.now() + 120_000;
+  const deadline = performance.now() + 120_000;
   while ((await nodeReady(o)) !== "True") {
     for (const d of [ds.containerd, ds.kubelet, ds.kubeProxy]) {
       if ((await daemonPid(d)) === undefined) {
         throw new Error(`${d.name} exited: see ${d.logFile}\n${await logTail(d.logFile)}`);
       }
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new Error(
         `node ${NODE_NAME} not Ready after 120 s: see ${ds.kubelet.logFile}\n` +
           (await logTail(ds.kubelet.logFile)),
@@ -314,7 +314,7 @@ export async function realNodeUp(o: RealNodeOptions): Promise<{ nodeName: string
     await sleep(250);
   }
   while (!(await kubeProxyHealthy())) {
-    if ((await daemonPid(ds.kubeProxy)) === undefined || Date.now() > deadline) {
+    if ((await daemonPid(ds.kubeProxy)) === undefined || performance.now() > deadline) {
       throw new Error(
         `kube-proxy not healthy: see ${ds.kubeProxy.logFile}\n${await logTail(ds.kubeProxy.logFile)}`,
       );
@@ -448,8 +448,8 @@ export async function realNodeDown(o: RealNodeOptions): Promise<void> {
       "--grace-period=10",
       "--wait=false",
     ], false);
-    const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline) {
+    const deadline = performance.now() + 45_000;
+    while (performance.now() < deadline) {
       const r = await kubectl(o, [
         "get",
         "pods",

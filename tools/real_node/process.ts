@@ -61,8 +61,8 @@ export async function startDaemon(
     stderr: "null",
   }).spawn();
   child.unref();
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 5000;
+  while (performance.now() < deadline) {
     const pid = await daemonPid(d);
     if (pid !== undefined) return pid;
     await new Promise((r) => setTimeout(r, 20));
@@ -106,14 +106,14 @@ export async function signalAndWait(pid: number, graceMs: number): Promise<void>
   } catch {
     return;
   }
-  const deadline = Date.now() + graceMs;
+  const deadline = performance.now() + graceMs;
   while (await alive()) {
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       try {
         Deno.kill(pid, "SIGKILL");
       } catch { /* gone */ }
-      const hard = Date.now() + 5000;
-      while (await alive() && Date.now() < hard) await new Promise((r) => setTimeout(r, 50));
+      const hard = performance.now() + 5000;
+      while (await alive() && performance.now() < hard) await new Promise((r) => setTimeout(r, 50));
       return;
     }
     await new Promise((r) => setTimeout(r, 50));
