@@ -121,19 +121,31 @@ function faultEvents(d: Draw, o: ScheduleOptions): ChaosEvent[] {
   const stopped = d.int(0, o.clusters - 1);
   const hung = o.clusters > 1 ? (stopped + d.int(1, o.clusters - 1)) % o.clusters : stopped;
   const span = Math.max(0, D - 2 * o.outageMs);
-  out.push({ kind: "api-stop", at: d.int(span * 0.1, span * 0.4), cluster: stopped, forMs: o.outageMs });
-  out.push({
-    kind: "api-hang",
-    at: o.outageMs + d.int(span * 0.55, span * 0.9),
-    cluster: hung,
-    forMs: o.outageMs,
-  });
+  const outages = [
+    { kind: "api-stop" as const, at: d.int(span * 0.1, span * 0.4), cluster: stopped, forMs: o.outageMs },
+    {
+      kind: "api-hang" as const,
+      at: o.outageMs + d.int(span * 0.55, span * 0.9),
+      cluster: hung,
+      forMs: o.outageMs,
+    },
+  ];
+  out.push(...outages);
   for (let at = d.int(10_000, 30_000); at < D; at += d.int(15_000, 45_000)) {
     const mode = d.pick(["cut", "freeze", "delay"] as const);
     const forMs = mode === "cut" ? d.int(0, 5_000) : d.int(5_000, 40_000);
     out.push({ kind: "net", at, cluster: d.int(0, o.clusters - 1), mode, forMs, delayMs: d.int(100, 1_500) });
   }
-  for (let c = 0; c < o.clusters; c++) out.push({ kind: "compact", at: d.int(D * 0.2, D * 0.9), cluster: c });
+  // A compaction needs its etcd up and the API server answering: never inside that cluster's outage (+10 s to
+  // come back).
+  for (let c = 0; c < o.clusters; c++) {
+    let at = d.int(D * 0.2, D * 0.9);
+    for (const w of outages.filter((w) => w.cluster === c)) {
+      const end = w.at + w.forMs + 10_000;
+      if (at >= w.at - 5_000 && at < end) at = end < D ? end : w.at - 5_000;
+    }
+    out.push({ kind: "compact", at, cluster: c });
+  }
   return out;
 }
 
@@ -164,12 +176,16 @@ function userActions(d: Draw, o: ScheduleOptions): ChaosEvent[] {
       due.splice(i, 1);
     }
   };
-  const names = (c: number, at: number, want: Life) =>
-    [...life].filter(([k, l]) => {
-      const [cs, ns] = k.split("/");
-      return l === want && Number(cs) === c &&
-        (ns !== NAMESPACES[NAMESPACES.length - 1] || at < doomedAt.get(c)! - 5_000);
-    }).map(([k]) => k);
+  const doomed = `/${NAMESPACES[NAMESPACES.length - 1]}/`;
+  const names = (c: number, at: number, want: Life) => {
+    const out: string[] = [];
+    const prefix = `${c}/`;
+    const doomedOpen = at < doomedAt.get(c)! - 5_000;
+    for (const [k, l] of life) {
+      if (l === want && k.startsWith(prefix) && (doomedOpen || !k.includes(doomed))) out.push(k);
+    }
+    return out;
+  };
   const user = (at: number, key: string, action: UserOp): ChaosEvent & { kind: "user" } => {
     const [c, namespace, name] = key.split("/");
     return { kind: "user", at, cluster: Number(c), namespace, name, action };

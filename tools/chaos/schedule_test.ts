@@ -111,3 +111,23 @@ Deno.test("users act only on what exists: a replay of the actions against a mode
     }
   }
 });
+
+Deno.test("an etcd compaction never falls in its cluster's outage (its etcd must be up, its API server answering)", () => {
+  for (let seed = 0; seed < 100; seed++) {
+    for (const o of [FULL, { ...FULL, clusters: 1, objects: 20, durationMs: 120_000, outageMs: 20_000 }]) {
+      const events = chaosSchedule({ ...o, seed });
+      for (const c of events.filter((e) => e.kind === "compact")) {
+        for (const w of events) {
+          if (
+            (w.kind !== "api-stop" && w.kind !== "api-hang") || c.kind !== "compact" ||
+            w.cluster !== c.cluster
+          ) continue;
+          assert(
+            c.at < w.at || c.at >= w.at + w.forMs + 10_000,
+            `seed ${seed}: compaction at ${c.at} in ${JSON.stringify(w)}`,
+          );
+        }
+      }
+    }
+  }
+});
