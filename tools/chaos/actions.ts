@@ -74,6 +74,18 @@ export function foreignObjects(
   ];
 }
 
+/** Failures users (and kubectl, and GitOps tools) retry: no answer at all, the server's own errors, throttling. */
+export function transient(err: unknown): boolean {
+  const status = (err as { status?: number }).status;
+  return !status || status >= 500 || status === 429;
+}
+
+/** An action's outcome for the counts: the HTTP status, or the error's name when there was no answer. */
+function outcome(err: unknown): string {
+  const status = (err as { status?: number }).status;
+  return status ? String(status) : (err as Error).name || "error";
+}
+
 const RESOURCE_OF = {
   deployments: RESOURCES.deployment,
   services: RESOURCES.service,
@@ -100,23 +112,32 @@ export class UserActions {
     this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
   }
 
-  async #try(op: string, fn: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await fn();
-      this.#count(op, "ok");
-      return true;
-    } catch (err) {
-      this.#count(op, String((err as { status?: number }).status ?? (err as Error).name));
-      return false;
+  /** Does `fn`, trying again every 2 s while it fails for a reason users retry (see {@linkcode transient}). */
+  async #try(op: string, fn: () => Promise<unknown>, patienceMs = 90_000): Promise<boolean> {
+    const deadline = performance.now() + patienceMs;
+    for (;;) {
+      try {
+        await fn();
+        this.#count(op, "ok");
+        return true;
+      } catch (err) {
+        if (!transient(err) || performance.now() > deadline) {
+          this.#count(op, outcome(err));
+          return false;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
     }
   }
 
   /**
-   * Creates a MySQL object; while an earlier incarnation of the name is still being deleted (409), asks again
-   * every 2 s, as a user or a GitOps tool would, for up to `patienceMs`.
+   * Creates a MySQL object as a user or a GitOps tool would: asks again while the API server does not answer,
+   * and while an earlier incarnation of the name is still being deleted (409 and the object has a deletion
+   * timestamp), for up to `patienceMs`.
    */
   async create(namespace: string, name: string, patienceMs = 300_000): Promise<void> {
     const deadline = performance.now() + patienceMs;
+    const path = objectPath(MYSQL_RESOURCE, namespace, name);
     for (;;) {
       const sentAt = this.now();
       try {
@@ -129,8 +150,18 @@ export class UserActions {
         this.#count("create", "ok");
         return;
       } catch (err) {
-        if (!isStatus(err, 409) || performance.now() > deadline) {
-          this.#count("create", String((err as { status?: number }).status ?? "error"));
+        let again = transient(err);
+        if (isStatus(err, 409)) {
+          const old = await this.client.getOrUndefined(path).catch(() => undefined);
+          // Not being deleted: an earlier create whose answer was lost made it (or a delete never happened).
+          if (old && !old.metadata?.deletionTimestamp) {
+            this.#count("create", "exists");
+            return;
+          }
+          again = true;
+        }
+        if (!again || performance.now() > deadline) {
+          this.#count("create", outcome(err));
           return;
         }
       }

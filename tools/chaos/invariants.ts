@@ -88,15 +88,21 @@ export interface Violations {
   stuckObjects: string[];
 }
 
-/** What other apps set on an object, as one comparable string. */
+/**
+ * What other apps set on an object, as one comparable string: labels, annotations (but those Kubernetes' own
+ * controllers add, such as `deployment.kubernetes.io/revision`), owner references and a Secret's keys.
+ */
 export function fingerprint(obj: {
   metadata?: { labels?: unknown; annotations?: unknown; ownerReferences?: unknown };
   data?: Record<string, unknown>;
 }): string {
   const sorted = (o: unknown) => o ? Object.fromEntries(Object.entries(o as object).sort()) : {};
+  const annotations = Object.entries(obj.metadata?.annotations ?? {}).filter(([k]) =>
+    !/kubernetes\.io\//.test(k)
+  );
   return JSON.stringify({
     labels: sorted(obj.metadata?.labels),
-    annotations: sorted(obj.metadata?.annotations),
+    annotations: sorted(Object.fromEntries(annotations)),
     ownerReferences: obj.metadata?.ownerReferences ?? [],
     keys: Object.keys(obj.data ?? {}).sort(),
   });

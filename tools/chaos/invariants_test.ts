@@ -130,6 +130,20 @@ Deno.test("foreignTouched: an operator write to another app's object, its deleti
     foreignTouched(h, { ...settled(), foreign: [{ ...secret, fingerprint: withPassword }] })[0],
     /changed from/,
   );
+  // What Kubernetes' own controllers add is not a write by anyone the run judges; the operator's annotation is.
+  const revised = fingerprint({
+    metadata: { labels: { app: "theirs" }, annotations: { "deployment.kubernetes.io/revision": "1" } },
+    data: { token: "x" },
+  });
+  assertEquals(foreignTouched(h, { ...settled(), foreign: [{ ...secret, fingerprint: revised }] }), []);
+  const claimed = fingerprint({
+    metadata: { labels: { app: "theirs" }, annotations: { "otus.homework/instance": "chaos-a/taken-1" } },
+    data: { token: "x" },
+  });
+  assertMatch(
+    foreignTouched(h, { ...settled(), foreign: [{ ...secret, fingerprint: claimed }] })[0],
+    /changed from/,
+  );
   // Gone with its namespace, which the schedule deleted: not the operator's doing.
   assertEquals(
     foreignTouched(h, { ...settled(), deletedNamespaces: [{ cluster: "c1", namespace: "chaos-a" }] }),

@@ -173,10 +173,12 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
     log("window over: healing every fault");
     await faults.heal();
     await ops.restartMissing();
+    log(`waiting for ${pending.size} user actions still running`);
     await Promise.all(pending);
     const windowEnd = now();
     let settleMs: number | undefined;
     let final: ChaosFinal | undefined;
+    let polls = 0;
     const deletedNamespaces = schedule.flatMap((e) =>
       e.kind === "delete-namespace" ? [{ cluster: names[e.cluster], namespace: e.namespace }] : []
     );
@@ -193,6 +195,9 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
         break;
       }
       if (now() - windowEnd > o.settleMs) break;
+      if (++polls % 15 === 0) {
+        log(`not settled: ${[...stuckObjects(final), ...jobsLeftBehind(final)].slice(0, 5).join("; ")}`);
+      }
       await new Promise((r) => setTimeout(r, 2_000));
     }
     log(
