@@ -14,7 +14,8 @@ import { readAuditEvents } from "../cluster/audit.ts";
 import { clusterPaths, contextName } from "../cluster/paths.ts";
 import { type ApiProxy, startProxy } from "../fault_proxy.ts";
 import type { KubeClient } from "../../runtime/kube/client.ts";
-import { collectionPath, objectPath } from "../../runtime/kube/resources.ts";
+import { collectionPath, objectPath, RESOURCES } from "../../runtime/kube/resources.ts";
+import { NAMESPACE_LABEL } from "../../templates/labels.ts";
 import { UserActions } from "./actions.ts";
 import { Faults } from "./faults.ts";
 import {
@@ -52,6 +53,14 @@ async function freshNamespaces(client: KubeClient): Promise<void> {
         .catch(() => {});
     });
     if (!(await removeNamespace(client, ns, 120_000))) throw new Error(`namespace ${ns} did not go`);
+    // The volumes go once their claims have (pv-protection): gone before the run's watches start, so an earlier
+    // run's volumes are never counted as this run's deletions.
+    const deadline = performance.now() + 120_000;
+    const selector = { labelSelector: `${NAMESPACE_LABEL}=${ns}` };
+    while ((await client.list(collectionPath(RESOURCES.pv), selector)).items.length > 0) {
+      if (performance.now() > deadline) throw new Error(`the volumes of namespace ${ns} did not go`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
     await createNamespace(client, ns);
   }));
 }
