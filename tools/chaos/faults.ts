@@ -22,7 +22,14 @@ export class Faults {
   readonly done = new Map<string, number>();
   readonly failed: string[] = [];
 
-  constructor(readonly proxies: Record<string, ApiProxy>, readonly log: (m: string) => void) {}
+  /** When each cluster's API server was really down or hung (run clock), for the latency figures. */
+  readonly outages: Array<{ cluster: string; from: number; to: number }> = [];
+
+  constructor(
+    readonly proxies: Record<string, ApiProxy>,
+    readonly log: (m: string) => void,
+    readonly now: () => number,
+  ) {}
 
   #count(kind: string): void {
     this.done.set(kind, (this.done.get(kind) ?? 0) + 1);
@@ -40,14 +47,17 @@ export class Faults {
     this.#timers.add(t);
   }
 
-  /** Stops a cluster for `forMs`, then starts it. */
+  /** Stops a cluster for `forMs`, then starts it; returns once it is started again. */
   async apiStop(cluster: string, forMs: number): Promise<void> {
     const quiet = () => {};
+    const from = this.now();
     await stopCluster(cluster, quiet);
     this.#stopped.add(cluster);
     this.#count("api-stop");
     this.log(`${cluster}: control plane stopped for ${forMs} ms`);
-    this.#after(forMs, () => this.#start(cluster));
+    await new Promise((r) => setTimeout(r, forMs));
+    await this.#start(cluster);
+    this.outages.push({ cluster, from, to: this.now() });
   }
 
   async #start(cluster: string): Promise<void> {
@@ -57,15 +67,18 @@ export class Faults {
     this.log(`${cluster}: control plane started again`);
   }
 
-  /** Hangs a cluster's kube-apiserver (SIGSTOP) for `forMs`. */
+  /** Hangs a cluster's kube-apiserver (SIGSTOP) for `forMs`; returns once it runs again. */
   async apiHang(cluster: string, forMs: number): Promise<void> {
     const pid = await componentPid(await clusterPaths(), cluster, "kube-apiserver");
     if (pid === undefined) throw new Error(`${cluster}: no kube-apiserver pid`);
+    const from = this.now();
     Deno.kill(pid, "SIGSTOP");
     this.#hung.set(cluster, pid);
     this.#count("api-hang");
     this.log(`${cluster}: kube-apiserver ${pid} hung for ${forMs} ms`);
-    this.#after(forMs, () => this.#resume(cluster));
+    await new Promise((r) => setTimeout(r, forMs));
+    this.#resume(cluster);
+    this.outages.push({ cluster, from, to: this.now() });
   }
 
   #resume(cluster: string): void {

@@ -27,7 +27,7 @@ import {
 } from "./invariants.ts";
 import { Operators } from "./operators.ts";
 import { ClusterRecorder, idOf } from "./recorder.ts";
-import { healthyLatency, type Outage, type RunFigures } from "./report.ts";
+import { healthyLatency, type RunFigures } from "./report.ts";
 import { type ChaosEvent, chaosSchedule, initialObjects, NAMESPACES } from "./schedule.ts";
 
 /** What one run is asked to do. */
@@ -120,8 +120,7 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
       now,
     ),
   ]));
-  const faults = new Faults(proxies, log);
-  const outages: Outage[] = [];
+  const faults = new Faults(proxies, log, now);
   const pending = new Set<Promise<void>>();
   const track = (p: Promise<void>, what: string) => {
     const q = p.catch((e) => log(`${what}: ${(e as Error).message}`)).finally(() => pending.delete(q));
@@ -153,7 +152,6 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
           return ops.kill(e.target, e.restartAfterMs).then(() => {});
         case "api-stop":
         case "api-hang":
-          outages.push({ cluster: names[e.cluster], from: e.at, to: e.at + e.forMs + 30_000 });
           return e.kind === "api-stop"
             ? faults.apiStop(names[e.cluster], e.forMs)
             : faults.apiHang(names[e.cluster], e.forMs);
@@ -167,11 +165,27 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
           return actions[names[e.cluster]].run(e.namespace, e.name, e.action, e.at);
       }
     };
+    // What one user does to one object happens in order (a delete never overtakes the slow create before it);
+    // a cluster's outages and compactions too (a compaction waits for the stopped control plane to be back, as
+    // the schedule meant, even when the cluster tool's lock delayed the stop).
+    const chains = new Map<string, Promise<void>>();
+    const inOrder = (key: string | undefined, fn: () => Promise<void>): Promise<void> => {
+      if (key === undefined) return fn();
+      const p = (chains.get(key) ?? Promise.resolve()).then(fn);
+      chains.set(key, p.catch(() => {}));
+      return p;
+    };
+    const chainOf = (e: ChaosEvent) =>
+      e.kind === "user"
+        ? `user/${e.cluster}/${e.namespace}/${e.name}`
+        : e.kind === "api-stop" || e.kind === "api-hang" || e.kind === "compact"
+        ? `outage/${e.cluster}`
+        : undefined;
     for (const e of schedule) {
       await sleepUntil(now, e.at);
       const fault = e.kind !== "user" && e.kind !== "delete-namespace";
       track(
-        dispatch(e).catch((err) => {
+        inOrder(chainOf(e), () => dispatch(e)).catch((err) => {
           if (!fault) throw err;
           faults.failed.push(`${e.kind} at ${e.at} ms: ${(err as Error).message}`);
         }),
@@ -248,7 +262,11 @@ export async function chaosRun(c: BenchClusters, workDir: string, o: RunOptions)
       settleMs,
       settleLimitMs: o.settleMs,
       violations: checkInvariants(history, final!),
-      latency: healthyLatency(recs.flatMap((r) => r.creations), outages),
+      // An outage's end: its API server answers again; the controllers and watches need a moment more.
+      latency: healthyLatency(
+        recs.flatMap((r) => r.creations),
+        faults.outages.map((o) => ({ ...o, to: o.to + 10_000 })),
+      ),
       faultsDone: Object.fromEntries(faults.done),
       faultFailures: faults.failed,
       userActions: sum(Object.values(actions).map((a) => a.outcomes)),
