@@ -20,8 +20,13 @@ export interface FinalFacts {
    * volume of this object. Never inferred from a label-filtered cache.
    */
   hasData: boolean;
-  /** A verified final backup is recorded (status.finalBackupTime). */
+  /** A verified final backup is known: in status, or its Job's verified report read in this pass. */
   finalBackupDone: boolean;
+  /**
+   * The object as read from the API server already records it (status.finalBackupTime). The record is stored
+   * before the data goes, so no data is ever deleted without a stored proof of its backup.
+   */
+  finalBackupRecorded: boolean;
   /** A final backup Job is running or its outcome is still to be recorded. */
   backupBusy: boolean;
   /** The spec is invalid: no backup Job can be rendered. */
@@ -48,6 +53,8 @@ export function hasData(
 export type FinalDecision =
   /** Delete the data (and mysqld's children), then remove the finalizer. */
   | { action: "deleteData"; why: "skipRequested" | "noData" | "backedUp" }
+  /** Write the verified final backup into status; the data goes in a later pass, once the write succeeded. */
+  | { action: "record" }
   /** Keep every volume (Retain), mark the data volume as kept, remove the finalizer without deleting data. */
   | { action: "keepVolumes" }
   /** Wait for the running final backup. */
@@ -61,7 +68,9 @@ export type FinalDecision =
 export function decideFinal(f: FinalFacts): FinalDecision {
   if (f.skipRequested) return { action: "deleteData", why: "skipRequested" };
   if (!f.hasData) return { action: "deleteData", why: "noData" };
-  if (f.finalBackupDone) return { action: "deleteData", why: "backedUp" };
+  if (f.finalBackupDone) {
+    return f.finalBackupRecorded ? { action: "deleteData", why: "backedUp" } : { action: "record" };
+  }
   // A terminating namespace accepts no new Job and loses every claim: the data stays on its retained volume.
   if (f.namespaceTerminating) return { action: "keepVolumes" };
   if (f.backupBusy) return { action: "wait" };

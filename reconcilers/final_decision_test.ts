@@ -15,6 +15,7 @@ const base: FinalFacts = {
   skipRequested: false,
   hasData: true,
   finalBackupDone: false,
+  finalBackupRecorded: false,
   backupBusy: false,
   specInvalid: false,
   namespaceTerminating: false,
@@ -24,7 +25,15 @@ const base: FinalFacts = {
 const table: Array<[string, Partial<FinalFacts>, ReturnType<typeof decideFinal>]> = [
   ["data, no backup yet: back up", {}, { action: "backup" }],
   ["backup running: wait", { backupBusy: true }, { action: "wait" }],
-  ["verified final backup: delete", { finalBackupDone: true }, { action: "deleteData", why: "backedUp" }],
+  ["verified final backup, recorded: delete", { finalBackupDone: true, finalBackupRecorded: true }, {
+    action: "deleteData",
+    why: "backedUp",
+  }],
+  // Found by the chaos run: a backup verified in this very pass was acted on before the object's status said so;
+  // the data went and the record with it. The record is written first; the next pass deletes.
+  ["verified final backup, not yet in status: record it first", { finalBackupDone: true }, {
+    action: "record",
+  }],
   ["user skipped the backup: delete", { skipRequested: true }, {
     action: "deleteData",
     why: "skipRequested",
@@ -39,7 +48,7 @@ const table: Array<[string, Partial<FinalFacts>, ReturnType<typeof decideFinal>]
   ],
   [
     "namespace terminating after the backup: delete",
-    { namespaceTerminating: true, finalBackupDone: true },
+    { namespaceTerminating: true, finalBackupDone: true, finalBackupRecorded: true },
     { action: "deleteData", why: "backedUp" },
   ],
   ["invalid spec and running backup: wait for it", { specInvalid: true, backupBusy: true }, {
@@ -51,14 +60,18 @@ for (const [name, facts, want] of table) {
   Deno.test(`decideFinal: ${name}`, () => assertEquals(decideFinal({ ...base, ...facts }), want));
 }
 
-Deno.test("decideFinal: data is deleted only for a verified backup, a skip request or no data", () => {
+Deno.test("decideFinal: data is deleted only for a verified backup already recorded in status, a skip request or no data", () => {
   // Exhaustive: every combination of facts.
   const keys = Object.keys(base) as Array<keyof FinalFacts>;
   for (let bits = 0; bits < 1 << keys.length; bits++) {
     const f = Object.fromEntries(keys.map((k, i) => [k, Boolean(bits & (1 << i))])) as unknown as FinalFacts;
     const d = decideFinal(f);
     if (d.action === "deleteData") {
-      assertEquals(f.skipRequested || !f.hasData || f.finalBackupDone, true, JSON.stringify(f));
+      assertEquals(
+        f.skipRequested || !f.hasData || (f.finalBackupDone && f.finalBackupRecorded),
+        true,
+        JSON.stringify(f),
+      );
     }
   }
 });

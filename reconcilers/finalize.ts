@@ -34,6 +34,9 @@ const operatorMade = (pv: KubeObject) => !pv.spec?.storageClassName; // the API 
 const mine = (c: ObservedChild | undefined): c is ObservedChild & { obj: KubeObject } =>
   Boolean(c?.obj) && (c!.owner === "ours" || c!.owner === "legacy");
 
+/** Looking again this soon after recording a verified final backup (the status write's event usually comes first). */
+const RECORD_RECHECK_MS = 1_000;
+
 /** One deletion pass. `done` means the finalizer may come off. */
 export async function finalize(
   ctx: ClusterContext,
@@ -67,6 +70,7 @@ async function finalizeOnce(
       seen.dataPV?.obj && seen.dataPV.owner,
     ),
     finalBackupDone: Boolean(sb.status.finalBackupTime),
+    finalBackupRecorded: Boolean(obj.status?.finalBackupTime),
     backupBusy: busy,
     specInvalid: !validateMySQL(obj).ok,
     namespaceTerminating,
@@ -84,6 +88,16 @@ async function finalizeOnce(
       return await deleteData(ctx, obj, seen);
     case "keepVolumes":
       return await keepVolumes(ctx, obj, seen);
+    case "record":
+      // This pass's status write stores the backup; its watch event (or this requeue) brings the pass that deletes.
+      await deleting(
+        ctx,
+        obj,
+        sb,
+        REASONS.finalBackupRunning,
+        "deleting: the final backup is verified; recording it",
+      );
+      return { done: false, requeueAfterMs: RECORD_RECHECK_MS };
     case "wait":
       await deleting(ctx, obj, sb, REASONS.finalBackupRunning, "deleting: the final backup is running");
       return { done: false, requeueAfterMs: FINAL_RECHECK_MS };
