@@ -2,8 +2,8 @@
  * The chaos run's faults, done to real parts: an API server stopped (the cluster tool's stop and start: every
  * control-plane process goes), an API server hung (SIGSTOP of its kube-apiserver: connections stay open and
  * nothing answers), the network between the operators and an API server cut, frozen half-open or slowed (the
- * fault proxy), and an etcd compaction at the current revision followed by a cut (the operators' watches resume
- * from compacted resourceVersions). Every fault ends by itself after its time; `heal()` ends them all at once.
+ * fault proxy), and an etcd compaction at the current revision followed by a restart of the kube-apiserver (the
+ * operators' watches resume from compacted resourceVersions: 410 Gone). Every fault ends by itself after its time; `heal()` ends them all at once.
  *
  * @module
  */
@@ -120,10 +120,17 @@ export class Faults {
     const range = await post("/v3/kv/range", { key: btoa("/"), limit: 1 });
     const revision = Number(range.header.revision);
     await post("/v3/kv/compaction", { revision: String(revision), physical: true });
+    // The API server's watch cache would still serve the old resourceVersions: its restart empties it, so every
+    // watch resuming from before the compaction is answered 410 Gone (by the new cache, or by etcd itself).
+    const from = this.now();
+    const pid = await componentPid(await clusterPaths(), cluster, "kube-apiserver");
+    if (pid !== undefined) Deno.kill(pid, "SIGKILL");
     this.proxies[cluster].cut();
-    this.#after(1_000, () => this.proxies[cluster].restore());
+    await startCluster(cluster, () => {});
+    this.proxies[cluster].restore();
+    this.outages.push({ cluster, from, to: this.now() });
     this.#count("compact");
-    this.log(`${cluster}: etcd compacted at revision ${revision}; connections cut`);
+    this.log(`${cluster}: etcd compacted at revision ${revision}; kube-apiserver restarted`);
     return revision;
   }
 

@@ -105,7 +105,7 @@ function run(label: string, f: RunFigures): string[] {
       secs(f.latency.ready.p90)
     } s, max ${
       secs(f.latency.ready.max)
-    } s over ${f.latency.ready.count} objects (${f.latency.notReady} never Ready)`,
+    } s over ${f.latency.ready.count} objects (${f.latency.notReady} more were deleted, or the run ended, before they were Ready)`,
     `- faults: ${list(f.faultsDone)}${
       f.faultFailures.length ? `; failed to act: ${f.faultFailures.join("; ")}` : ""
     }`,
