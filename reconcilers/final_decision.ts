@@ -31,7 +31,7 @@ export interface FinalFacts {
   backupBusy: boolean;
   /** The spec is invalid: no backup Job can be rendered. */
   specInvalid: boolean;
-  /** The API server refused new objects in the namespace: it is being deleted (no Job can start there). */
+  /** The API server refused new objects in the namespace: it is being deleted or gone (no Job can start there). */
   namespaceTerminating: boolean;
 }
 
@@ -78,10 +78,15 @@ export function decideFinal(f: FinalFacts): FinalDecision {
   return { action: "backup" };
 }
 
-/** True for the API server's refusal to create anything in a namespace that is being deleted. */
+/**
+ * True for the API server's refusal to create anything in a namespace that is being deleted (403), or that is
+ * gone already (404 naming the namespace: the namespace controller can finish while a custom resource is briefly
+ * not served, leaving its objects behind). Either way no Job can ever start there.
+ */
 export function isNamespaceTerminating(err: unknown): boolean {
   const e = err as { status?: number; message?: string };
-  return e?.status === 403 && /because it is being terminated/.test(e.message ?? "");
+  return (e?.status === 403 && /because it is being terminated/.test(e.message ?? "")) ||
+    (e?.status === 404 && /: namespaces "[^"]+" not found$/.test(e.message ?? ""));
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   waitCondition,
 } from "./_k8s.ts";
 import { type OperatorProcess, startOperatorProcess, withOperator as withOperatorIn } from "./_operator.ts";
-import { startProxy } from "./_proxy.ts";
+import { startProxy } from "../tools/fault_proxy.ts";
 import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";

@@ -13,7 +13,7 @@ import {
   waitFor,
 } from "./_clusters.ts";
 import { clustersWithCRD, compactEtcd, courseObject, kubectlApply, waitCondition } from "./_k8s.ts";
-import { startProxy } from "./_proxy.ts";
+import { startProxy } from "../tools/fault_proxy.ts";
 import { startOperatorProcess } from "./_operator.ts";
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";

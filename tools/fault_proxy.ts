@@ -15,6 +15,8 @@ export interface ApiProxy {
   readonly accepted: number;
   cut(): void;
   freeze(): void;
+  /** Holds each chunk `ms` before forwarding it (in order), until restore(). */
+  delay(ms: number): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -25,6 +27,7 @@ export function startProxy(target: string): ApiProxy {
   let listener: Deno.Listener | undefined;
   const conns = new Set<Deno.Conn>();
   let frozen = false;
+  let delayMs = 0;
   let accepted = 0;
   const thawWaiters: Array<() => void> = [];
   let listenPort = 0;
@@ -36,6 +39,7 @@ export function startProxy(target: string): ApiProxy {
         const n = await from.read(buf);
         if (n === null) break;
         while (frozen) await new Promise<void>((r) => thawWaiters.push(r));
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
@@ -96,8 +100,12 @@ export function startProxy(target: string): ApiProxy {
     freeze() {
       frozen = true;
     },
+    delay(ms: number) {
+      delayMs = ms;
+    },
     restore() {
       frozen = false;
+      delayMs = 0;
       for (const w of thawWaiters.splice(0)) w();
       if (!listener) listen();
     },
