@@ -62,7 +62,7 @@ Deno.test("deno task chaos (1 cluster x 20 objects, 2 minutes): every invariant 
     assert(c.settleMs !== undefined, `did not settle within ${c.settleLimitMs} ms${context}`);
     assertEquals(res.code, 0, `exit code${context}`);
     // The run did what it says: a checker that saw nothing happen proves nothing.
-    for (const kind of ["api-stop", "api-hang", "compact", "kill"]) {
+    for (const kind of ["api-stop", "api-hang", "compact", "net:cut"]) {
       assert((c.faultsDone[kind] ?? 0) >= 1, `no ${kind} done: ${JSON.stringify(c.faultsDone)}${context}`);
     }
     assertEquals(c.faultFailures, [], `faults that failed to act${context}`);

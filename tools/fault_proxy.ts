@@ -1,6 +1,7 @@
 /**
  * A TCP proxy in front of an API server, for tests of connection failures that really happen: `cut()` closes every
- * connection and refuses new ones (a dropped watch, a dead network), `freeze()` keeps connections open but stops
+ * connection and ends each new one at once (a dropped watch, a dead network; the listener stays open, so the port
+ * stays the proxy's: a port given up for the cut could be taken by any other process meanwhile), `freeze()` keeps connections open but stops
  * forwarding bytes (a half-open connection: only an idle timeout notices), `restore()` ends either.
  * TLS passes through untouched (the proxy listens on 127.0.0.1, which the API server's certificate names).
  *
@@ -24,13 +25,12 @@ export interface ApiProxy {
 /** Starts a proxy to `target` (an https URL). */
 export function startProxy(target: string): ApiProxy {
   const { hostname, port } = new URL(target);
-  let listener: Deno.Listener | undefined;
   const conns = new Set<Deno.Conn>();
   let frozen = false;
   let delayMs = 0;
   let accepted = 0;
   const thawWaiters: Array<() => void> = [];
-  let listenPort = 0;
+  let cut = false;
 
   const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
     const buf = new Uint8Array(64 * 1024);
@@ -52,29 +52,31 @@ export function startProxy(target: string): ApiProxy {
     } catch { /* already */ }
   };
 
-  const listen = () => {
-    listener = Deno.listen({ hostname: "127.0.0.1", port: listenPort });
-    listenPort = (listener.addr as Deno.NetAddr).port;
-    (async () => {
-      for await (const client of listener!) {
-        accepted++;
-        let upstream: Deno.Conn;
-        try {
-          upstream = await Deno.connect({ hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) });
-        } catch {
-          client.close();
-          continue;
-        }
-        conns.add(client);
-        conns.add(upstream);
-        Promise.all([pipe(client, upstream), pipe(upstream, client)]).finally(() => {
-          conns.delete(client);
-          conns.delete(upstream);
-        });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listenPort = (listener.addr as Deno.NetAddr).port;
+  (async () => {
+    for await (const client of listener) {
+      accepted++;
+      let upstream: Deno.Conn | undefined;
+      if (!cut) {
+        upstream = await Deno.connect({ hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) })
+          .catch(() => undefined);
       }
-    })().catch(() => {});
-  };
-  listen();
+      // Checked again after the connect: a cut while it was under way ends this connection too.
+      if (cut || !upstream) {
+        client.close();
+        upstream?.close();
+        continue;
+      }
+      const up = upstream;
+      conns.add(client);
+      conns.add(up);
+      Promise.all([pipe(client, up), pipe(up, client)]).finally(() => {
+        conns.delete(client);
+        conns.delete(up);
+      });
+    }
+  })().catch(() => {});
 
   const closeAll = () => {
     for (const c of conns) {
@@ -91,10 +93,7 @@ export function startProxy(target: string): ApiProxy {
       return accepted;
     },
     cut() {
-      try {
-        listener?.close();
-      } catch { /* already */ }
-      listener = undefined;
+      cut = true;
       closeAll();
     },
     freeze() {
@@ -106,14 +105,15 @@ export function startProxy(target: string): ApiProxy {
     restore() {
       frozen = false;
       delayMs = 0;
+      cut = false;
       for (const w of thawWaiters.splice(0)) w();
-      if (!listener) listen();
     },
     async close() {
       frozen = false;
       for (const w of thawWaiters.splice(0)) w();
+      cut = true;
       try {
-        listener?.close();
+        listener.close();
       } catch { /* already */ }
       closeAll();
       await new Promise((r) => setTimeout(r, 10));
