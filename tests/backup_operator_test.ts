@@ -207,10 +207,22 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
           ))
             .trim() === "2",
       );
+      const quotaPodsUsed = async () =>
+        (await kubectl(
+          ctx,
+          "get",
+          "resourcequota",
+          "hold-job-pods",
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.status.used.pods}",
+        ))
+          .trim();
       const every = { backup: { schedule: "* * * * *" } };
-      await kubectlApply(ctx, await courseObject(ns, every, "scheduled"));
       // Same schedule and a backup request, but mysqld never becomes Ready (no node has 1000 cores: it stays
-      // Pending).
+      // Pending). Its pod is made first and counted: were it made after the other's first backup Job (a loaded
+      // machine's ReplicaSet controller can lag), that Job's pod would take the second place and run.
       const notReady = await courseObject(
         ns,
         { ...every, resources: { requests: { cpu: "1000" } } },
@@ -218,7 +230,14 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
       );
       notReady.metadata.annotations = { "otus.homework/backup-now": "please" };
       await kubectlApply(ctx, notReady);
+      await waitFor(
+        "the never-ready mysqld pod counted by the quota",
+        async () => (await quotaPodsUsed()) === "1",
+      );
+      await kubectlApply(ctx, await courseObject(ns, every, "scheduled"));
       await waitCondition(ctx, ns, "scheduled", "Ready", "True");
+      // Both places taken before the first slot's Job exists: every backup Job is held without a pod.
+      assertEquals(await quotaPodsUsed(), "2", "the quota's places are the two mysqld pods");
 
       const scheduledJob = await waitFor("the first scheduled backup Job", async () => {
         const jobs = await backupJobsOf(ns, "scheduled");

@@ -15,6 +15,7 @@ import { type ClusterPaths, clusterPaths } from "./cluster/paths.ts";
 import { kubectlDirect } from "./cluster/kwokctl.ts";
 import { clusterState, listClusterNames } from "./cluster/state.ts";
 import { stopClustersAndRealNode } from "./cluster/real_node.ts";
+import { compactForStop } from "./cluster/etcd.ts";
 import { downClusters } from "./cluster/clusters.ts";
 import { staleClusters } from "./cluster/settings.ts";
 
@@ -139,6 +140,7 @@ async function stopStarted(before: Set<string>): Promise<void> {
   const log = (m: string) => console.error(`test: ${m}`);
   const paths = await clusterPaths();
   await waitNamespacesGone(paths, started, log);
+  await compactForStop(paths, started, log);
   await stopClustersAndRealNode(paths, started, log).catch((e) =>
     log(`stopping the clusters failed: ${e instanceof Error ? e.message : e}`)
   );

@@ -9,7 +9,7 @@
  */
 import { startCluster, stopCluster } from "../cluster/clusters.ts";
 import { clusterPaths } from "../cluster/paths.ts";
-import { readPortRecord } from "../cluster/ports.ts";
+import { compactNow, etcdUrl } from "../cluster/etcd.ts";
 import { componentPid } from "../cluster/state.ts";
 import type { ApiProxy } from "../fault_proxy.ts";
 
@@ -103,23 +103,7 @@ export class Faults {
 
   /** Compacts the cluster's etcd at its current revision and cuts the operators' connections once. */
   async compact(cluster: string): Promise<number> {
-    const ports = (await readPortRecord(await clusterPaths()))[cluster];
-    if (!ports) throw new Error(`${cluster}: no ports recorded`);
-    const etcd = `http://127.0.0.1:${ports.etcdPort}`;
-    const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${etcd}${path}`, {
-        method: "POST",
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const json = await res.json();
-      if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    // Any key: the answer's header carries the store's current revision.
-    const range = await post("/v3/kv/range", { key: btoa("/"), limit: 1 });
-    const revision = Number(range.header.revision);
-    await post("/v3/kv/compaction", { revision: String(revision), physical: true });
+    const revision = await compactNow(await etcdUrl(await clusterPaths(), cluster));
     // The API server's watch cache would still serve the old resourceVersions: its restart empties it, so every
     // watch resuming from before the compaction is answered 410 Gone (by the new cache, or by etcd itself).
     const from = this.now();

@@ -53,6 +53,13 @@ export function componentsPatches(o: KwokConfigOptions): { name: string; extraAr
         "audit-log-maxbackup": "1",
       }),
     },
+    {
+      name: "etcd",
+      // etcd replays its write-ahead log since the last snapshot at every start, and snapshots only every 10000
+      // entries by default: the memory test's 1 MB Secrets made that gigabytes on a cluster kept across runs (a
+      // start took minutes). Every 200 entries bounds the replay; a snapshot is cheap (the data lives in bbolt).
+      extraArgs: args({ "snapshot-count": "200" }),
+    },
     { name: "kube-controller-manager", extraArgs: args(kcm) },
     { name: "kube-scheduler", extraArgs: args({ "leader-elect": "false" }) },
     {

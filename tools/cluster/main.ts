@@ -18,6 +18,7 @@ import {
 } from "./clusters.ts";
 import { mergeKubeconfigs } from "./kubeconfig.ts";
 import { clusterPaths, contextName } from "./paths.ts";
+import { compactForStop } from "./etcd.ts";
 import { loadRealNode, realNodeOptions, stopClustersAndRealNode, taintFakeNodes } from "./real_node.ts";
 import { clusterState, listClusterNames } from "./state.ts";
 
@@ -206,6 +207,8 @@ async function main(argv: string[]): Promise<number> {
         const all = await listClusterNames(paths);
         const running: string[] = [];
         for (const n of all) if ((await clusterState(paths, n)).running) running.push(n);
+        // Compacted and defragmented first: a database file that only grew makes the next start slow.
+        await compactForStop(paths, running, stderrLogger);
         await stopClustersAndRealNode(paths, running, stderrLogger, all);
         stderrLogger(running.length ? `stopped ${running.join(", ")}` : "stop: no running clusters");
         return 0;
