@@ -37,6 +37,10 @@ export const CONDITIONS = {
   credentialsSecured: "CredentialsSecured",
   /** The spec's storage size matches the volume. */
   storageResized: "StorageResized",
+  /** True while the object is on its way to what it asks (kstatus: InProgress); the reason is Ready's. */
+  reconciling: "Reconciling",
+  /** True when it cannot progress until someone changes something (kstatus: Failed); the reason is Ready's. */
+  stalled: "Stalled",
 } as const;
 
 /** Reasons of conditions and events (events reuse a condition's reason when they report the same thing). */

@@ -7,7 +7,7 @@ const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
 Deno.test("the README's status section lists exactly the phases and condition types the operator writes", () => {
   const phases = readme.match(/Status: `phase` \(([^)]*)\)/)?.[1].split(", ");
   deepStrictEqual(phases, Object.values(PHASES));
-  const conditions = readme.match(/conditions ((?:`\w+`(?:, )?)+) with stable reasons/)?.[1].match(/\w+/g);
+  const conditions = readme.match(/conditions ((?:`\w+`(?:,\s)?)+) with stable reasons/)?.[1].match(/\w+/g);
   deepStrictEqual(conditions, Object.values(CONDITIONS));
 });
 

@@ -37,11 +37,54 @@ export type DeletionReason =
   | typeof REASONS.finalBackupBlocked
   | typeof REASONS.nameConflict;
 
+/** A condition's value as a stage sets it. */
+export interface ConditionValue {
+  status: "True" | "False";
+  reason: string;
+  message: string;
+}
+
 /** The status a stage amounts to, and the event that tells it (if any). */
 export interface Readiness {
   phase: Phase;
-  ready: { status: "True" | "False"; reason: string; message: string };
+  ready: ConditionValue;
+  /**
+   * `Reconciling` and `Stalled` (kstatus' abnormal-true pair, which Flux and the Argo CD health check read):
+   * True only when the object is on its way (Reconciling) or cannot progress without a change by someone
+   * (Stalled); never both. Both carry the stage's reason and message, so the three conditions agree.
+   */
+  reconciling: ConditionValue;
+  stalled: ConditionValue;
   event?: { type: "Normal" | "Warning"; reason: string; message: string };
+}
+
+/** Where a stage leaves progress: on its way, stuck until someone changes something, or done. */
+export type Progress = "reconciling" | "stalled" | "settled";
+
+/**
+ * Progress of a stage. Stalled is what the operator cannot fix by trying again: an invalid spec, a missing
+ * password Secret, a name held by another app, a failed restore (not retried by itself), a final backup blocked,
+ * a refusal (RBAC). Everything else that is not serving is on its way: waits, Jobs, errors retried with backoff.
+ */
+export function progressOf(s: Stage): Progress {
+  switch (s.stage) {
+    case "invalidSpec":
+    case "passwordMissing":
+    case "nameConflict":
+    case "restoreFailed":
+      return "stalled";
+    case "provisioning":
+    case "restoring":
+      return "reconciling";
+    case "serving":
+      return "settled";
+    case "deleting":
+      return s.reason === REASONS.finalBackupBlocked || s.reason === REASONS.nameConflict
+        ? "stalled"
+        : "reconciling";
+    case "error":
+      return s.reason === REASONS.forbidden ? "stalled" : "reconciling";
+  }
 }
 
 /**
@@ -50,9 +93,16 @@ export interface Readiness {
  * only waits says so in the condition alone.
  */
 export function readiness(s: Stage, wasReady: boolean): Readiness {
-  const notReady = (phase: Phase, reason: string, message: string, warn = false): Readiness => ({
+  const r = readyAndPhase(s, wasReady);
+  const p = progressOf(s);
+  const flag = (on: boolean): ConditionValue => ({ ...r.ready, status: on ? "True" : "False" });
+  return { ...r, reconciling: flag(p === "reconciling"), stalled: flag(p === "stalled") };
+}
+
+function readyAndPhase(s: Stage, wasReady: boolean): Omit<Readiness, "reconciling" | "stalled"> {
+  const notReady = (phase: Phase, reason: string, message: string, warn = false) => ({
     phase,
-    ready: { status: "False", reason, message },
+    ready: { status: "False" as const, reason, message },
     ...(warn ? { event: { type: "Warning" as const, reason, message } } : {}),
   });
   switch (s.stage) {

@@ -1,7 +1,7 @@
 /** Every phase and Ready transition, as a table: where the pass stands → what status and event say. */
 import { deepStrictEqual } from "node:assert/strict";
 import { PHASES, REASONS } from "../api/status.ts";
-import { type LiveFacts, liveStage, readiness, type Stage } from "./readiness.ts";
+import { type LiveFacts, liveStage, type Progress, progressOf, readiness, type Stage } from "./readiness.ts";
 
 type Row = [string, Stage, boolean, string, string, string, string | undefined];
 
@@ -201,3 +201,59 @@ const LIVE: Array<[string, LiveFacts, Stage["stage"]]> = [
 for (const [name, facts, want] of LIVE) {
   Deno.test(`liveStage: ${name} → ${want}`, () => deepStrictEqual(liveStage(facts).stage, want));
 }
+
+// Reconciling / Stalled (kstatus' abnormal-true pair): every row of the table above, by name.
+const PROGRESS: Record<string, Progress> = {
+  "invalid spec": "stalled",
+  "invalid spec of a Ready object": "stalled",
+  "password Secret missing": "stalled",
+  "a child's name is someone else's": "stalled",
+  "mysqld not available yet": "reconciling",
+  "mysqld lost its pod": "reconciling",
+  "restore waits or runs": "reconciling",
+  "restore failed": "stalled",
+  "serving for the first time": "settled",
+  "serving still: no event again": "settled",
+  "deleting: final backup running": "reconciling",
+  "deleting: waiting for mysqld": "reconciling",
+  "deleting: final backup failed, backing off": "reconciling",
+  "deleting: final backup blocked": "stalled",
+  "deleting: a foreign object in the way": "stalled",
+  "a failed pass": "stalled",
+  "a failed pass while deleting": "reconciling",
+};
+
+Deno.test("progress: every row of the readiness table has its expected Reconciling/Stalled", () => {
+  deepStrictEqual(Object.keys(PROGRESS).sort(), ROWS.map(([name]) => name).sort());
+});
+
+for (const [name, stage, wasReady] of ROWS) {
+  const expected = PROGRESS[name];
+  Deno.test(`progress: ${name} → ${expected}`, () => {
+    deepStrictEqual(progressOf(stage), expected);
+    const r = readiness(stage, wasReady);
+    deepStrictEqual(
+      [r.reconciling.status, r.stalled.status],
+      [expected === "reconciling" ? "True" : "False", expected === "stalled" ? "True" : "False"],
+    );
+    // The three conditions tell one story: the same reason and message.
+    for (const c of [r.reconciling, r.stalled]) {
+      deepStrictEqual([c.reason, c.message], [r.ready.reason, r.ready.message]);
+    }
+  });
+}
+
+Deno.test("progress: an API error retried with backoff is on its way; a refusal is stuck until RBAC changes", () => {
+  deepStrictEqual(
+    progressOf({ stage: "error", reason: REASONS.apiError, message: "m", deleting: false }),
+    "reconciling",
+  );
+  deepStrictEqual(
+    progressOf({ stage: "error", reason: REASONS.apiUnreachable, message: "m", deleting: false }),
+    "reconciling",
+  );
+  deepStrictEqual(
+    progressOf({ stage: "error", reason: REASONS.forbidden, message: "m", deleting: true }),
+    "stalled",
+  );
+});
