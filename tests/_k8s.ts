@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { parse, parseAllDocuments } from "yaml";
-import { clusterDir, clusterPaths } from "../tools/cluster/paths.ts";
+import { parse } from "yaml";
+import { clusterPaths } from "../tools/cluster/paths.ts";
+import { compactNow, etcdUrl } from "../tools/cluster/etcd.ts";
 import { ensureClusters, kubectl, kubectlWithStdin, type TestClusters, waitFor } from "./_clusters.ts";
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";
@@ -143,24 +144,7 @@ export function recordWatch(client: KubeClient, resource: Resource, namespace?: 
  * from one of them gets 410 Gone.
  */
 export async function compactEtcd(clusterName: string): Promise<void> {
-  const paths = await clusterPaths();
-  const docs = parseAllDocuments(await Deno.readTextFile(`${clusterDir(paths, clusterName)}/kwok.yaml`))
-    .map((d) => d.toJS());
-  const port = docs.map((d) => d?.options?.etcdPort).find((p) => p) ??
-    (await Deno.readTextFile(`${clusterDir(paths, clusterName)}/kwok.yaml`)).match(/etcdPort:\s*(\d+)/)?.[1];
-  if (!port) throw new Error(`no etcdPort in the kwok config of ${clusterName}`);
-  const etcdctl = async (...args: string[]) => {
-    const out = await new Deno.Command(`${paths.etcd}/etcdctl`, {
-      args: ["--endpoints", `http://127.0.0.1:${port}`, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`etcdctl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  };
-  const status = JSON.parse(await etcdctl("endpoint", "status", "-w", "json"));
-  const revision = status[0].Status.header.revision;
-  await etcdctl("compaction", String(revision));
+  await compactNow(await etcdUrl(await clusterPaths(), clusterName));
 }
 
 /** Merge-patches a MySQL object (like `kubectl patch --type=merge`). */

@@ -16,6 +16,17 @@ if generation ~= nil and (observed == nil or observed < generation) then
   return hs
 end
 
+-- Paused on purpose (annotation otus.homework/reconcile): Argo CD's own word for it.
+if obj.status.phase == "Paused" then
+  hs.status = "Suspended"
+  local c
+  for _, x in ipairs(obj.status.conditions or {}) do
+    if x.type == "Reconciling" then c = x end
+  end
+  hs.message = c and c.message or "Paused"
+  return hs
+end
+
 local conditions = {}
 if obj.status.conditions ~= nil then
   for _, c in ipairs(obj.status.conditions) do

@@ -6,54 +6,17 @@
  */
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { parse } from "yaml";
-import { ensurePackages } from "../../tools/real_node/host.ts";
+import { argoHealth, ensureLua } from "../../tools/argocd_health.ts";
 import { REASONS } from "../../api/status.ts";
-import type { MySQL } from "../../api/mysql.ts";
-import { progressOf, type Stage } from "../../reconcilers/readiness.ts";
+import { ANNOTATIONS, type MySQL } from "../../api/mysql.ts";
+import { pausedStage, progressOf, type Stage } from "../../reconcilers/readiness.ts";
 import { settle, StatusBuilder } from "../../reconcilers/status.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
-const LUA = "/usr/bin/lua5.1";
 
-const missing = await ensurePackages([{ pkg: "lua5.1", file: LUA }]).then(
-  () => undefined,
-  (e) => (e instanceof Error ? e.message : String(e)),
-);
+const missing = await ensureLua();
 if (missing) console.warn(`SKIPPED deploy/argocd/health_test.ts: lua5.1 not installed (${missing})`);
-
-/** A value as a Lua 5.1 literal (strings as decimal byte escapes where not plain ASCII: no quoting to get wrong). */
-function lua(v: unknown): string {
-  if (v === null || v === undefined) return "nil";
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (typeof v === "string") {
-    const bytes = new TextEncoder().encode(v);
-    let out = "";
-    for (const b of bytes) {
-      out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`;
-    }
-    return `"${out}"`;
-  }
-  if (Array.isArray(v)) return `{${v.map(lua).join(", ")}}`;
-  return `{${
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => `[${lua(k)}] = ${lua(x)}`).join(", ")
-  }}`;
-}
-
-/** Runs health.lua on `obj` as Argo CD does (the object as the global `obj`); returns its status and message. */
-async function health(obj: unknown): Promise<{ status: string; message: string }> {
-  const chunk = `obj = ${lua(obj)}\nlocal hs = dofile(${lua(`${HERE}health.lua`)})\n` +
-    `io.write(hs.status, "\\n", hs.message)\n`;
-  const child = new Deno.Command(LUA, { args: ["-"], stdin: "piped", stdout: "piped", stderr: "piped" })
-    .spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(chunk));
-  await w.close();
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout);
-  equal(out.code, 0, `lua5.1 failed: ${new TextDecoder().decode(out.stderr)}`);
-  const [status, ...rest] = text.split("\n");
-  return { status, message: rest.join("\n") };
-}
+const health = argoHealth;
 
 /** A MySQL object whose status a pass at `stage` wrote (readiness.ts through settle, as the reconciler does). */
 async function objectAt(stage: Stage): Promise<MySQL> {
@@ -84,6 +47,8 @@ const STAGES: Stage[] = [
   { stage: "restoring" },
   { stage: "restoreFailed", message: "checksum mismatch" },
   { stage: "serving" },
+  pausedStage({ [ANNOTATIONS.reconcile]: "paused" })!,
+  pausedStage({ [ANNOTATIONS.reconcile]: "pasued" })!,
   ...[
     REASONS.finalBackupRunning,
     REASONS.finalBackupWaiting,
@@ -98,12 +63,19 @@ const STAGES: Stage[] = [
   ),
 ];
 
-const EXPECTED = { stalled: "Degraded", settled: "Healthy", reconciling: "Progressing" } as const;
+const EXPECTED = {
+  stalled: "Degraded",
+  settled: "Healthy",
+  reconciling: "Progressing",
+  paused: "Suspended",
+} as const;
 
 for (const stage of STAGES) {
   const expected = EXPECTED[progressOf(stage)];
   const label = "reason" in stage
     ? `${stage.stage} (${stage.reason}${"deleting" in stage && stage.deleting ? ", deleting" : ""})`
+    : stage.stage === "paused"
+    ? `paused (${stage.message.split(";")[0]})`
     : stage.stage;
   Deno.test({
     name: `health.lua: ${label} → ${expected}`,
@@ -112,9 +84,11 @@ for (const stage of STAGES) {
       const obj = await objectAt(stage);
       const hs = await health(obj);
       equal(hs.status, expected, JSON.stringify(obj.status));
-      const ready = obj.status!.conditions!.find((c) => c.type === "Ready")!;
+      const ready = obj.status!.conditions!.find((c) => c.type === "Ready");
       // What to do about it is in the message Argo CD shows: the operator's reason and words.
-      if (expected !== "Healthy") match(hs.message, new RegExp(`^${ready.reason}: `));
+      if (expected === "Degraded" || expected === "Progressing") {
+        match(hs.message, new RegExp(`^${ready!.reason}: `));
+      }
       if ("message" in stage) equal(hs.message.endsWith(stage.message), true, hs.message);
     },
   });
