@@ -35,6 +35,12 @@ export const ANNOTATIONS = {
   skipFinalBackup: `${GROUP}/skip-final-backup`,
   /** Any new value asks for one backup now; the operator records the value it handled in status. */
   backupNow: `${GROUP}/backup-now`,
+  /**
+   * `paused`: the operator changes nothing of this instance (no child written or put back, no backup or restore
+   * started) until the annotation goes or says `active`; a deletion is still guarded by the final backup. Any
+   * other value pauses too (the safe side of a typo) and the status says the value was not understood.
+   */
+  reconcile: `${GROUP}/reconcile`,
   /** On the backup PVC: time of the newest successful backup (how a re-created instance knows one exists). */
   lastBackupTime: `${GROUP}/last-backup-time`,
   /** On the backup PVC: file of the newest successful backup. */

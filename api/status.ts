@@ -18,6 +18,8 @@ export const PHASES = {
   restoreFailed: "RestoreFailed",
   /** The object is being deleted (final backup, then the data). */
   deleting: "Deleting",
+  /** Reconciliation is paused by the `otus.homework/reconcile` annotation: nothing is changed. */
+  paused: "Paused",
   /** The spec is invalid, a name is taken, the password Secret is missing, or the API server refused a write. */
   failed: "Failed",
 } as const;
@@ -49,6 +51,8 @@ export const REASONS = {
   available: "Available",
   /** Event: the instance became Ready. */
   ready: "Ready",
+  /** Reconciling=False and Stalled=False while the `otus.homework/reconcile` annotation pauses the instance. */
+  paused: "Paused",
   mysqlNotReady: "MySQLNotReady",
   invalidSpec: "InvalidSpec",
   passwordSecretNotFound: "PasswordSecretNotFound",

@@ -6,6 +6,7 @@
  * @module
  */
 import { type Phase, PHASES, REASONS } from "../api/status.ts";
+import { ANNOTATIONS } from "../api/mysql.ts";
 import type { RestoreProgress } from "./restore_decision.ts";
 
 /** Where one pass left the object, most urgent first as {@linkcode liveStage} picks it. */
@@ -24,6 +25,8 @@ export type Stage =
   | { stage: "restoreFailed"; message: string }
   /** mysqld serves and the restore, if any, has finished. */
   | { stage: "serving" }
+  /** The `otus.homework/reconcile` annotation pauses the instance: nothing was looked at or changed. */
+  | { stage: "paused"; message: string }
   /** The object is being deleted: the final backup's step, told by one of the deletion reasons. */
   | { stage: "deleting"; reason: DeletionReason; message: string }
   /** The pass failed (an API error, a refusal): said with the error's reason. */
@@ -47,7 +50,8 @@ export interface ConditionValue {
 /** The status a stage amounts to, and the event that tells it (if any). */
 export interface Readiness {
   phase: Phase;
-  ready: ConditionValue;
+  /** Left out while paused: the operator did not look, so Ready stays as it last knew it. */
+  ready?: ConditionValue;
   /**
    * `Reconciling` and `Stalled` (kstatus' abnormal-true pair, which Flux and the Argo CD health check read):
    * True only when the object is on its way (Reconciling) or cannot progress without a change by someone
@@ -59,7 +63,7 @@ export interface Readiness {
 }
 
 /** Where a stage leaves progress: on its way, stuck until someone changes something, or done. */
-export type Progress = "reconciling" | "stalled" | "settled";
+export type Progress = "reconciling" | "stalled" | "settled" | "paused";
 
 /**
  * Progress of a stage. Stalled is what the operator cannot fix by trying again: an invalid spec, a missing
@@ -78,6 +82,8 @@ export function progressOf(s: Stage): Progress {
       return "reconciling";
     case "serving":
       return "settled";
+    case "paused":
+      return "paused";
     case "deleting":
       return s.reason === REASONS.finalBackupBlocked || s.reason === REASONS.nameConflict
         ? "stalled"
@@ -93,13 +99,35 @@ export function progressOf(s: Stage): Progress {
  * only waits says so in the condition alone.
  */
 export function readiness(s: Stage, wasReady: boolean): Readiness {
+  if (s.stage === "paused") {
+    const off: ConditionValue = { status: "False", reason: REASONS.paused, message: s.message };
+    return { phase: PHASES.paused, reconciling: off, stalled: off };
+  }
   const r = readyAndPhase(s, wasReady);
   const p = progressOf(s);
   const flag = (on: boolean): ConditionValue => ({ ...r.ready, status: on ? "True" : "False" });
   return { ...r, reconciling: flag(p === "reconciling"), stalled: flag(p === "stalled") };
 }
 
-function readyAndPhase(s: Stage, wasReady: boolean): Omit<Readiness, "reconciling" | "stalled"> {
+/** Whether the `otus.homework/reconcile` annotation pauses the object, and what the status says about it. */
+export function pausedStage(annotations: Record<string, string> | undefined): Stage | undefined {
+  const v = annotations?.[ANNOTATIONS.reconcile];
+  if (v === undefined || v === "active") return undefined;
+  const how = v === "paused"
+    ? `paused by ${ANNOTATIONS.reconcile}=paused`
+    : `paused: ${ANNOTATIONS.reconcile}=${
+      JSON.stringify(v.slice(0, 64))
+    } is not understood ("paused" or "active")`;
+  return {
+    stage: "paused",
+    message: `${how}; nothing is changed until it goes (a deletion still takes the final backup first)`,
+  };
+}
+
+function readyAndPhase(
+  s: Exclude<Stage, { stage: "paused" }>,
+  wasReady: boolean,
+): Omit<Readiness, "reconciling" | "stalled"> & { ready: ConditionValue } {
   const notReady = (phase: Phase, reason: string, message: string, warn = false) => ({
     phase,
     ready: { status: "False" as const, reason, message },

@@ -1,7 +1,16 @@
 /** Every phase and Ready transition, as a table: where the pass stands → what status and event say. */
 import { deepStrictEqual } from "node:assert/strict";
 import { PHASES, REASONS } from "../api/status.ts";
-import { type LiveFacts, liveStage, type Progress, progressOf, readiness, type Stage } from "./readiness.ts";
+import {
+  type LiveFacts,
+  liveStage,
+  pausedStage,
+  type Progress,
+  progressOf,
+  readiness,
+  type Stage,
+} from "./readiness.ts";
+import { ANNOTATIONS } from "../api/mysql.ts";
 
 type Row = [string, Stage, boolean, string, string, string, string | undefined];
 
@@ -166,7 +175,7 @@ for (const [name, stage, wasReady, phase, status, reason, event] of ROWS) {
   Deno.test(`readiness: ${name} → ${phase}, Ready=${status} (${reason})${event ? `, event ${event}` : ""}`, () => {
     const r = readiness(stage, wasReady);
     deepStrictEqual(
-      [r.phase, r.ready.status, r.ready.reason, r.event && `${r.event.type} ${r.event.reason}`],
+      [r.phase, r.ready!.status, r.ready!.reason, r.event && `${r.event.type} ${r.event.reason}`],
       [phase, status, reason, event],
     );
   });
@@ -175,8 +184,8 @@ for (const [name, stage, wasReady, phase, status, reason, event] of ROWS) {
 Deno.test("readiness: every stage's message reaches the condition and its event", () => {
   for (const [, stage] of ROWS) {
     const r = readiness(stage, false);
-    if ("message" in stage) deepStrictEqual(r.ready.message.endsWith(stage.message), true, stage.stage);
-    if (r.event) deepStrictEqual(r.event.message, r.ready.message, stage.stage);
+    if ("message" in stage) deepStrictEqual(r.ready!.message.endsWith(stage.message), true, stage.stage);
+    if (r.event) deepStrictEqual(r.event.message, r.ready!.message, stage.stage);
   }
 });
 
@@ -238,7 +247,7 @@ for (const [name, stage, wasReady] of ROWS) {
     );
     // The three conditions tell one story: the same reason and message.
     for (const c of [r.reconciling, r.stalled]) {
-      deepStrictEqual([c.reason, c.message], [r.ready.reason, r.ready.message]);
+      deepStrictEqual([c.reason, c.message], [r.ready!.reason, r.ready!.message]);
     }
   });
 }
@@ -256,4 +265,29 @@ Deno.test("progress: an API error retried with backoff is on its way; a refusal 
     progressOf({ stage: "error", reason: REASONS.forbidden, message: "m", deleting: true }),
     "stalled",
   );
+});
+
+Deno.test("paused: only the annotation's absence or `active` reconciles; `paused` and anything else pause", () => {
+  deepStrictEqual(pausedStage(undefined), undefined);
+  deepStrictEqual(pausedStage({ other: "paused" }), undefined);
+  deepStrictEqual(pausedStage({ [ANNOTATIONS.reconcile]: "active" }), undefined);
+  const paused = pausedStage({ [ANNOTATIONS.reconcile]: "paused" });
+  deepStrictEqual(paused?.stage, "paused");
+  const typo = pausedStage({ [ANNOTATIONS.reconcile]: "Pause" });
+  deepStrictEqual(typo?.stage, "paused");
+  deepStrictEqual("message" in typo! && typo.message.includes('"Pause" is not understood'), true);
+});
+
+Deno.test("paused: phase Paused, Ready left as it was, Reconciling and Stalled False saying why, no event", () => {
+  const stage = pausedStage({ [ANNOTATIONS.reconcile]: "paused" })!;
+  for (const wasReady of [true, false]) {
+    const r = readiness(stage, wasReady);
+    deepStrictEqual(r.phase, PHASES.paused);
+    deepStrictEqual(r.ready, undefined);
+    deepStrictEqual(r.event, undefined);
+    for (const c of [r.reconciling, r.stalled]) {
+      deepStrictEqual([c.status, c.reason], ["False", REASONS.paused]);
+    }
+  }
+  deepStrictEqual(progressOf(stage), "paused");
 });

@@ -25,7 +25,7 @@ import type { HandlerResult } from "../runtime/work_queue.ts";
 import type { ClusterContext } from "./context.ts";
 import { type AfterStatus, settleBackupJobs, startBackup } from "./backups.ts";
 import { backupReadyCondition, backupTrigger } from "./backup_trigger.ts";
-import { type LiveFacts, liveStage } from "./readiness.ts";
+import { type LiveFacts, liveStage, pausedStage } from "./readiness.ts";
 import { finalizer } from "./finalizer.ts";
 import { finalize } from "./finalize.ts";
 import { applyChildren } from "./apply_children.ts";
@@ -94,6 +94,13 @@ export function describeError(err: unknown): { reason: string; message: string }
  * act (start the backup, set the conditions, send the events).
  */
 async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, after: AfterStatus) {
+  const paused = pausedStage(obj.metadata.annotations);
+  if (paused) {
+    // Hands off: no child, Job or backup is touched; the status says so, and the annotation's removal wakes us.
+    await settle(ctx, obj, sb, paused);
+    sb.observe();
+    return {};
+  }
   const facts: LiveFacts = {};
   let requeueAfterMs: number | undefined;
   const v = validateMySQL(obj);

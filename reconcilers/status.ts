@@ -145,7 +145,7 @@ export async function settle(
 ): Promise<void> {
   const wasReady = obj.status?.conditions?.find((c) => c.type === CONDITIONS.ready)?.status === "True";
   const r = readiness(stage, wasReady);
-  sb.set(CONDITIONS.ready, r.ready.status, r.ready.reason, r.ready.message);
+  if (r.ready) sb.set(CONDITIONS.ready, r.ready.status, r.ready.reason, r.ready.message);
   sb.set(CONDITIONS.reconciling, r.reconciling.status, r.reconciling.reason, r.reconciling.message);
   sb.set(CONDITIONS.stalled, r.stalled.status, r.stalled.reason, r.stalled.message);
   sb.status.phase = r.phase;
