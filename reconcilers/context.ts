@@ -6,7 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
-import type { MySQL } from "../api/mysql.ts";
+import type { MySQL, MySQLStatus } from "../api/mysql.ts";
 import type { RenderOptions } from "../templates/mod.ts";
 
 /** Read access to the informer caches of one cluster. */
@@ -70,5 +70,9 @@ export interface ClusterContext {
     backupFailed?(obj: MySQL): void;
     /** Data kept on a volume without a final backup (its namespace was deleted). */
     volumeRetained?(obj: MySQL): void;
+    /** The status a pass left (for the per-instance series). */
+    instance?(obj: MySQL, status: MySQLStatus): void;
+    /** The object is gone: its series go too. */
+    instanceGone?(namespace: string, name: string): void;
   };
 }

@@ -87,9 +87,9 @@ export function previousSlot(c: Cron, now: Date): Date | undefined {
   return undefined;
 }
 
-/** The first slot strictly after `now`, or undefined when none in the next year. */
-export function nextSlot(c: Cron, now: Date): Date | undefined {
+/** The first slot strictly after `now`, or undefined when none within `limitMinutes` (default: a year). */
+export function nextSlot(c: Cron, now: Date, limitMinutes = LIMIT): Date | undefined {
   let t = Math.floor(now.getTime() / MINUTE) * MINUTE + MINUTE;
-  for (let i = 0; i < LIMIT; i++, t += MINUTE) if (matches(c, new Date(t))) return new Date(t);
+  for (let i = 0; i < limitMinutes; i++, t += MINUTE) if (matches(c, new Date(t))) return new Date(t);
   return undefined;
 }

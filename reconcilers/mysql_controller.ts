@@ -13,6 +13,8 @@ import type { Caches, Controller, ControllerEnv, OwnedResource } from "../runtim
 import { type ClusterContext, DEFAULT_RECONCILE_OPTIONS, type ReconcileOptions } from "./context.ts";
 import { reconcileMySQL } from "./reconcile_mysql.ts";
 import { errorPolicy } from "./error_policy.ts";
+import { instanceSeries } from "./instance_metrics.ts";
+import type { Gauge } from "../runtime/metrics.ts";
 import { clusterCache, INSTANCE_LABEL, mysqlChildCache } from "./mysql_cache.ts";
 
 /** Label every child carries; child informers watch only these objects. */
@@ -95,6 +97,23 @@ export function mysqlContext(env: ControllerEnv, options: ReconcileOptions): Clu
         ),
       backupFailed: () => m.backupFailures.inc({ cluster }),
       volumeRetained: () => m.retainedVolumes.inc({ cluster }),
+      instance: (obj, status) => {
+        const labels = { cluster, namespace: obj.metadata.namespace, name: obj.metadata.name };
+        const s = instanceSeries(obj, status, env.now());
+        m.instanceStatus.deleteMatching(labels); // one series per instance: the last phase and reason only
+        m.instanceStatus.set({ ...labels, phase: s.phase, reason: s.reason }, 1);
+        const put = (g: Gauge, v: number | undefined) =>
+          v === undefined ? g.delete(labels) : g.set(labels, v);
+        put(m.lastBackup, s.lastBackupSeconds);
+        put(m.instanceCreated, s.createdSeconds);
+        put(m.backupInterval, s.backupIntervalSeconds);
+      },
+      instanceGone: (namespace, name) => {
+        const labels = { cluster, namespace, name };
+        for (const g of [m.instanceStatus, m.lastBackup, m.instanceCreated, m.backupInterval]) {
+          g.deleteMatching(labels);
+        }
+      },
     },
   };
 }

@@ -41,7 +41,12 @@ const RECHECK_MS = 30_000;
 /** Reconciles the MySQL object with key `ns/name` in the context's cluster. */
 export async function reconcileMySQL(ctx: ClusterContext, key: string): Promise<HandlerResult> {
   const obj = ctx.cache.mysql(key);
-  if (!obj) return {}; // gone: owner references let the garbage collector take the children
+  if (!obj) {
+    // Gone: owner references let the garbage collector take the children.
+    const [namespace, name] = key.split("/");
+    ctx.observe?.instanceGone?.(namespace, name);
+    return {};
+  }
   const sb = new StatusBuilder(obj, ctx.now());
   const after: AfterStatus = [];
   let result: HandlerResult = {};
@@ -64,7 +69,10 @@ export async function reconcileMySQL(ctx: ClusterContext, key: string): Promise<
     );
     throw err;
   }
-  if (!gone) await writeStatus(ctx.client, obj, sb);
+  if (!gone) {
+    await writeStatus(ctx.client, obj, sb);
+    ctx.observe?.instance?.(obj, sb.status);
+  } else ctx.observe?.instanceGone?.(obj.metadata.namespace, obj.metadata.name);
   for (const step of after) await step();
   return withResync(ctx, result);
 }

@@ -153,6 +153,7 @@ export class ClusterRuntime<Context = unknown> {
         onStoppedLeading: () => {
           this.#leading = false;
           m.leader.set({ cluster }, 0);
+          m.forgetInstances(cluster);
           this.queue.pause();
           opts.log.warn("lost lease {lease}: stopped reconciling this cluster", { lease: opts.lease!.name });
         },

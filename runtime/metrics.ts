@@ -44,26 +44,32 @@ export class Counter extends Metric {
 
 /** A value that goes up and down. */
 export class Gauge extends Metric {
-  readonly #values = new Map<string, number>();
+  readonly #values = new Map<string, { labels: Labels; v: number }>();
   /** Creates a gauge. */
   constructor(name: string, help: string) {
     super(name, help, "gauge");
   }
   /** Sets the value. */
   set(labels: Labels, v: number): void {
-    this.#values.set(labelKey(labels), v);
+    this.#values.set(labelKey(labels), { labels, v });
   }
   /** Removes a series. */
   delete(labels: Labels): void {
     this.#values.delete(labelKey(labels));
   }
+  /** Removes every series whose labels include all of `labels`. */
+  deleteMatching(labels: Labels): void {
+    for (const [k, s] of this.#values) {
+      if (Object.entries(labels).every(([n, v]) => s.labels[n] === v)) this.#values.delete(k);
+    }
+  }
   /** Current value (tests). */
   get(labels: Labels): number | undefined {
-    return this.#values.get(labelKey(labels));
+    return this.#values.get(labelKey(labels))?.v;
   }
   /** Exposition lines. */
   lines(): string[] {
-    return [...this.#values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return [...this.#values].map(([k, s]) => `${this.name}${k ? `{${k}}` : ""} ${s.v}`);
   }
 }
 
@@ -127,6 +133,18 @@ export class OperatorMetrics {
     "Unix time of the last successful backup per instance.",
   );
   readonly backupFailures = new Counter("mysql_operator_backup_failures_total", "Backup Jobs that failed.");
+  readonly instanceStatus = new Gauge(
+    "mysql_operator_instance_status",
+    "1 per instance, labelled with its phase and reason (Ready's; Reconciling's while paused).",
+  );
+  readonly instanceCreated = new Gauge(
+    "mysql_operator_instance_created_timestamp_seconds",
+    "Unix time the instance was created (the age of one that has no backup yet).",
+  );
+  readonly backupInterval = new Gauge(
+    "mysql_operator_backup_interval_seconds",
+    "Longest gap between the slots of the instance's backup schedule (capped at 32 days).",
+  );
   readonly retainedVolumes = new Counter(
     "mysql_operator_retained_volumes_total",
     "Instances whose data was kept on its volume without a final backup (their namespace was deleted).",
@@ -144,6 +162,16 @@ export class OperatorMetrics {
     "V8 heap in use (live objects and garbage).",
   );
   readonly heapTotal = new Gauge("mysql_operator_heap_total_bytes", "V8 heap reserved.");
+
+  /**
+   * Drops every per-instance series of a cluster: a process that stops leading it no longer knows them (and
+   * would keep objects deleted meanwhile forever).
+   */
+  forgetInstances(cluster: string): void {
+    for (const g of [this.lastBackup, this.instanceStatus, this.instanceCreated, this.backupInterval]) {
+      g.deleteMatching({ cluster });
+    }
+  }
 
   /** Prometheus text exposition. */
   render(): string {

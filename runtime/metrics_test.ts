@@ -26,3 +26,28 @@ Deno.test("metrics: the process's resident memory and V8 heap, read at each scra
   assertEquals(heap > 0 && heap < rss, true, `heap ${heap}, rss ${rss}`);
   assertStringIncludes(text, "# TYPE process_resident_memory_bytes gauge");
 });
+
+Deno.test("metrics: a cluster's per-instance series go when the process stops leading it; other clusters' stay", () => {
+  const m = new OperatorMetrics();
+  for (const cluster of ["a", "b"]) {
+    const labels = { cluster, namespace: "n", name: "db,x" };
+    m.lastBackup.set(labels, 1);
+    m.instanceStatus.set({ ...labels, phase: "Ready", reason: "Available" }, 1);
+    m.instanceCreated.set(labels, 1);
+    m.backupInterval.set(labels, 60);
+  }
+  m.leader.set({ cluster: "a" }, 1);
+  m.forgetInstances("a");
+  const text = m.render();
+  for (
+    const name of ["last_successful_backup_timestamp_seconds", "instance_status", "backup_interval_seconds"]
+  ) {
+    assertEquals(text.includes(`mysql_operator_${name}{cluster="a"`), false, name);
+    assertStringIncludes(text, `mysql_operator_${name}{cluster="b"`);
+  }
+  // Not per instance: kept.
+  assertStringIncludes(text, 'mysql_operator_lease_held{cluster="a"} 1');
+  // A label value with a comma is matched whole, not split.
+  m.instanceStatus.deleteMatching({ name: "db" });
+  assertStringIncludes(m.render(), 'mysql_operator_instance_status{cluster="b"');
+});

@@ -37,10 +37,10 @@ scratch=$(mktemp -d /tmp/mo-fresh.XXXXXX)
 log() { printf 'fresh check: %s\n' "$*" >&2; }
 
 # The Debian packages the project's tests and tools install (tools/real_node/host.ts, tests/_mariadb.ts,
-# templates/_script_lint.ts, tools/shell_scripts_test.ts, deploy/argocd/health_test.ts) that a new machine of this
-# kind does not have.
+# templates/_script_lint.ts, tools/shell_scripts_test.ts, deploy/argocd/health_test.ts (lua5.1),
+# deploy/monitoring/rules_test.ts (prometheus: promtool)) that a new machine of this kind does not have.
 packages=(mariadb-server mariadb-server-core mariadb-client mariadb-client-core containerd runc
-  containernetworking-plugins iptables debootstrap posh busybox shellcheck lua5.1)
+  containernetworking-plugins iptables debootstrap posh busybox shellcheck lua5.1 prometheus)
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 restore() {
