@@ -15,8 +15,8 @@ FROM denoland/deno:debian-2.9.6@sha256:2014dc167ece617ef7e7ba40631ac2234c59e75ce
 ARG DENO_VERSION
 ARG TARGETARCH=amd64
 WORKDIR /src
-# denort, the runtime of compiled executables: tools/compile.ts takes it from DENORT_BIN (it never lets
-# `deno compile` fetch it behind our back).
+# denort, the runtime of compiled executables, fetched here and given with DENORT_BIN (so the build stage
+# pins the exact file it compiles with; `deno task compile` alone would fetch the same one).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates curl unzip \
   && rm -rf /var/lib/apt/lists/* \

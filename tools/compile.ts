@@ -4,11 +4,12 @@
  * subprocess, no FFI), so the binary behaves exactly like `deno run <those flags> main.ts`.
  *
  * `deno compile` appends the program to denort, Deno's runtime for compiled executables, which it downloads from
- * Deno's CDN. These machines cannot reach it, and no npm package ships denort (the npm package `deno` ships the
- * full CLI only, which ignores an appended program), so the runtime must be given with DENORT_BIN (which
- * `deno compile` honours).
+ * Deno's CDN. Where the CDN is reachable `deno task compile` just works. These machines cannot reach it, and no
+ * npm package ships denort (the npm package `deno` ships the full CLI only, which ignores an appended program),
+ * so here the runtime is given with DENORT_BIN (which `deno compile` honours); when the download fails, the
+ * message says how.
  *
- * Usage: `DENORT_BIN=/path/to/denort deno task compile [--output PATH] [--target TRIPLE]`
+ * Usage: `[DENORT_BIN=/path/to/denort] deno task compile [--output PATH] [--target TRIPLE]`
  *
  * @module
  */
@@ -59,7 +60,7 @@ export function denortHelp(problem: string, target = hostTarget()): string {
     `compile: ${problem}`,
     "",
     "`deno compile` needs denort, the Deno runtime of compiled executables, and downloads it from Deno's CDN",
-    "(dl.deno.land), which this machine cannot reach. No npm package ships denort: the npm package `deno` has",
+    "(dl.deno.land), which this machine could not reach. No npm package ships denort: the npm package `deno` has",
     "only the full CLI, which cannot stand in for it. Get the runtime of the same Deno version on a machine",
     "that can reach the CDN, copy it here, and point DENORT_BIN at it:",
     "",
@@ -93,7 +94,7 @@ export async function compile(argv: string[]): Promise<number> {
     strict: true,
   });
   const denort = Deno.env.get("DENORT_BIN");
-  const problem = checkDenort(denort);
+  const problem = denort === undefined ? undefined : checkDenort(denort);
   if (problem) {
     console.error(denortHelp(problem, values.target));
     return 1;
@@ -101,14 +102,34 @@ export async function compile(argv: string[]): Promise<number> {
   const output = values.output ?? DEFAULT_OUTPUT;
   await Deno.mkdir(output.slice(0, output.lastIndexOf("/")) || ".", { recursive: true });
   const args = compileArgs(output, values.target);
-  console.error(`compile: deno ${args.join(" ")}\ncompile: runtime DENORT_BIN=${denort}`);
-  const status = await new Deno.Command(Deno.execPath(), {
+  console.error(
+    `compile: deno ${args.join(" ")}\ncompile: runtime ${
+      denort ? `DENORT_BIN=${denort}` : "from Deno's CDN"
+    }`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
-    env: { DENORT_BIN: denort! },
+    env: denort ? { DENORT_BIN: denort } : {},
     stdin: "null",
-  }).spawn().status;
-  if (!status.success) return status.code || 1;
+    stderr: "piped",
+  }).spawn();
+  // deno compile's own output goes through as it comes; its tail tells whether the download failed.
+  let tail = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    await Deno.stderr.write(chunk);
+    tail = (tail + dec.decode(chunk, { stream: true })).slice(-4000);
+  }
+  const status = await child.status;
+  if (!status.success) {
+    if (!denort && /dl\.deno\.land|denort/.test(tail)) {
+      console.error(
+        "\n" + denortHelp("DENORT_BIN is not set and denort could not be downloaded", values.target),
+      );
+    }
+    return status.code || 1;
+  }
   const size = (await Deno.stat(output)).size;
   console.error(
     `compile: wrote ${output} (${(size / 2 ** 20).toFixed(1)} MiB), permissions ${
