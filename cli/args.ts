@@ -33,6 +33,7 @@ export const RUN_FLAGS = {
   "hostpath-root": { type: "string" },
   "image-pull-policy": { type: "string" },
   "resync-seconds": { type: "string" },
+  "kubeconfig-dir": { type: "string" },
 } as const;
 
 /** Flags of `status`. */

@@ -36,6 +36,10 @@ Each context gets its own client, caches, work queue and lease: a slow or dead c
 On SIGINT/SIGTERM it stops taking work, lets running reconciles finish and releases its leases.
 
 ${SELECTION}
+  --kubeconfig-dir DIR     also serve every context of the kubeconfig files in DIR, followed while running: a file
+                           added adds its contexts, a changed one reconnects them, a removed one stops them
+                           (watches end, leases released); a bad file is reported in /readyz, the rest served.
+                           Alone, only DIR's contexts are served.
 
 Operation:
   --concurrency N          objects reconciled at once per cluster (default 8)

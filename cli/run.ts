@@ -41,7 +41,11 @@ export async function runCommand(args: string[]): Promise<number> {
   const resync = intFlag(f["resync-seconds"], "resync-seconds", 600, 10);
   await setupLogging(logFormat, logLevel);
   const log = getLogger([LOG_CATEGORY]);
-  const selection = resolveSelection(f);
+  const dir = f["kubeconfig-dir"];
+  // --kubeconfig-dir alone serves the directory's contexts only (not also the default kubeconfig's current one).
+  const dirOnly = dir !== undefined && !f.kubeconfig && !f.context?.length && !f["all-contexts"] &&
+    !f["in-cluster"];
+  const selection = dirOnly ? { contexts: [] } : resolveSelection(f);
   const httpAddr = f["http-addr"] === "off" ? undefined : f["http-addr"] ?? "127.0.0.1:8080";
   const identity = f.identity ?? defaultIdentity();
   const op = await startOperator({
@@ -58,6 +62,7 @@ export async function runCommand(args: string[]): Promise<number> {
       identity,
       leaseDurationMs: leaseSeconds * 1000,
     },
+    kubeconfigDir: dir,
     controller: mysqlController({
       render: { hostPathRoot: f["hostpath-root"] ?? "/tmp/hostpath_pv", imagePullPolicy: pullPolicy },
       resyncMs: resync * 1000,

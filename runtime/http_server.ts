@@ -10,8 +10,15 @@ import type { OperatorMetrics } from "./metrics.ts";
 /** What the endpoints read. */
 export interface HttpSources {
   metrics: OperatorMetrics;
-  /** Health of every runtime, plus contexts that failed to load. */
-  health(): { clusters: ClusterHealth[]; failed: Array<{ cluster: string; error: string }> };
+  /**
+   * Health of every runtime, plus contexts that failed to load (not ready), and files of a followed kubeconfig
+   * directory that cannot be used (reported only: they must not take the other clusters' endpoints away).
+   */
+  health(): {
+    clusters: ClusterHealth[];
+    failed: Array<{ cluster: string; error: string }>;
+    kubeconfigDirProblems?: Array<{ file: string; error: string }>;
+  };
 }
 
 /** Parses `host:port` (`:8080` means all interfaces). */

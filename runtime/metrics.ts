@@ -173,6 +173,11 @@ export class OperatorMetrics {
     }
   }
 
+  /** Drops every gauge series of a cluster no longer served (counters stay: they only ever count up). */
+  forgetCluster(cluster: string): void {
+    for (const m of Object.values(this)) if (m instanceof Gauge) m.deleteMatching({ cluster });
+  }
+
   /** Prometheus text exposition. */
   render(): string {
     const mem = Deno.memoryUsage();
