@@ -36,6 +36,15 @@ export const RUN_FLAGS = {
   "kubeconfig-dir": { type: "string" },
 } as const;
 
+/** Flags of `diff`. */
+export const DIFF_FLAGS = {
+  ...SELECTION_FLAGS,
+  filename: { type: "string", short: "f", multiple: true },
+  prune: { type: "boolean" },
+  "hostpath-root": { type: "string" },
+  "image-pull-policy": { type: "string" },
+} as const;
+
 /** Flags of `status`. */
 export const STATUS_FLAGS = { ...SELECTION_FLAGS, output: { type: "string", short: "o" } } as const;
 

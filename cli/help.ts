@@ -22,6 +22,7 @@ Usage:
   mysql-operator run [flags]       run the operator (one watcher per selected context)
   mysql-operator status [flags]    one table of every MySQL object across the selected contexts
   mysql-operator crd [--install]   print the CRD, or install it into the selected contexts
+  mysql-operator diff [-f FILE|DIR] what applying MySQL manifests would make the operator do, per cluster
   mysql-operator --version         print the version
   mysql-operator COMMAND --help    help of a command
 
@@ -59,6 +60,30 @@ Output:
   --log-format FMT         json (default: JSON lines) | pretty (one readable line per record)
   --log-level LEVEL        debug | info (default) | warning | error
   --http-addr HOST:PORT    /healthz, /readyz, /metrics (default 127.0.0.1:8080; :0 picks a free port; "off" disables)`,
+  diff:
+    `mysql-operator diff — before a sync: what applying MySQL manifests (-f), or the operator's next pass over
+the live objects (no -f), would do in each selected cluster, without changing anything.
+
+Per object: the MySQL object itself (server-side dry-run apply: the API server's defaults and validation), then
+each child from the operator's own rendering and decisions: create, update, unchanged, blocked (the name is held
+by another app's object), and destructive steps flagged (mysqld restarted by a Recreate rollout, data deleted;
+a storage increase is said not to be done: an existing volume is never resized). An object being deleted (or,
+with --prune, one the manifests no longer have) shows its final backup and what happens to its data.
+
+Exit status: 0 no change, 1 changes, 2 an error (a manifest the API server rejects, a cluster not reached).
+
+${SELECTION}
+  -f, --filename PATH      a YAML/JSON file or a directory of them (repeat for several); objects of other kinds
+                           are skipped
+  --prune                  also show the deletion of live MySQL objects in the manifests' namespaces that the
+                           manifests do not have (what a GitOps prune would do)
+  --hostpath-root DIR      the operator's --hostpath-root (default /tmp/hostpath_pv)
+  --image-pull-policy P    the operator's --image-pull-policy
+
+Examples:
+  mysql-operator diff -f deploy/mysql-instance.yaml --all-contexts
+  mysql-operator diff -f manifests/ --context east --prune
+  mysql-operator diff --namespace prod --all-contexts`,
   status: `mysql-operator status — one table of every MySQL object across the selected contexts.
 
 Columns: CLUSTER NAMESPACE NAME READY PHASE STORAGE LAST-BACKUP AGE. A context that cannot be reached is listed

@@ -9,16 +9,7 @@
 import { FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
-import {
-  objectRef,
-  renderBackupPV,
-  renderBackupPVC,
-  renderDataPV,
-  renderDataPVC,
-  renderDeployment,
-  renderSecret,
-  renderService,
-} from "../templates/mod.ts";
+import { objectRef } from "../templates/mod.ts";
 import {
   OWNER_UID_ANNOTATION,
   ownershipAnnotations,
@@ -41,7 +32,7 @@ import {
 import type { Conflict } from "./ownership.ts";
 import type { StatusBuilder } from "./status.ts";
 import { CONDITIONS, REASONS } from "../api/status.ts";
-import { sameQuantity } from "./drift.ts";
+import { renderChildren, storageMismatch } from "./child_plan.ts";
 
 /** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
 export interface Applied {
@@ -164,15 +155,14 @@ async function writeChildren(
   seen: Awaited<ReturnType<typeof observeChildren>>,
   report: (kind: string, name: string, action: Action) => void,
 ): Promise<Applied> {
-  const opts = ctx.options.render;
+  const children = renderChildren(obj, ctx.options.render);
   const apply = async (desired: KubeObject, c: ObservedChild) => {
     const r = await ensureApplied(ctx, desired, c.obj);
     report(c.kind, c.name, r.action);
     return r;
   };
   const writeSecret = async () => {
-    const secret = renderSecret(obj);
-    if (secret) await apply(secret, seen.secret);
+    if (children.secret) await apply(children.secret.desired, seen.secret);
   };
   // Volumes: created once; a claim deleted by hand comes back bound to the same volume.
   const writeVolume = async (
@@ -196,9 +186,9 @@ async function writeChildren(
   const [, dataPVC, backupPVC, svc] = await allSettledOrThrow(
     [
       writeSecret(),
-      writeVolume(renderDataPV(obj, opts), renderDataPVC(obj, opts), seen.dataPV, seen.dataPVC),
-      writeVolume(renderBackupPV(obj, opts), renderBackupPVC(obj, opts), seen.backupPV, seen.backupPVC),
-      apply(renderService(obj), seen.service),
+      writeVolume(children.dataPV?.desired, children.dataPVC!.desired, seen.dataPV, seen.dataPVC),
+      writeVolume(children.backupPV?.desired, children.backupPVC!.desired, seen.backupPV, seen.backupPVC),
+      apply(children.service!.desired, seen.service),
     ] as const,
   );
   if (dataPVC.status?.phase === "Bound") {
@@ -207,7 +197,7 @@ async function writeChildren(
   }
   await Promise.all([retainVolume(ctx, obj, dataPVC, "data"), retainVolume(ctx, obj, backupPVC, "backup")]);
   checkStorageSize(obj, sb, seen.dataPVC.obj);
-  const dep = await apply(renderDeployment(obj, opts), seen.deployment);
+  const dep = await apply(children.deployment!.desired, seen.deployment);
 
   const d = dep.obj;
   const available = dep.action === "none" &&
@@ -247,14 +237,13 @@ async function retainVolume(ctx: ClusterContext, obj: MySQL, pvc: KubeObject, ro
 }
 
 function checkStorageSize(obj: MySQL, sb: StatusBuilder, existing: KubeObject | undefined) {
-  const want = obj.spec.storage_size;
-  const have = existing?.spec?.resources?.requests?.storage;
-  if (existing && want && have && !sameQuantity(want, String(have))) {
+  const size = storageMismatch(obj, existing);
+  if (size) {
     sb.set(
       CONDITIONS.storageResized,
       "False",
       REASONS.resizeNotSupported,
-      `spec.storage_size is ${want} but the volume was created with ${have}; resizing an existing volume is not supported, the data volume keeps ${have}`,
+      `spec.storage_size is ${size.want} but the volume was created with ${size.have}; resizing an existing volume is not supported, the data volume keeps ${size.have}`,
     );
   } else sb.remove(CONDITIONS.storageResized);
 }
