@@ -31,7 +31,7 @@ async function diff(...args: string[]): Promise<{ code: number; out: string; err
 function body(out: string, context: string): string {
   const start = out.indexOf(`== ${context}\n`);
   const end = out.indexOf("\n== ", start + 1);
-  return out.slice(start + context.length + 4, end < 0 ? undefined : end);
+  return out.slice(start + context.length + 4, end < 0 ? undefined : end).trimEnd();
 }
 
 Deno.test("diff: no-op, image change (restart flagged), storage increase (not done), prune (final backup, data deleted), conflict; the same across two clusters", async () => {

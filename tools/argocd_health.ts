@@ -24,14 +24,17 @@ export function ensureLua(): Promise<string | undefined> {
   );
 }
 
-/** A value as a Lua 5.1 literal (strings as decimal byte escapes where not plain ASCII: no quoting to get wrong). */
+/** A value as a Lua 5.1 literal (strings as 3-digit decimal byte escapes where not plain ASCII: no quoting to get wrong). */
 export function luaLiteral(v: unknown): string {
   if (v === null || v === undefined) return "nil";
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (typeof v === "string") {
     let out = "";
     for (const b of new TextEncoder().encode(v)) {
-      out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`;
+      // Three digits always: Lua reads up to three, so "\34" before a digit would swallow it.
+      out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c
+        ? String.fromCharCode(b)
+        : `\\${String(b).padStart(3, "0")}`;
     }
     return `"${out}"`;
   }

@@ -121,3 +121,16 @@ Deno.test("argocd-cm-health.yaml carries health.lua unchanged, under the key Arg
     await Deno.readTextFile(`${HERE}health.lua`),
   );
 });
+
+Deno.test({
+  name:
+    "health.lua: a message with quotes before digits, backslashes, newlines and non-ASCII reaches Argo CD unchanged",
+  ignore: missing !== undefined,
+  async fn() {
+    const message = '"1" \\2 \'3\'\nline two: ü ✓ {"a":1}';
+    const obj = await objectAt({ stage: "restoreFailed", message });
+    const hs = await health(obj);
+    equal(hs.status, "Degraded");
+    equal(hs.message, `RestoreFailed: restore failed: ${message}`);
+  },
+});
