@@ -34,6 +34,9 @@ export const RUN_FLAGS = {
   "image-pull-policy": { type: "string" },
   "resync-seconds": { type: "string" },
   "kubeconfig-dir": { type: "string" },
+  "cluster-secrets-selector": { type: "string" },
+  "cluster-secrets-namespace": { type: "string" },
+  "paused-context": { type: "string", multiple: true },
 } as const;
 
 /** Flags of `diff`. */

@@ -41,6 +41,12 @@ ${SELECTION}
                            added adds its contexts, a changed one reconnects them, a removed one stops them
                            (watches end, leases released); a bad file is reported in /readyz, the rest served.
                            Alone, only DIR's contexts are served.
+  --cluster-secrets-selector LABEL  also serve the clusters of the Secrets matching LABEL (e.g.
+                           mysql-operator/cluster=true), each holding a kubeconfig under the key "kubeconfig"; followed
+                           like --kubeconfig-dir (every 2 s). Read through --in-cluster, else the first --context.
+                           A Secret annotated otus.homework/reconcile=paused pauses its cluster.
+  --cluster-secrets-namespace NS  where those Secrets are (default: $POD_NAMESPACE, else the pod's namespace)
+  --paused-context NAME    keep watching this context but reconcile nothing there (maintenance); repeatable
 
 Operation:
   --concurrency N          objects reconciled at once per cluster (default 8)

@@ -11,6 +11,7 @@ import { LOG_CATEGORY, setupLogging } from "../runtime/logging.ts";
 import { startOperator } from "../runtime/operator.ts";
 import { podNamespace } from "../runtime/kube/in_cluster.ts";
 import { mysqlController } from "../reconcilers/mysql_controller.ts";
+import { ANNOTATIONS } from "../api/mysql.ts";
 import { HELP } from "./help.ts";
 
 function defaultIdentity(): string {
@@ -45,7 +46,17 @@ export async function runCommand(args: string[]): Promise<number> {
   // --kubeconfig-dir alone serves the directory's contexts only (not also the default kubeconfig's current one).
   const dirOnly = dir !== undefined && !f.kubeconfig && !f.context?.length && !f["all-contexts"] &&
     !f["in-cluster"];
+  const secretsSelector = f["cluster-secrets-selector"];
+  const secretsNamespace = f["cluster-secrets-namespace"] ?? Deno.env.get("POD_NAMESPACE") ?? podNamespace();
+  if (secretsSelector !== undefined && !secretsNamespace) {
+    throw new UsageError(
+      "--cluster-secrets-selector needs --cluster-secrets-namespace (no pod namespace here)",
+    );
+  }
   const selection = dirOnly ? { contexts: [] } : resolveSelection(f);
+  if (secretsSelector !== undefined && !selection.inCluster && selection.contexts.length === 0) {
+    throw new UsageError("--cluster-secrets-selector reads the Secrets through --in-cluster or a --context");
+  }
   const httpAddr = f["http-addr"] === "off" ? undefined : f["http-addr"] ?? "127.0.0.1:8080";
   const identity = f.identity ?? defaultIdentity();
   const op = await startOperator({
@@ -63,6 +74,10 @@ export async function runCommand(args: string[]): Promise<number> {
       leaseDurationMs: leaseSeconds * 1000,
     },
     kubeconfigDir: dir,
+    clusterSecrets: secretsSelector !== undefined
+      ? { namespace: secretsNamespace!, selector: secretsSelector, pauseAnnotation: ANNOTATIONS.reconcile }
+      : undefined,
+    pausedContexts: f["paused-context"] ?? [],
     controller: mysqlController({
       render: { hostPathRoot: f["hostpath-root"] ?? "/tmp/hostpath_pv", imagePullPolicy: pullPolicy },
       resyncMs: resync * 1000,

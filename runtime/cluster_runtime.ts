@@ -30,6 +30,11 @@ export interface ClusterRuntimeOptions<Context> {
   lease?: LeaseOptions;
   metrics: OperatorMetrics;
   log: Logger;
+  /**
+   * Paused on purpose (`--paused-context`, or the annotation on the cluster's Secret): caches are kept, nothing is
+   * reconciled (the lease is still taken, so no other process reconciles it either).
+   */
+  paused?: boolean;
 }
 
 /** Health of one cluster. */
@@ -44,7 +49,11 @@ export interface ClusterHealth {
   leading: boolean;
   leaseHolder?: string;
   queueDepth: number;
+  /** When the API server last answered a request (RFC 3339). */
+  lastContact?: string;
   lastError?: string;
+  /** Reconciling is paused on purpose. */
+  paused?: boolean;
 }
 
 /** Identity of a resource among the informers. */
@@ -56,6 +65,7 @@ export class ClusterRuntime<Context = unknown> {
   readonly client: KubeClient;
   readonly queue: WorkQueue;
   readonly #opts: ClusterRuntimeOptions<Context>;
+  #lastContact: Date | undefined;
   /** Informers by resource: one per served namespace of a namespaced resource (one if all are), else one. */
   readonly #informers = new Map<string, Informer[]>();
   readonly #primary: Resource;
@@ -71,7 +81,10 @@ export class ClusterRuntime<Context = unknown> {
     const m = opts.metrics;
     const cluster = opts.name;
     this.client = new KubeClient(opts.connection);
-    this.client.observe((verb, code, _s) => m.apiRequests.inc({ cluster, verb, code: String(code) }));
+    this.client.observe((verb, code, _s) => {
+      m.apiRequests.inc({ cluster, verb, code: String(code) });
+      if (code > 0) this.#lastContact = new Date(); // any answer, even an error, is contact
+    });
 
     const namespaces: Array<string | undefined> = opts.namespaces.length ? opts.namespaces : [undefined];
     const informer = (w: WatchedResource, ns: string | undefined, on: (o: KubeObject) => void) => {
@@ -217,6 +230,10 @@ export class ClusterRuntime<Context = unknown> {
   async #resumeWhenSynced(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.synced()));
     if (!this.#leading) return;
+    if (this.#opts.paused) {
+      this.#opts.log.warn("reconciling is paused for this cluster: nothing is changed until it is resumed");
+      return;
+    }
     // Level-triggered: a new leader looks at everything once.
     for (const inf of this.#informers.get(idOf(this.#primary))!) {
       for (const o of inf.list()) this.queue.add(keyOf(o));
@@ -261,7 +278,9 @@ export class ClusterRuntime<Context = unknown> {
       leading: this.#leading,
       leaseHolder: this.#elector?.holder,
       queueDepth: this.queue.depth,
+      ...(this.#lastContact ? { lastContact: this.#lastContact.toISOString() } : {}),
       ...(lastError ? { lastError } : {}),
+      ...(this.#opts.paused ? { paused: true } : {}),
     };
   }
 }

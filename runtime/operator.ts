@@ -15,7 +15,8 @@ import { clusterLogger, LOG_CATEGORY } from "./logging.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { serveHttp } from "./http_server.ts";
 import type { Controller } from "./controller.ts";
-import { type DirScan, planClusters, scanKubeconfigDir } from "./kubeconfig_dir.ts";
+import { type DirScan, planClusters, scanClusterSecrets, scanKubeconfigDir } from "./cluster_sources.ts";
+import { KubeClient } from "./kube/client.ts";
 
 /** Settings of a running operator. */
 export interface OperatorOptions<Context> {
@@ -34,6 +35,13 @@ export interface OperatorOptions<Context> {
   controller: Controller<Context>;
   /** Also serve the contexts of the kubeconfig files in this directory, followed while running. */
   kubeconfigDir?: string;
+  /**
+   * Also serve the clusters of the Secrets matching `selector` in `namespace` (each holding a kubeconfig), read
+   * through the in-cluster connection, else the first context; followed while running.
+   */
+  clusterSecrets?: { namespace: string; selector: string; pauseAnnotation?: string };
+  /** Contexts whose reconciling is paused on purpose (their caches are kept). */
+  pausedContexts?: string[];
   /** How often the directory is read besides file-system events (default 2000 ms). */
   kubeconfigDirPollMs?: number;
 }
@@ -91,7 +99,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
   const runtimes: ClusterRuntime<Context>[] = [];
   const stopAll = new AbortController();
 
-  const serve = (name: string, conn: Connection, fingerprint?: string) => {
+  const serve = (name: string, conn: Connection, fingerprint?: string, paused = false) => {
     const connection = { ...conn, ...(identity ? { userAgent: userAgent(identity) } : {}) };
     // Exported from the start: a missing series would read as "no errors" to anyone alerting on it.
     metrics.reconcileErrors.inc({ cluster: name }, 0);
@@ -104,10 +112,12 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       lease,
       metrics,
       log: clusterLogger(name),
+      paused: paused || (opts.pausedContexts ?? []).includes(name),
     });
     const stop = new AbortController();
     const onStopAll = () => stop.abort();
     stopAll.signal.addEventListener("abort", onStopAll, { once: true });
+    if (stopAll.signal.aborted) stop.abort(); // started by a scan that was under way when the process stopped
     log.info("serving context {cluster} at {server}", { cluster: name, server: runtime.client.server });
     serving.set(name, { runtime, stop, onStopAll, running: runtime.run(stop.signal), fingerprint });
     runtimes.push(runtime);
@@ -142,13 +152,42 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       log.error("cannot serve context {cluster}: {error}", { cluster: t.name, error });
     }
   }
-  if (serving.size === 0 && !opts.kubeconfigDir) {
+  const followed = Boolean(opts.kubeconfigDir || opts.clusterSecrets);
+  if (serving.size === 0 && !followed) {
     throw new Error(`no context can be served: ${failed.map((f) => f.error).join("; ") || "none selected"}`);
   }
   const fixed = new Set(serving.keys());
   const dirProblems: DirScan["errors"] = [];
-  const following = opts.kubeconfigDir
-    ? followDir(opts.kubeconfigDir, opts.kubeconfigDirPollMs ?? 2_000, stopAll.signal, async (scan) => {
+  // The Secrets are read through the in-cluster connection, else the first context given.
+  const secretsClient = opts.clusterSecrets
+    ? new KubeClient(opts.inCluster ?? await connectionFor(opts.kubeconfig!, opts.contexts[0]))
+    : undefined;
+  const scanAll = async (): Promise<DirScan> => {
+    const scans = await Promise.all([
+      opts.kubeconfigDir ? scanKubeconfigDir(opts.kubeconfigDir) : { clusters: [], errors: [] },
+      opts.clusterSecrets
+        ? scanClusterSecrets(
+          secretsClient!,
+          opts.clusterSecrets.namespace,
+          opts.clusterSecrets.selector,
+          opts.clusterSecrets.pauseAnnotation,
+        )
+        : { clusters: [], errors: [] },
+    ]);
+    const merged: DirScan = { clusters: [], errors: scans.flatMap((x) => x.errors) };
+    for (const c of scans.flatMap((x) => x.clusters)) {
+      const first = merged.clusters.find((m) => m.name === c.name);
+      if (first) {
+        merged.errors.push({
+          file: c.file,
+          error: `context "${c.name}" is already offered by ${first.file}`,
+        });
+      } else merged.clusters.push(c);
+    }
+    return merged;
+  };
+  const following = followed
+    ? follow(scanAll, opts.kubeconfigDir, opts.kubeconfigDirPollMs ?? 2_000, stopAll.signal, async (scan) => {
       dirProblems.splice(0, dirProblems.length, ...scan.errors);
       const running = new Map(
         [...serving].filter(([n]) => !fixed.has(n)).map(([n, s]) => [n, s.fingerprint ?? ""]),
@@ -158,10 +197,10 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       for (const c of plan.restart) {
         log.info("context {cluster} changed in {file}: reconnecting", { cluster: c.name, file: c.file });
         await unserve(c.name);
-        serve(c.name, c.connection, c.fingerprint);
+        serve(c.name, c.connection, c.fingerprint, c.paused);
       }
-      for (const c of plan.start) serve(c.name, c.connection, c.fingerprint);
-    }, log)
+      for (const c of plan.start) serve(c.name, c.connection, c.fingerprint, c.paused);
+    }, log).finally(() => secretsClient?.close())
     : Promise.resolve();
 
   const httpStop = new AbortController();
@@ -172,7 +211,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       health: () => ({
         clusters: runtimes.map((r) => r.health()),
         failed,
-        ...(opts.kubeconfigDir ? { kubeconfigDirProblems: dirProblems } : {}),
+        ...(followed ? { kubeconfigDirProblems: dirProblems } : {}),
       }),
     }, httpStop.signal);
     log.info("HTTP endpoints on {addr} (/healthz, /readyz, /metrics)", {
@@ -191,7 +230,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       log.info("stopped");
     })();
   // Without a directory to follow, the operator ends when every cluster's runtime has ended.
-  const done = opts.kubeconfigDir
+  const done = followed
     ? new Promise<void>((resolve) =>
       stopAll.signal.addEventListener("abort", () => resolve(stop()), { once: true })
     )
@@ -200,11 +239,13 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
 }
 
 /**
- * Reads the directory now, then again on every file-system event in it (debounced) and every `pollMs` (events
- * can be missed, e.g. on network file systems), calling `apply` with each scan, one at a time, until `signal`.
+ * Scans now, then again on every file-system event in `dir` (if any; debounced) and every `pollMs` (events can be
+ * missed, e.g. on network file systems; Secrets have none here), calling `apply` with each scan, one at a time,
+ * until `signal`.
  */
-async function followDir(
-  dir: string,
+async function follow(
+  scanAll: () => Promise<DirScan>,
+  dir: string | undefined,
   pollMs: number,
   signal: AbortSignal,
   apply: (scan: DirScan) => Promise<void>,
@@ -213,10 +254,12 @@ async function followDir(
   let wake: () => void = () => {};
   let watcher: Deno.FsWatcher | undefined;
   try {
-    watcher = Deno.watchFs(dir);
-    (async () => {
-      for await (const _ of watcher!) wake();
-    })().catch(() => {});
+    if (dir) {
+      const w = watcher = Deno.watchFs(dir);
+      (async () => {
+        for await (const _ of w) wake();
+      })().catch(() => {});
+    }
   } catch (err) {
     log.warn("cannot watch {dir} ({error}): reading it every {ms} ms", {
       dir,
@@ -225,8 +268,11 @@ async function followDir(
     });
   }
   const reported = new Set<string>();
+  // One listener for the whole loop (one per wait would pile up, a wait every 2 s for the process's life).
+  let wakeNow: () => void = () => {};
+  signal.addEventListener("abort", () => wakeNow(), { once: true });
   while (!signal.aborted) {
-    const scan = await scanKubeconfigDir(dir);
+    const scan = await scanAll();
     for (const e of scan.errors) {
       const key = `${e.file}: ${e.error}`;
       if (!reported.has(key)) log.error("kubeconfig {file}: {error}", { file: e.file, error: e.error });
@@ -234,17 +280,18 @@ async function followDir(
     reported.clear();
     for (const e of scan.errors) reported.add(`${e.file}: ${e.error}`);
     await apply(scan);
+    if (signal.aborted) break;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, pollMs);
+      wakeNow = () => {
+        clearTimeout(t);
+        resolve();
+      };
       wake = () => {
         clearTimeout(t);
         // Editors and kubectl write in steps: read once the burst is over.
         setTimeout(resolve, 200);
       };
-      signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
     });
   }
   watcher?.close();

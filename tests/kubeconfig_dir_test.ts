@@ -3,7 +3,8 @@
  * a file in DIR starts reconciling a second cluster within seconds of its file appearing, keeps working there when
  * the file's credentials are rotated (the old token revoked), and when the file goes stops watching it and releases
  * its Lease; a broken file is reported in /readyz and changes nothing; the first cluster is served throughout,
- * by the same runtime (never restarted).
+ * by the same runtime (never restarted). The same through labelled Secrets (`--cluster-secrets-selector`), whose
+ * annotation `otus.homework/reconcile: paused` pauses their cluster.
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
@@ -12,7 +13,7 @@ import { startOperatorProcess } from "./_operator.ts";
 import { leaseNameFor } from "../runtime/lease.ts";
 import { parse, stringify } from "yaml";
 
-const { contexts } = await clustersWithCRD();
+const { kubeconfig, contexts } = await clustersWithCRD();
 const [one, two] = [contexts[0], contexts[2]];
 
 /** A kubeconfig holding only `context`, its certificates inlined (as a user would hand one over). */
@@ -135,5 +136,83 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
     await ns1.cleanup();
     await ns2.cleanup();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--cluster-secrets-selector: a labelled Secret adds a cluster, its annotation pauses and resumes it, its deletion removes it", async () => {
+  const nsS = await freshNamespace(one, "kcsec");
+  const ns1 = await freshNamespace(one, "kcsec");
+  const ns2 = await freshNamespace(two, "kcsec");
+  const label = `mo-test/cluster-${crypto.randomUUID().slice(0, 8)}`;
+  const op = await startOperatorProcess([
+    "--kubeconfig",
+    kubeconfig,
+    "--context",
+    one,
+    "--namespace",
+    ns1.name,
+    "--namespace",
+    ns2.name,
+    "--cluster-secrets-selector",
+    `${label}=true`,
+    "--cluster-secrets-namespace",
+    nsS.name,
+    "--no-leader-elect",
+  ]);
+  try {
+    const health = async () =>
+      JSON.parse((await op.http("/readyz")).body).clusters as Array<
+        { cluster: string; paused?: boolean; lastContact?: string }
+      >;
+    const kc = btoa(stringify(await ownKubeconfig(two)));
+    await kubectlApply(one, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "cluster-two", namespace: nsS.name, labels: { [label]: "true" } },
+      data: { kubeconfig: kc },
+    });
+    await waitFor(
+      "the Secret's cluster served",
+      async () => (await health()).some((c) => c.cluster === two),
+      30_000,
+    );
+    await kubectlApply(two, await courseObject(ns2.name, {}, "first"));
+    await waitCondition(two, ns2.name, "first", "Ready", "True");
+    const contact = (await health()).find((c) => c.cluster === two)?.lastContact;
+    assert(contact && Date.now() - Date.parse(contact) < 120_000, `last contact ${contact}`);
+
+    // Paused through the Secret: the cluster stays watched, nothing there is reconciled.
+    await kubectl(one, "annotate", "secret", "cluster-two", "-n", nsS.name, "otus.homework/reconcile=paused");
+    await waitFor(
+      "the cluster paused",
+      async () => (await health()).find((c) => c.cluster === two)?.paused,
+      30_000,
+    );
+    await kubectlApply(two, await courseObject(ns2.name, {}, "held"));
+    // A pass elsewhere proves the operator is working meanwhile.
+    await kubectlApply(one, await courseObject(ns1.name, {}, "elsewhere"));
+    await waitCondition(one, ns1.name, "elsewhere", "Ready", "True");
+    const held = await getMySQL(two, ns2.name, "held");
+    assertEquals(
+      [held?.status, held?.metadata.finalizers],
+      [undefined, undefined],
+      "reconciled while paused",
+    );
+
+    await kubectl(one, "annotate", "secret", "cluster-two", "-n", nsS.name, "otus.homework/reconcile-");
+    await waitCondition(two, ns2.name, "held", "Ready", "True", undefined, 90_000);
+
+    await kubectl(one, "delete", "secret", "cluster-two", "-n", nsS.name);
+    await waitFor(
+      "the cluster dropped",
+      async () => !(await health()).some((c) => c.cluster === two),
+      30_000,
+    );
+  } catch (err) {
+    console.error(`--- operator log ---\n${(await op.logs()).slice(-20_000)}`);
+    throw err;
+  } finally {
+    await op.stop();
+    for (const ns of [nsS, ns1, ns2]) await ns.cleanup();
   }
 });

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, notEqual } from "node:assert/strict";
 import { stringify } from "yaml";
-import { type OfferedCluster, planClusters, scanKubeconfigDir } from "./kubeconfig_dir.ts";
+import { type OfferedCluster, planClusters, scanKubeconfigDir } from "./cluster_sources.ts";
 
 const offered = (name: string, fingerprint: string) => ({ name, fingerprint, file: "f" }) as OfferedCluster;
 const names = (cs: OfferedCluster[]) => cs.map((c) => c.name);
