@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO } from "./_operator.ts";
 import { OPERATOR_FLAGS } from "../cli/permissions.ts";
-import { CRD_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
+import { CRD_FLAGS, DIFF_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -54,7 +54,9 @@ Deno.test("--help lists the three ways in, --version, and exits 0 with nothing o
   const r = await mainProcess("--help");
   assertEquals(r.code, 0, r.stderr);
   assertEquals(r.stderr, "");
-  for (const cmd of ["run", "status", "crd", "--version", "--help"]) assertStringIncludes(r.stdout, cmd);
+  for (const cmd of ["run", "status", "crd", "diff", "--version", "--help"]) {
+    assertStringIncludes(r.stdout, cmd);
+  }
   assertStringIncludes(r.stdout, "mysqls.otus.homework");
   // No command at all: the same help, but it is a usage error.
   const none = await mainProcess();
@@ -92,6 +94,14 @@ Deno.test("crd --help documents every flag of crd; crd prints deploy/crd.yaml", 
   );
 });
 
+Deno.test("diff --help documents every flag of diff and its exit status", async () => {
+  const r = await mainProcess("diff", "--help");
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  assertHelpNames(r.stdout, DIFF_FLAGS);
+  assertStringIncludes(r.stdout, "0 no change, 1 changes, 2 an error");
+});
+
 Deno.test("--version prints deno.json's version and the Deno version", async () => {
   const r = await mainProcess("--version");
   assertEquals(r.code, 0, r.stderr);
@@ -104,6 +114,7 @@ Deno.test("an unknown flag is a usage error (exit 2) naming the flag, for every 
       [["run", "--kubconfig", "x"], "--kubconfig"],
       [["status", "--outptu=json"], "--outptu"],
       [["crd", "--instal"], "--instal"],
+      [["diff", "--prnue"], "--prnue"],
       [["--verison"], "--verison"],
     ] as const
   ) {
