@@ -191,23 +191,7 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
         metadata: { name: "hold-job-pods", namespace: ns },
         spec: { hard: { pods: "2" } },
       });
-      // Admission refuses every pod until the quota controller has counted the namespace.
-      await waitFor(
-        "the quota to be counted",
-        async () =>
-          (await kubectl(
-            ctx,
-            "get",
-            "resourcequota",
-            "hold-job-pods",
-            "-n",
-            ns,
-            "-o",
-            "jsonpath={.status.hard.pods}",
-          ))
-            .trim() === "2",
-      );
-      const quotaPodsUsed = async () =>
+      const quotaPods = async (field: "hard" | "used") =>
         (await kubectl(
           ctx,
           "get",
@@ -216,9 +200,12 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
           "-n",
           ns,
           "-o",
-          "jsonpath={.status.used.pods}",
+          `jsonpath={.status.${field}.pods}`,
         ))
           .trim();
+      const quotaPodsUsed = () => quotaPods("used");
+      // Admission refuses every pod until the quota controller has counted the namespace.
+      await waitFor("the quota to be counted", async () => (await quotaPods("hard")) === "2");
       const every = { backup: { schedule: "* * * * *" } };
       // Same schedule and a backup request, but mysqld never becomes Ready (no node has 1000 cores: it stays
       // Pending). Its pod is made first and counted: were it made after the other's first backup Job (a loaded
