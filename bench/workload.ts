@@ -61,9 +61,9 @@ export async function removeNamespace(
   timeoutMs = 300_000,
 ): Promise<boolean> {
   await client.delete(`/api/v1/namespaces/${name}`);
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs; // monotonic: the VM's wall clock may step
   let gone = false;
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     if (!(await client.getOrUndefined(`/api/v1/namespaces/${name}`))) {
       gone = true;
       break;

@@ -163,6 +163,7 @@ export const TEST_CLUSTER_PREFIXES = [
   "mo-demo-test-",
   "mo-real-",
   "mo-ports-",
+  "mo-chaos-test-",
 ];
 
 /**

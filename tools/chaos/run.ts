@@ -42,17 +42,30 @@ export interface RunOptions {
   log: (m: string) => void;
 }
 
-/** Removes the run's namespaces (dropping MySQL finalizers: no operator runs now) and creates them again. */
+/**
+ * Removes the run's namespaces (dropping MySQL finalizers: no operator runs now) and creates them again. The
+ * finalizers are dropped again on every look until the namespace is gone: a list can fail right after the
+ * cluster or the CRD was (re)started (a suite run saw 7 objects keep their finalizer and the namespace stay).
+ */
 async function freshNamespaces(client: KubeClient): Promise<void> {
   await Promise.all(NAMESPACES.map(async (ns) => {
-    const objs = await client.list(collectionPath(MYSQL_RESOURCE, ns)).catch(() => ({ items: [] }));
-    await pool(objs.items, 16, async (o) => {
-      await client.mergePatch(objectPath(MYSQL_RESOURCE, ns, idOf(o).name), {
-        metadata: { finalizers: null },
-      }, "chaos")
-        .catch(() => {});
-    });
-    if (!(await removeNamespace(client, ns, 120_000))) throw new Error(`namespace ${ns} did not go`);
+    const dropFinalizers = async () => {
+      const objs = await client.list(collectionPath(MYSQL_RESOURCE, ns)).catch(() => ({ items: [] }));
+      await pool(objs.items.filter((o) => o.metadata?.finalizers?.length), 16, async (o) => {
+        await client.mergePatch(objectPath(MYSQL_RESOURCE, ns, idOf(o).name), {
+          metadata: { finalizers: null },
+        }, "chaos").catch(() => {});
+      });
+    };
+    await dropFinalizers();
+    const gone = removeNamespace(client, ns, 120_000);
+    let done = false;
+    gone.finally(() => done = true);
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      if (!done) await dropFinalizers();
+    }
+    if (!(await gone)) throw new Error(`namespace ${ns} did not go`);
     // The volumes go once their claims have (pv-protection): gone before the run's watches start, so an earlier
     // run's volumes are never counted as this run's deletions.
     const deadline = performance.now() + 120_000;
