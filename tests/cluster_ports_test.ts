@@ -93,6 +93,11 @@ Deno.test({
         squatter.close();
       }
       await ok("start", NAMES[2]);
+      // Started right after a stop: the stop returns only once the components have exited, so no port of theirs
+      // is still held (kwokctl's stop alone returned at once and this start failed: "port … is held by another
+      // process").
+      await ok("stop", NAMES[2]);
+      await ok("start", NAMES[2]);
 
       // Put away (`stop --all`, the end of `deno task test`), a cluster is compacted and defragmented first: what
       // earlier runs wrote and deleted does not stay in the database file that etcd reads whole at every start.

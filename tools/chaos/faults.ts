@@ -104,9 +104,9 @@ export class Faults {
   /**
    * Compacts the cluster's etcd at its current revision, then restarts its control plane: the API server's watch
    * cache would still serve the old resourceVersions, and its restart empties it, so every watch resuming from
-   * before the compaction is answered 410 Gone. Through the cluster tool's stop and start (as the outages), not a
-   * SIGKILL of the API server alone: once, in a suite run, the killed one was never started again and the run
-   * waited on a cluster without an API server.
+   * before the compaction is answered 410 Gone. Through the cluster tool's stop and start (as the outages), whose
+   * stop now waits until the components have exited: started right after kwokctl's stop, the API server still
+   * held its port, the start failed and the short form waited minutes on a cluster left stopped.
    */
   async compact(cluster: string): Promise<number> {
     const revision = await compactNow(await etcdUrl(await clusterPaths(), cluster));

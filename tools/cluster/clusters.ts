@@ -17,7 +17,15 @@ import { withLock } from "./lock.ts";
 import { clusterDir, type ClusterPaths, clusterPaths, contextName } from "./paths.ts";
 import { CommandError } from "./run.ts";
 import { type ClusterState, clusterState, COMPONENTS, listClusterNames } from "./state.ts";
-import { assignPorts, checkPortsFree, type ClusterPorts, readPortRecord, releasePorts } from "./ports.ts";
+import {
+  assignPorts,
+  checkPortsFree,
+  type ClusterPorts,
+  listeningPorts,
+  portsOf,
+  readPortRecord,
+  releasePorts,
+} from "./ports.ts";
 
 /** Annotation (and value) kwokctl puts on the fake nodes it creates; kwok-controller manages only those. */
 export const FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -424,6 +432,23 @@ export async function stopCluster(name: string, log: Logger = stderrLogger): Pro
   await withClusterLock(paths, `stop ${name}`, log, async () => {
     if (!(await clusterState(paths, name)).exists) throw new Error(`cluster ${name} does not exist`);
     await kwokctl(paths, ["stop", "cluster", "--name", name]);
+    // kwokctl returns once it has signalled the components, not once they are gone: a start right after found
+    // the API server's port still listened on ("port ... is held by another process", and the chaos run's
+    // cluster left stopped). Stopped means none of the cluster's ports is listened on any more.
+    const ports = (await readPortRecord(paths))[name];
+    if (!ports) return;
+    const mine = portsOf(ports);
+    const held = () => {
+      const listening = listeningPorts();
+      return listening ? mine.filter((p) => listening.has(p)) : [];
+    };
+    const deadline = performance.now() + 60_000;
+    while (held().length > 0) {
+      if (performance.now() > deadline) {
+        throw new Error(`cluster ${name}: ports ${held().join(", ")} still listened on 60 s after the stop`);
+      }
+      await sleep(100);
+    }
   });
 }
 

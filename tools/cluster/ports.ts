@@ -79,6 +79,10 @@ export function pickPorts(
 
 /** Whether a TCP port can be bound on 127.0.0.1 right now (the clusters bind there only). */
 export function portFree(port: number): boolean {
+  // Whether a process listens on it, from the kernel's socket tables (the same question the cluster tool's stop
+  // waits on); a bind test where they cannot be read.
+  const listening = listeningPorts();
+  if (listening) return !listening.has(port);
   try {
     Deno.listen({ hostname: "127.0.0.1", port }).close();
     return true;
@@ -86,6 +90,27 @@ export function portFree(port: number): boolean {
     if (e instanceof Deno.errors.AddrInUse) return false;
     throw e;
   }
+}
+
+/** Ports some socket listens on (TCP over IPv4 and IPv6), from /proc/net; undefined where that cannot be read. */
+export function listeningPorts(): Set<number> | undefined {
+  const out = new Set<number>();
+  let read = false;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    read = true;
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address "ADDR:PORT" (hex), f[3] state: 0A is LISTEN.
+      if (f.length > 3 && f[3] === "0A") out.add(parseInt(f[1].split(":").pop()!, 16));
+    }
+  }
+  return read ? out : undefined;
 }
 
 /** The kernel's ephemeral port range, when it can be read. */

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
-import { pickPorts, PORT_CEILING, portFree, portsOf } from "./ports.ts";
+import { listeningPorts, pickPorts, PORT_CEILING, portFree, portsOf } from "./ports.ts";
 
 const all = () => true;
 
@@ -39,4 +39,12 @@ Deno.test("portFree: false for a port held by a listener", () => {
   } finally {
     l.close();
   }
+});
+
+Deno.test("listeningPorts: the kernel's table has a listener's port while it listens, not after", () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  equal(listeningPorts()?.has(port), true);
+  l.close();
+  equal(listeningPorts()?.has(port), false);
 });
