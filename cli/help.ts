@@ -93,7 +93,8 @@ Examples:
   status: `mysql-operator status — one table of every MySQL object across the selected contexts.
 
 Columns: CLUSTER NAMESPACE NAME READY PHASE STORAGE LAST-BACKUP AGE. A context that cannot be reached is listed
-with its error; the others are still shown.
+with its error; the others are still shown. Then one line per cluster: CLUSTER REACHABLE LEADER LAST-RENEW (the
+holder of the operator's Lease there and when it last renewed it: its last contact); -o json adds "clusters".
 
 ${SELECTION}
 

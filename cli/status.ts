@@ -9,7 +9,7 @@ import type { MySQL } from "../api/mysql.ts";
 import { CONDITIONS } from "../api/status.ts";
 import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
-import { collectionPath } from "../runtime/kube/resources.ts";
+import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { oneOf, parse, STATUS_FLAGS } from "./args.ts";
 import { resolveSelection } from "./select.ts";
 import { HELP } from "./help.ts";
@@ -61,6 +61,29 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("   ").trimEnd()).join("\n");
 }
 
+/** One cluster as `status` saw it: reachable or not, and who leads it (the operators' Leases there). */
+export interface ClusterRow {
+  cluster: string;
+  reachable: boolean;
+  /** Each operator Lease (`mysql-operator*`): its holder and when the holder last renewed it (its last contact). */
+  leases: Array<{ namespace: string; name: string; holder: string; renewTime?: string }>;
+  error?: string;
+}
+
+/** The operators' Leases of a cluster (names starting with the default lease name), holders first. */
+async function operatorLeases(client: KubeClient): Promise<ClusterRow["leases"]> {
+  const list = await client.list(collectionPath(RESOURCES.lease));
+  return list.items
+    .filter((l) => l.metadata?.name?.startsWith("mysql-operator"))
+    .map((l) => ({
+      namespace: l.metadata!.namespace!,
+      name: l.metadata!.name!,
+      holder: l.spec?.holderIdentity ?? "",
+      ...(l.spec?.renewTime ? { renewTime: l.spec.renewTime } : {}),
+    }))
+    .sort((a, b) => Number(!a.holder) - Number(!b.holder) || a.name.localeCompare(b.name));
+}
+
 /** Runs `status`; resolves with the exit code (1 when a context failed). */
 export async function statusCommand(args: string[]): Promise<number> {
   const f = parse(args, STATUS_FLAGS);
@@ -85,23 +108,48 @@ export async function statusCommand(args: string[]): Promise<number> {
         const list = await client.list<MySQL>(collectionPath(MYSQL_RESOURCE, ns));
         items.push(...list.items);
       }
-      return { cluster: t.name, rows: items.map((o) => rowOf(t.name, o)) };
+      // Who leads the cluster is shown, not required: a user without access to Leases still gets the objects.
+      const leases = await operatorLeases(client).catch(() => []);
+      return {
+        cluster: t.name,
+        rows: items.map((o) => rowOf(t.name, o)),
+        info: { cluster: t.name, reachable: true, leases } as ClusterRow,
+      };
     } catch (err) {
-      return { cluster: t.name, rows: [], error: (err as Error).message };
+      const error = (err as Error).message;
+      return {
+        cluster: t.name,
+        rows: [],
+        error,
+        info: { cluster: t.name, reachable: false, leases: [], error } as ClusterRow,
+      };
     } finally {
       client?.close();
     }
   }));
   const rows = results.flatMap((r) => r.rows);
   const errors = results.filter((r) => r.error).map((r) => ({ cluster: r.cluster, error: r.error! }));
+  const clusters = results.map((r) => r.info);
   if (output === "json") {
-    console.log(JSON.stringify({ items: rows, errors }, null, 2));
+    console.log(JSON.stringify({ items: rows, errors, clusters }, null, 2));
   } else {
     const head = ["CLUSTER", "NAMESPACE", "NAME", "READY", "PHASE", "STORAGE", "LAST-BACKUP", "AGE"];
     const body = rows.map((
       r,
     ) => [r.cluster, r.namespace, r.name, r.ready, r.phase, r.storage, r.lastBackup, r.age]);
     console.log(rows.length ? table([head, ...body]) : "No MySQL objects found.");
+    const leader = (c: ClusterRow) => c.leases.find((l) => l.holder);
+    console.log(
+      "\n" + table([
+        ["CLUSTER", "REACHABLE", "LEADER", "LAST-RENEW"],
+        ...clusters.map((c) => [
+          c.cluster,
+          c.reachable ? "yes" : "no",
+          leader(c)?.holder ?? "-",
+          leader(c)?.renewTime ?? "-",
+        ]),
+      ]),
+    );
     for (const e of errors) console.error(`error: ${e.error}`);
   }
   return errors.length ? 1 : 0;

@@ -1,8 +1,8 @@
 /**
- * Clusters come and go without a restart (`run --kubeconfig-dir DIR`): a running operator serving one cluster from
- * a file in DIR starts reconciling a second cluster within seconds of its file appearing, keeps working there when
+ * Clusters come and go without a restart (`run --kubeconfig-dir DIR`): a running operator serving two clusters from
+ * files in DIR starts reconciling a third within seconds of its file appearing, keeps working there when
  * the file's credentials are rotated (the old token revoked), and when the file goes stops watching it and releases
- * its Lease; a broken file is reported in /readyz and changes nothing; the first cluster is served throughout,
+ * its Lease; a broken file is reported in /readyz and changes nothing; the other two are served throughout, each
  * by the same runtime (never restarted). The same through labelled Secrets (`--cluster-secrets-selector`), whose
  * annotation `otus.homework/reconcile: paused` pauses their cluster.
  */
@@ -14,7 +14,7 @@ import { leaseNameFor } from "../runtime/lease.ts";
 import { parse, stringify } from "yaml";
 
 const { kubeconfig, contexts } = await clustersWithCRD();
-const [one, two] = [contexts[0], contexts[2]];
+const [one, mid, two] = [contexts[0], contexts[1], contexts[2]];
 
 /** A kubeconfig holding only `context`, its certificates inlined (as a user would hand one over). */
 async function ownKubeconfig(context: string): Promise<Record<string, unknown>> {
@@ -43,17 +43,21 @@ function withToken(kc: any, token: string): Record<string, unknown> {
 
 Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while running; the others undisturbed", async () => {
   const ns1 = await freshNamespace(one, "kcdir");
+  const nsM = await freshNamespace(mid, "kcdir");
   const ns2 = await freshNamespace(two, "kcdir");
   const dir = await Deno.makeTempDir({ prefix: "mo-kcdir-" });
   const identity = `kcdir-${crypto.randomUUID().slice(0, 8)}`;
-  const lease = leaseNameFor("mysql-operator", [ns1.name, ns2.name]);
+  const lease = leaseNameFor("mysql-operator", [ns1.name, nsM.name, ns2.name]);
   const bindings: string[] = [];
   await Deno.writeTextFile(`${dir}/one.yaml`, stringify(await ownKubeconfig(one)));
+  await Deno.writeTextFile(`${dir}/mid.yaml`, stringify(await ownKubeconfig(mid)));
   const op = await startOperatorProcess([
     "--kubeconfig-dir",
     dir,
     "--namespace",
     ns1.name,
+    "--namespace",
+    nsM.name,
     "--namespace",
     ns2.name,
     "--identity",
@@ -66,14 +70,16 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
     const served = async () =>
       ((await readyz()).clusters as Array<{ cluster: string }>).map((c) => c.cluster);
     await kubectlApply(one, await courseObject(ns1.name, {}, "first"));
+    await kubectlApply(mid, await courseObject(nsM.name, {}, "first"));
     await waitCondition(one, ns1.name, "first", "Ready", "True");
+    await waitCondition(mid, nsM.name, "first", "Ready", "True");
 
-    // Added: a file for the second cluster, authenticating with a token.
+    // Added: a file for a third cluster, authenticating with a token.
     const tokenA = await adminToken(two, ns2.name, "kcdir-a");
     bindings.push(`${ns2.name}-kcdir-a`);
     const kc2 = await ownKubeconfig(two);
     await Deno.writeTextFile(`${dir}/two.yaml`, stringify(withToken(kc2, tokenA)));
-    await waitFor("the second cluster served", async () => (await served()).includes(two), 30_000);
+    await waitFor("the third cluster served", async () => (await served()).includes(two), 30_000);
     await kubectlApply(two, await courseObject(ns2.name, {}, "second"));
     await waitCondition(two, ns2.name, "second", "Ready", "True");
 
@@ -85,7 +91,7 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
     }, 30_000);
     assertStringIncludes(JSON.stringify(withProblem.kubeconfigDirProblems), "broken.yaml");
     assertEquals((await op.http("/readyz")).status, 200, "a broken file does not make the operator unready");
-    assertEquals((await served()).sort(), [one, two].sort());
+    assertEquals((await served()).sort(), [one, mid, two].sort());
 
     // Re-credentialed: a new token, the old one's account deleted. Work on the cluster goes on with the new one.
     const tokenB = await adminToken(two, ns2.name, "kcdir-b");
@@ -98,7 +104,7 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
 
     // Removed: the cluster's watches stop and its Lease is released; the operator no longer acts there.
     await Deno.remove(`${dir}/two.yaml`);
-    await waitFor("the second cluster dropped", async () => !(await served()).includes(two), 30_000);
+    await waitFor("the third cluster dropped", async () => !(await served()).includes(two), 30_000);
     const holder = await kubectl(
       two,
       "get",
@@ -112,10 +118,17 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
     assertEquals(holder.trim(), "", `lease ${lease} still held after the cluster was removed`);
     await kubectlApply(two, await courseObject(ns2.name, {}, "unserved"));
 
-    // The first cluster was served throughout, by one runtime.
+    // The other two were served throughout, each by one runtime.
     await kubectlApply(one, await courseObject(ns1.name, {}, "later"));
+    await kubectlApply(mid, await courseObject(nsM.name, {}, "later"));
     await waitCondition(one, ns1.name, "later", "Ready", "True");
+    await waitCondition(mid, nsM.name, "later", "Ready", "True");
     const logs = await op.logs();
+    assertEquals(
+      logs.split(`serving context \\"${mid}\\"`).length - 1,
+      1,
+      "the second cluster's runtime restarted",
+    );
     assertEquals(
       logs.split(`serving context \\"${one}\\"`).length - 1,
       1,
@@ -134,6 +147,7 @@ Deno.test("--kubeconfig-dir: a cluster added, re-credentialed and removed while 
     await op.stop();
     for (const b of bindings) await kubectl(two, "delete", "clusterrolebinding", b).catch(() => {});
     await ns1.cleanup();
+    await nsM.cleanup();
     await ns2.cleanup();
     await Deno.remove(dir, { recursive: true });
   }

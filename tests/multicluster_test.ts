@@ -2,6 +2,7 @@
  * Many clusters from one process: independent convergence, an outage of one cluster that the others do not feel,
  * leases between two operator processes, and a broken context next to healthy ones.
  */
+import { leaseNameFor } from "../runtime/lease.ts";
 import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import {
@@ -100,9 +101,19 @@ Deno.test("three contexts from one process converge independently; `status` show
       stderr: "piped",
     }).output();
     assert(out.success, new TextDecoder().decode(out.stderr));
-    const rows = JSON.parse(new TextDecoder().decode(out.stdout)).items;
+    const json = JSON.parse(new TextDecoder().decode(out.stdout));
+    const rows = json.items;
     assertEquals(rows.length, 3);
     for (const r of rows) assertEquals([r.ready, r.phase, r.storage], ["True", "Ready", "1Gi"]);
+    // Per cluster: reachable, and this operator's Lease there with its holder and last renewal.
+    const lease = leaseNameFor("mysql-operator", [ns.name]);
+    assertEquals(json.clusters.map((c: { cluster: string }) => c.cluster).sort(), [...contexts].sort());
+    for (const c of json.clusters) {
+      assertEquals(c.reachable, true, JSON.stringify(c));
+      const mine = c.leases.find((l: { name: string }) => l.name === lease);
+      assert(mine?.holder, `${c.cluster}: no holder of ${lease}: ${JSON.stringify(c.leases)}`);
+      assert(Date.now() - Date.parse(mine.renewTime) < 120_000, `${c.cluster}: renewed ${mine.renewTime}`);
+    }
     const table = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -120,6 +131,7 @@ Deno.test("three contexts from one process converge independently; `status` show
     const text = new TextDecoder().decode(table.stdout);
     assertStringIncludes(text, "CLUSTER");
     for (const c of contexts) assertStringIncludes(text, c);
+    assertStringIncludes(text, "REACHABLE");
   } catch (err) {
     await showLogs(op, "operator");
     throw err;
