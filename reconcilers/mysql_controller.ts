@@ -100,8 +100,7 @@ export function mysqlContext(env: ControllerEnv, options: ReconcileOptions): Clu
       instance: (obj, status) => {
         const labels = { cluster, namespace: obj.metadata.namespace, name: obj.metadata.name };
         const s = instanceSeries(obj, status, env.now());
-        m.instanceStatus.deleteMatching(labels); // one series per instance: the last phase and reason only
-        m.instanceStatus.set({ ...labels, phase: s.phase, reason: s.reason }, 1);
+        m.instanceStatus.setOnly(labels, { phase: s.phase, reason: s.reason }, 1); // the last phase and reason only
         const put = (g: Gauge, v: number | undefined) =>
           v === undefined ? g.delete(labels) : g.set(labels, v);
         put(m.lastBackup, s.lastBackupSeconds);
@@ -110,9 +109,7 @@ export function mysqlContext(env: ControllerEnv, options: ReconcileOptions): Clu
       },
       instanceGone: (namespace, name) => {
         const labels = { cluster, namespace, name };
-        for (const g of [m.instanceStatus, m.lastBackup, m.instanceCreated, m.backupInterval]) {
-          g.deleteMatching(labels);
-        }
+        for (const g of m.instanceGauges()) g.deleteMatching(labels);
       },
     },
   };

@@ -65,7 +65,8 @@ export class ClusterRuntime<Context = unknown> {
   readonly client: KubeClient;
   readonly queue: WorkQueue;
   readonly #opts: ClusterRuntimeOptions<Context>;
-  #lastContact: Date | undefined;
+  /** When the API server last answered (ms since the epoch; a number: this runs on every request). */
+  #lastContact = 0;
   /** Informers by resource: one per served namespace of a namespaced resource (one if all are), else one. */
   readonly #informers = new Map<string, Informer[]>();
   readonly #primary: Resource;
@@ -83,7 +84,7 @@ export class ClusterRuntime<Context = unknown> {
     this.client = new KubeClient(opts.connection);
     this.client.observe((verb, code, _s) => {
       m.apiRequests.inc({ cluster, verb, code: String(code) });
-      if (code > 0) this.#lastContact = new Date(); // any answer, even an error, is contact
+      if (code > 0) this.#lastContact = Date.now(); // any answer, even an error, is contact
     });
 
     const namespaces: Array<string | undefined> = opts.namespaces.length ? opts.namespaces : [undefined];
@@ -278,7 +279,7 @@ export class ClusterRuntime<Context = unknown> {
       leading: this.#leading,
       leaseHolder: this.#elector?.holder,
       queueDepth: this.queue.depth,
-      ...(this.#lastContact ? { lastContact: this.#lastContact.toISOString() } : {}),
+      ...(this.#lastContact ? { lastContact: new Date(this.#lastContact).toISOString() } : {}),
       ...(lastError ? { lastError } : {}),
       ...(this.#opts.paused ? { paused: true } : {}),
     };

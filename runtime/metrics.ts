@@ -45,6 +45,8 @@ export class Counter extends Metric {
 /** A value that goes up and down. */
 export class Gauge extends Metric {
   readonly #values = new Map<string, { labels: Labels; v: number }>();
+  /** Owner's labels → the key of its one series ({@linkcode Gauge.setOnly}). */
+  readonly #owned = new Map<string, string>();
   /** Creates a gauge. */
   constructor(name: string, help: string) {
     super(name, help, "gauge");
@@ -57,11 +59,24 @@ export class Gauge extends Metric {
   delete(labels: Labels): void {
     this.#values.delete(labelKey(labels));
   }
+  /**
+   * Sets the one series of `owner` (e.g. an instance), whose other labels (`extra`: e.g. its phase) change over
+   * time: the owner's previous series goes. Constant work per call (a pass must not scan every instance's series).
+   */
+  setOnly(owner: Labels, extra: Labels, v: number): void {
+    const ownerKey = labelKey(owner);
+    const labels = { ...owner, ...extra };
+    const key = labelKey(labels);
+    const previous = this.#owned.get(ownerKey);
+    if (previous !== undefined && previous !== key) this.#values.delete(previous);
+    this.#owned.set(ownerKey, key);
+    this.#values.set(key, { labels, v });
+  }
   /** Removes every series whose labels include all of `labels`. */
   deleteMatching(labels: Labels): void {
-    for (const [k, s] of this.#values) {
-      if (Object.entries(labels).every(([n, v]) => s.labels[n] === v)) this.#values.delete(k);
-    }
+    const match = (l: Labels) => Object.entries(labels).every(([n, v]) => l[n] === v);
+    for (const [k, s] of this.#values) if (match(s.labels)) this.#values.delete(k);
+    for (const [owner, key] of this.#owned) if (!this.#values.has(key)) this.#owned.delete(owner);
   }
   /** Current value (tests). */
   get(labels: Labels): number | undefined {
@@ -168,9 +183,12 @@ export class OperatorMetrics {
    * would keep objects deleted meanwhile forever).
    */
   forgetInstances(cluster: string): void {
-    for (const g of [this.lastBackup, this.instanceStatus, this.instanceCreated, this.backupInterval]) {
-      g.deleteMatching({ cluster });
-    }
+    for (const g of this.instanceGauges()) g.deleteMatching({ cluster });
+  }
+
+  /** The gauges with one series per instance (labels `cluster`, `namespace`, `name`). */
+  instanceGauges(): Gauge[] {
+    return [this.lastBackup, this.instanceStatus, this.instanceCreated, this.backupInterval];
   }
 
   /** Drops every gauge series of a cluster no longer served (counters stay: they only ever count up). */

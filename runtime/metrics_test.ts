@@ -51,3 +51,19 @@ Deno.test("metrics: a cluster's per-instance series go when the process stops le
   m.instanceStatus.deleteMatching({ name: "db" });
   assertStringIncludes(m.render(), 'mysql_operator_instance_status{cluster="b"');
 });
+
+Deno.test("metrics: setOnly keeps one series per owner as its other labels change; forgetting clears it", () => {
+  const m = new OperatorMetrics();
+  const db = { cluster: "a", namespace: "n", name: "db" };
+  m.instanceStatus.setOnly(db, { phase: "Provisioning", reason: "MySQLNotReady" }, 1);
+  m.instanceStatus.setOnly({ ...db, name: "other" }, { phase: "Ready", reason: "Available" }, 1);
+  m.instanceStatus.setOnly(db, { phase: "Ready", reason: "Available" }, 1);
+  const lines = () => m.render().split("\n").filter((l) => l.startsWith("mysql_operator_instance_status{"));
+  assertEquals(lines().length, 2, lines().join("\n"));
+  assertEquals(m.instanceStatus.get({ ...db, phase: "Provisioning", reason: "MySQLNotReady" }), undefined);
+  m.forgetInstances("a");
+  assertEquals(lines(), []);
+  // After forgetting, the owner's next series is the only one again.
+  m.instanceStatus.setOnly(db, { phase: "Deleting", reason: "FinalBackupRunning" }, 1);
+  assertEquals(lines().length, 1);
+});
