@@ -21,7 +21,8 @@ export interface OfferedCluster {
   file: string;
   /** Changes whenever the connection (server, CA, credentials) or the pause does. */
   fingerprint: string;
-  connection: Connection;
+  /** Its connection (run only for a cluster to start: an exec plugin runs then, not on every scan). */
+  connect(): Promise<Connection>;
   /** Paused on purpose (the Secret's `otus.homework/reconcile: paused` annotation). */
   paused?: boolean;
 }
@@ -108,23 +109,29 @@ async function offer(
       continue;
     }
     try {
-      const connection = await connectionFor(kc, ctx.name);
+      const cluster = kc.getCluster(ctx.cluster);
+      const user = kc.getUser(ctx.user);
+      if (!cluster) {
+        throw new Error(`context "${ctx.name}": its cluster "${ctx.cluster}" is not in the kubeconfig`);
+      }
       seen.set(ctx.name, file);
-      // The entries as written (a token, an exec plugin's command) and the TLS material they point at; not the
-      // headers of the moment, which an exec plugin or a token file may change without any edit.
+      // The entries as written (a token, an exec plugin's command) and the TLS files they point at; not the
+      // headers of the moment, which an exec plugin or a token file may change without any edit. Nothing is
+      // connected here: a scan runs every 2 s, and an exec plugin (or client-node, which runs it) must not.
+      const read = (f: string | undefined) => f ? Deno.readTextFileSync(f) : undefined;
       const material = {
-        cluster: kc.getCluster(ctx.cluster),
-        user: kc.getUser(ctx.user),
-        ca: connection.caPem,
-        cert: connection.certPem,
-        key: connection.keyPem,
+        cluster,
+        user,
+        ca: read(cluster.caFile),
+        cert: read(user?.certFile),
+        key: read(user?.keyFile),
         paused,
       };
       scan.clusters.push({
         name: ctx.name,
         file,
         fingerprint: await sha256(JSON.stringify(material)),
-        connection,
+        connect: () => connectionFor(kc, ctx.name),
         ...(paused ? { paused } : {}),
       });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, match, notEqual } from "node:assert/strict";
+import { deepStrictEqual, equal, match, notEqual, rejects } from "node:assert/strict";
 import { stringify } from "yaml";
 import { type OfferedCluster, planClusters, scanKubeconfigDir } from "./cluster_sources.ts";
 
@@ -51,13 +51,16 @@ Deno.test("scan: every context of every file; bad files, duplicates and dotfiles
     await Deno.writeTextFile(`${dir}/.a.yaml.swp`, "editor junk");
     await Deno.mkdir(`${dir}/..data`);
     const scan = await scanKubeconfigDir(dir);
-    deepStrictEqual(scan.clusters.map((c) => [c.name, c.file]), [["east", `${dir}/a.yaml`], [
-      "west",
-      `${dir}/a.yaml`,
-    ]]);
-    deepStrictEqual(scan.errors.map((e) => e.file), [`${dir}/b.yaml`, `${dir}/c.yaml`, `${dir}/d.yaml`]);
+    deepStrictEqual(scan.clusters.map((c) => [c.name, c.file]), [
+      ["east", `${dir}/a.yaml`],
+      ["west", `${dir}/a.yaml`],
+      ["bad-url", `${dir}/d.yaml`],
+    ]);
+    deepStrictEqual(scan.errors.map((e) => e.file), [`${dir}/b.yaml`, `${dir}/c.yaml`]);
     match(scan.errors[0].error, /context "west" is already offered by .*a\.yaml; ignored here/);
-    match(scan.errors[2].error, /invalid server URL/);
+    // Nothing connects during a scan; what cannot connect says so when it is started.
+    await rejects(() => scan.clusters[2].connect(), /invalid server URL/);
+    equal((await scan.clusters[0].connect()).server, "https://e:6443");
 
     // A new token is a new fingerprint (re-credentialed); the same file read again is the same one.
     const before = scan.clusters[0].fingerprint;
@@ -69,10 +72,11 @@ Deno.test("scan: every context of every file; bad files, duplicates and dotfiles
     const after = await scanKubeconfigDir(dir);
     notEqual(after.clusters[0].fingerprint, before);
     // west now comes from b.yaml (a.yaml no longer offers it): its server differs, so it would be restarted.
-    deepStrictEqual(after.clusters.map((c) => [c.name, c.file]), [["east", `${dir}/a.yaml`], [
-      "west",
-      `${dir}/b.yaml`,
-    ]]);
+    deepStrictEqual(after.clusters.map((c) => [c.name, c.file]), [
+      ["east", `${dir}/a.yaml`],
+      ["west", `${dir}/b.yaml`],
+      ["bad-url", `${dir}/d.yaml`],
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -15,7 +15,13 @@ import { clusterLogger, LOG_CATEGORY } from "./logging.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { serveHttp } from "./http_server.ts";
 import type { Controller } from "./controller.ts";
-import { type DirScan, planClusters, scanClusterSecrets, scanKubeconfigDir } from "./cluster_sources.ts";
+import {
+  type DirScan,
+  type OfferedCluster,
+  planClusters,
+  scanClusterSecrets,
+  scanKubeconfigDir,
+} from "./cluster_sources.ts";
 import { KubeClient } from "./kube/client.ts";
 
 /** Settings of a running operator. */
@@ -186,20 +192,33 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     }
     return merged;
   };
+  const connectErrors = new Set<string>();
   const following = followed
     ? follow(scanAll, opts.kubeconfigDir, opts.kubeconfigDirPollMs ?? 2_000, stopAll.signal, async (scan) => {
-      dirProblems.splice(0, dirProblems.length, ...scan.errors);
+      const problems = [...scan.errors];
       const running = new Map(
         [...serving].filter(([n]) => !fixed.has(n)).map(([n, s]) => [n, s.fingerprint ?? ""]),
       );
       const plan = planClusters(running, scan.clusters, fixed);
+      const start = async (c: OfferedCluster) => {
+        try {
+          serve(c.name, await c.connect(), c.fingerprint, c.paused);
+        } catch (err) {
+          // Not served; tried again at the next scan (and said once).
+          const error = (err as Error).message;
+          problems.push({ file: c.file, error });
+          if (!connectErrors.has(error)) log.error("kubeconfig {file}: {error}", { file: c.file, error });
+          connectErrors.add(error);
+        }
+      };
       for (const name of plan.stop) await unserve(name);
       for (const c of plan.restart) {
         log.info("context {cluster} changed in {file}: reconnecting", { cluster: c.name, file: c.file });
         await unserve(c.name);
-        serve(c.name, c.connection, c.fingerprint, c.paused);
+        await start(c);
       }
-      for (const c of plan.start) serve(c.name, c.connection, c.fingerprint, c.paused);
+      for (const c of plan.start) await start(c);
+      dirProblems.splice(0, dirProblems.length, ...problems);
     }, log).finally(() => secretsClient?.close())
     : Promise.resolve();
 
