@@ -17,6 +17,7 @@ import { serveHttp } from "./http_server.ts";
 import type { Controller } from "./controller.ts";
 import {
   type DirScan,
+  follow,
   type OfferedCluster,
   planClusters,
   scanClusterSecrets,
@@ -255,63 +256,4 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     )
     : Promise.all([...serving.values()].map((s) => s.running)).then(() => stopping ?? stop());
   return { runtimes, failed, metrics, httpPort: server?.addr.port, stop, done };
-}
-
-/**
- * Scans now, then again on every file-system event in `dir` (if any; debounced) and every `pollMs` (events can be
- * missed, e.g. on network file systems; Secrets have none here), calling `apply` with each scan, one at a time,
- * until `signal`.
- */
-async function follow(
-  scanAll: () => Promise<DirScan>,
-  dir: string | undefined,
-  pollMs: number,
-  signal: AbortSignal,
-  apply: (scan: DirScan) => Promise<void>,
-  log: ReturnType<typeof getLogger>,
-): Promise<void> {
-  let wake: () => void = () => {};
-  let watcher: Deno.FsWatcher | undefined;
-  try {
-    if (dir) {
-      const w = watcher = Deno.watchFs(dir);
-      (async () => {
-        for await (const _ of w) wake();
-      })().catch(() => {});
-    }
-  } catch (err) {
-    log.warn("cannot watch {dir} ({error}): reading it every {ms} ms", {
-      dir,
-      error: (err as Error).message,
-      ms: pollMs,
-    });
-  }
-  const reported = new Set<string>();
-  // One listener for the whole loop (one per wait would pile up, a wait every 2 s for the process's life).
-  let wakeNow: () => void = () => {};
-  signal.addEventListener("abort", () => wakeNow(), { once: true });
-  while (!signal.aborted) {
-    const scan = await scanAll();
-    for (const e of scan.errors) {
-      const key = `${e.file}: ${e.error}`;
-      if (!reported.has(key)) log.error("kubeconfig {file}: {error}", { file: e.file, error: e.error });
-    }
-    reported.clear();
-    for (const e of scan.errors) reported.add(`${e.file}: ${e.error}`);
-    await apply(scan);
-    if (signal.aborted) break;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, pollMs);
-      wakeNow = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      wake = () => {
-        clearTimeout(t);
-        // Editors and kubectl write in steps: read once the burst is over.
-        setTimeout(resolve, 200);
-      };
-    });
-  }
-  watcher?.close();
 }
