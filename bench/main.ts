@@ -26,6 +26,7 @@ import { removeLeftovers } from "./workload.ts";
 import { httpClients } from "./http_clients.ts";
 import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
 import { ratio } from "./stats.ts";
+import { repeatMarkdown, summarizeRepeats } from "./repeat.ts";
 
 const USAGE = `usage: deno task bench [flags]
 
@@ -51,6 +52,8 @@ flags:
   --keep                keep the clusters afterwards
   --out DIR             results directory (default bench/results)
   --label TEXT          a note stored with the results
+  --repeat K            the whole benchmark K times (fresh clusters each time); writes each run's results and
+                        <time>-repeat-K-MxN/summary.md with the min / median / max of every ratio (default 1)
   --operator-env K=V    environment of the operator process (repeatable), e.g. DENO_V8_FLAGS=--max-semi-space-size=2
   --operator-root DIR   run main.ts of another checkout (e.g. \`git archive\` of an older commit), for before/after
 `;
@@ -148,6 +151,10 @@ async function runProfile(
         total: ratio(run.result.totalMs, result.lowerBound.totalMs),
         p50: ratio(run.result.latency.p50, result.lowerBound.latency.p50),
         p99: ratio(run.result.latency.p99, result.lowerBound.latency.p99),
+        unstalled: ratio(
+          run.result.timelines?.unstalledTotalS ?? undefined,
+          result.lowerBound.timelines?.unstalledTotalS ?? undefined,
+        ),
       };
     }
     if (f.idleMinutes > 0) result.idle = await idle(c, r, f.idleMinutes, o);
@@ -184,6 +191,11 @@ async function runProfile(
     if (r) {
       r.sampler.stop();
       await r.op.stop();
+      // What the operator said about late objects and watch restarts (the timelines' other half); the rest goes.
+      const notable = (await r.op.logs()).split("\n").filter((l) =>
+        /not progressing|watch of .* restarts/.test(l)
+      );
+      result.operatorNotable = { count: notable.length, lines: notable.slice(0, 200) };
       await Deno.remove(r.op.logFile).catch(() => {});
     }
     c.close();
@@ -215,6 +227,7 @@ function flags(argv: string[]) {
       keep: { type: "boolean" },
       out: { type: "string" },
       label: { type: "string" },
+      repeat: { type: "string" },
       "operator-root": { type: "string" },
       "operator-env": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
@@ -248,6 +261,7 @@ function flags(argv: string[]) {
     keep: Boolean(values.keep),
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
+    repeat: int(values.repeat, "--repeat", 1),
     operatorRoot: values["operator-root"],
     operatorEnv: Object.fromEntries((values["operator-env"] ?? []).map((kv) => {
       const i = kv.indexOf("=");
@@ -257,14 +271,11 @@ function flags(argv: string[]) {
   };
 }
 
-async function main(): Promise<number> {
-  const f = flags(Deno.args);
-  if (f.help) {
-    console.log(USAGE);
-    return 0;
-  }
+/** One whole benchmark run: its results written under `f.out`. */
+async function runOnce(f: ReturnType<typeof flags>): Promise<{ result: BenchResult; dir: string }> {
   const runId = crypto.randomUUID().slice(0, 6);
   const workDir = await Deno.makeTempDir({ prefix: "mysql-operator-bench-" });
+  const started = Date.now();
   const result: BenchResult = {
     startedAt: new Date().toISOString(),
     machine: await machineInfo(),
@@ -300,7 +311,7 @@ async function main(): Promise<number> {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
   result.finishedAt = new Date().toISOString();
-  result.durationSeconds = Math.round((Date.now() - t0) / 1000);
+  result.durationSeconds = Math.round((Date.now() - started) / 1000);
   result.machine.loadAtEnd = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).map(Number);
   result.machine.load1Max = loads.length ? Math.max(...loads) : undefined;
   result.machine.load1Mean = loads.length
@@ -309,7 +320,35 @@ async function main(): Promise<number> {
   const { dir, summary } = await writeResults(f.out, result);
   console.log(summary);
   console.log(`results: ${dir}`);
-  return result.profiles.some((p) => p.error) ? 1 : 0;
+  return { result, dir };
+}
+
+async function main(): Promise<number> {
+  const f = flags(Deno.args);
+  if (f.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const runs: Array<{ result: BenchResult; dir: string }> = [];
+  for (let i = 1; i <= f.repeat; i++) {
+    if (f.repeat > 1) log(`repeat ${i} of ${f.repeat}`);
+    runs.push(await runOnce(f));
+  }
+  if (f.repeat > 1) {
+    const stamp = runs[0].result.startedAt.replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+    const dir = `${f.out}/${stamp}-repeat-${f.repeat}-${f.clusters}x${f.objects}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const results = runs.map((r) => r.result);
+    await Deno.writeTextFile(
+      `${dir}/summary.json`,
+      JSON.stringify(summarizeRepeats(results), null, 2) + "\n",
+    );
+    const md = repeatMarkdown(results, runs.map((r) => r.dir));
+    await Deno.writeTextFile(`${dir}/summary.md`, md);
+    console.log(md);
+    console.log(`repeat summary: ${dir}`);
+  }
+  return runs.some((r) => r.result.profiles.some((p) => p.error)) ? 1 : 0;
 }
 
 if (import.meta.main) {

@@ -6,6 +6,7 @@
  */
 import type { BenchClusters } from "./clusters.ts";
 import { NamespaceTracker } from "./track.ts";
+import { analyse, type Step, STEPS, type TimelineReport } from "./timeline.ts";
 import {
   createNamespace,
   createObjects,
@@ -63,6 +64,34 @@ export interface RunTiming {
   lastBoundMs?: number;
   /** First request -> the last create/delete request returned. */
   requestsSentMs?: number;
+  /** Creation runs: the slowest objects, where their time went, and control-plane stalls (bench/timeline.ts). */
+  timelines?: TimelineReport;
+  /** Creation runs: every object's steps, seconds after its create was sent, by cluster and name. */
+  objectTimelines?: Record<string, Record<string, Partial<Record<Step, number>>>>;
+}
+
+/** Stamps each object's send time on its timeline and analyses the run's timelines. */
+function timelinesOf(
+  ts: NamespaceTracker[],
+  sent: Record<string, Map<string, number>>,
+  done: Step,
+): Pick<RunTiming, "timelines" | "objectTimelines"> {
+  const objectTimelines: NonNullable<RunTiming["objectTimelines"]> = {};
+  for (const t of ts) {
+    for (const [name, at] of sent[t.cluster] ?? []) t.mark(name, "sent", at);
+    const rel: Record<string, Partial<Record<Step, number>>> = {};
+    for (const [name, tl] of t.timelines) {
+      if (tl.sent === undefined) continue;
+      rel[name] = Object.fromEntries(
+        STEPS.filter((s) => tl[s] !== undefined).map((s) => [s, Math.round((tl[s]! - tl.sent!) / 100) / 10]),
+      );
+    }
+    objectTimelines[t.cluster] = rel;
+  }
+  return {
+    timelines: analyse(Object.fromEntries(ts.map((t) => [t.cluster, t.timelines])), done),
+    objectTimelines,
+  };
 }
 
 /** Resource use of a process over a phase. */
@@ -181,6 +210,7 @@ export async function lowerBound(c: BenchClusters, ns: string, o: PhaseOptions):
   if (!done.every(Boolean)) o.log(`lower bound: not every Deployment was Available within the deadline`);
   return {
     ...t,
+    ...timelinesOf(ts, sent, "available"),
     lastAvailableMs: lastOf(ts.map((t) => t.available), first),
     lastBoundMs: lastOf(ts.map((t) => t.bound), first),
     requestsSentMs: Math.max(...Object.values(result.finished)) - first,
@@ -250,6 +280,7 @@ export async function operatorRun(
   return {
     result: {
       ...t,
+      ...timelinesOf(ts, sent, "ready"),
       lastAvailableMs: lastOf(ts.map((t) => t.available), first),
       lastBoundMs: lastOf(ts.map((t) => t.bound), first),
       requestsSentMs: sentAt - first,

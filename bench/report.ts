@@ -16,6 +16,7 @@ import type {
   RunTiming,
 } from "./phases.ts";
 import { secs } from "./stats.ts";
+import { timelineMarkdown } from "./report_timelines.ts";
 
 /** Results of one cluster set. */
 export interface ProfileResult {
@@ -26,7 +27,8 @@ export interface ProfileResult {
   lowerBound?: LowerBoundResult;
   operator?: OperatorRunResult;
   /** Operator / lower bound. */
-  ratio?: { total?: number; p50?: number; p99?: number };
+  /** Operator / lower bound; `unstalled`: of the totals without control-plane stalls (bench/timeline.ts). */
+  ratio?: { total?: number; p50?: number; p99?: number; unstalled?: number };
   idle?: IdleResult;
   deletion?: DeletionResult;
   outage?: OutageResult;
@@ -39,6 +41,8 @@ export interface ProfileResult {
   };
   error?: string;
   operatorLogTail?: string;
+  /** The operator's log lines about late objects ("not progressing") and watch restarts: count and the first 200. */
+  operatorNotable?: { count: number; lines: string[] };
 }
 
 /** The whole run. */
@@ -196,6 +200,12 @@ export function markdown(r: BenchResult): string {
       );
     }
   }
+  out.push(
+    ...timelineMarkdown(r.profiles.flatMap((p) => [
+      { label: `${limits(p)}, lower bound`, run: p.lowerBound },
+      { label: `${limits(p)}, operator`, run: p.operator },
+    ])),
+  );
   out.push(
     "",
     "### API requests of the creation run",
@@ -404,12 +414,18 @@ export function summary(r: BenchResult): string {
         }, p99 ${s(p.operator.latency.p99)})`,
       );
     }
-    if (p.ratio) parts.push(`ratio ${n(p.ratio.total)}`);
+    if (p.ratio) parts.push(`ratio ${n(p.ratio.total)} (without stalls ${n(p.ratio.unstalled)})`);
+    const stalls = [p.lowerBound, p.operator].map((x) => x?.timelines?.stalls.length ?? "–");
+    parts.push(`control-plane stalls ${stalls[0]} (lower bound) / ${stalls[1]} (operator)`);
     if (p.idle) {
       parts.push(`idle writes/min ${p.idle.perMinute.otherWrites} (+${p.idle.perMinute.leaseWrites} lease)`);
     }
     if (p.deletion) parts.push(`deletion ${s(p.deletion.totalMs)} s`);
     if (p.operatorProcess) parts.push(`peak RSS ${p.operatorProcess.peakRssMB} MB`);
+    if (p.operatorNotable) {
+      const late = p.operatorNotable.lines.filter((l) => l.includes("not progressing")).length;
+      parts.push(`operator log: ${late} "not progressing", ${p.operatorNotable.count - late} watch restarts`);
+    }
     if (p.error) parts.push(`FAILED: ${p.error.split("\n")[0]}`);
     lines.push("  " + parts.join(", "));
   }

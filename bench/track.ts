@@ -8,6 +8,17 @@
 import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
+import { APP_LABELS } from "../templates/labels.ts";
+import type { Step, Timeline } from "./timeline.ts";
+
+/** ReplicaSets: watched by the benchmark only (the operator never reads them). */
+const REPLICASETS: Resource = {
+  group: "apps",
+  version: "v1",
+  plural: "replicasets",
+  kind: "ReplicaSet",
+  namespaced: true,
+};
 
 /** Lists, then watches from the list's resourceVersion, reconnecting until `signal` aborts. */
 async function listWatch(
@@ -89,6 +100,8 @@ export class NamespaceTracker {
   readonly bound = new Map<string, number>();
   /** Backup Job names seen. */
   readonly backupJobs = new Set<string>();
+  /** MySQL (or, in the lower bound, instance-label) name -> first-seen times of its steps (bench/timeline.ts). */
+  readonly timelines = new Map<string, Timeline>();
   readonly #stop = new AbortController();
   readonly #done: Promise<void>[] = [];
   readonly #synced: Promise<void>;
@@ -124,7 +137,9 @@ export class NamespaceTracker {
         return;
       }
       this.present.add(name);
+      if (o.metadata?.finalizers?.length || o.status) this.mark(name, "operatorFirst", now);
       if (mysqlReady(o) && !this.ready.has(name)) this.ready.set(name, now);
+      if (mysqlReady(o)) this.mark(name, "ready", now);
     });
     watch(RESOURCES.deployment, (t, o) => {
       const name = o.metadata!.name!;
@@ -135,12 +150,30 @@ export class NamespaceTracker {
       }
       this.deployments.add(name);
       if (deploymentAvailable(o) && !this.available.has(name)) this.available.set(name, now);
+      this.markChild(o, "deploymentCreated", now);
+      if (deploymentAvailable(o)) this.markChild(o, "available", now);
     });
     watch(RESOURCES.pvc, (t, o) => {
       const name = o.metadata!.name!;
-      if (t !== "DELETED" && o.status?.phase === "Bound" && !this.bound.has(name)) {
-        this.bound.set(name, Date.now());
-      }
+      if (t === "DELETED") return;
+      const now = Date.now();
+      if (o.status?.phase === "Bound" && !this.bound.has(name)) this.bound.set(name, now);
+      if (o.metadata?.labels?.[APP_LABELS.component] !== "data") return;
+      this.markChild(o, "claimCreated", now);
+      if (o.status?.phase === "Bound") this.markChild(o, "claimBound", now);
+    });
+    watch(REPLICASETS, (t, o) => {
+      if (t !== "DELETED") this.markChild(o, "replicaSetCreated", Date.now());
+    });
+    watch(RESOURCES.pod, (t, o) => {
+      if (t === "DELETED" || o.metadata?.labels?.[APP_LABELS.component] !== "database") return;
+      const now = Date.now();
+      this.markChild(o, "podCreated", now);
+      if (o.spec?.nodeName) this.markChild(o, "podScheduled", now);
+      const ready = (o.status?.conditions ?? []).some((c: { type: string; status: string }) =>
+        c.type === "Ready" && c.status === "True"
+      );
+      if (ready) this.markChild(o, "podReady", now);
     });
     watch(RESOURCES.job, (t, o) => {
       if (t !== "DELETED" && o.metadata?.labels?.["app.kubernetes.io/component"] === "backup") {
@@ -148,6 +181,19 @@ export class NamespaceTracker {
       }
     });
     this.#synced = Promise.all(syncs).then(() => {});
+  }
+
+  /** Records the first time a step of `name` was seen. */
+  mark(name: string, step: Step, at: number): void {
+    let t = this.timelines.get(name);
+    if (!t) this.timelines.set(name, t = {});
+    if (t[step] === undefined) t[step] = at;
+  }
+
+  /** Marks a step of the instance a child belongs to (by its instance label). */
+  markChild(o: KubeObject, step: Step, at: number): void {
+    const name = o.metadata?.labels?.[APP_LABELS.instance];
+    if (name) this.mark(name, step, at);
   }
 
   /** Resolves when every watch has listed once. */

@@ -33,6 +33,7 @@ import type { Conflict } from "./ownership.ts";
 import type { StatusBuilder } from "./status.ts";
 import { CONDITIONS, REASONS } from "../api/status.ts";
 import { renderChildren, storageMismatch } from "./child_plan.ts";
+import { deploymentAvailable } from "./progress_due.ts";
 
 /** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
 export interface Applied {
@@ -199,10 +200,7 @@ async function writeChildren(
   checkStorageSize(obj, sb, seen.dataPVC.obj);
   const dep = await apply(children.deployment!.desired, seen.deployment);
 
-  const d = dep.obj;
-  const available = dep.action === "none" &&
-    (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
-    (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) >= 1;
+  const available = dep.action === "none" && deploymentAvailable(dep.obj);
   const host = svc.obj.spec?.clusterIP && svc.obj.spec.clusterIP !== "None"
     ? svc.obj.spec.clusterIP
     : undefined;

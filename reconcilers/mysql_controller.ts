@@ -16,6 +16,8 @@ import { errorPolicy } from "./error_policy.ts";
 import { instanceSeries } from "./instance_metrics.ts";
 import type { Gauge } from "../runtime/metrics.ts";
 import { clusterCache, INSTANCE_LABEL, mysqlChildCache } from "./mysql_cache.ts";
+import { passDue } from "./progress_due.ts";
+import { childNames } from "../templates/names.ts";
 
 /** Label every child carries; child informers watch only these objects. */
 export const MANAGED_SELECTOR = `${APP_LABELS.managedBy}=${MANAGED_BY}`;
@@ -73,6 +75,11 @@ export function mysqlController(options: Partial<ReconcileOptions> = {}): Contro
       },
     ],
     context: (env) => mysqlContext(env, settings),
+    passDue: (obj, caches) => {
+      const ns = obj.metadata?.namespace ?? "";
+      const name = childNames({ namespace: ns, name: obj.metadata?.name ?? "" }).deployment;
+      return passDue(obj, caches.get(RESOURCES.deployment, `${ns}/${name}`));
+    },
     reconcile: reconcileMySQL,
     errorPolicy,
   };

@@ -14,6 +14,7 @@ import { LeaderElector, type LeaseOptions } from "./lease.ts";
 import { EventRecorder } from "./events.ts";
 import type { OperatorMetrics } from "./metrics.ts";
 import type { Caches, Controller, WatchedResource } from "./controller.ts";
+import { passDueCheck, type ProgressCheck, runProgressCheck } from "./progress_check.ts";
 
 /** Settings of one runtime. */
 export interface ClusterRuntimeOptions<Context> {
@@ -73,6 +74,7 @@ export class ClusterRuntime<Context = unknown> {
   readonly #elector?: LeaderElector;
   readonly #ctx: Context;
   readonly #informerStates = new Map<Informer, InformerState>();
+  readonly #progress?: ProgressCheck;
   #leading: boolean;
 
   /** Builds the runtime; {@linkcode run} starts it. */
@@ -139,6 +141,9 @@ export class ClusterRuntime<Context = unknown> {
         }
       },
     });
+
+    const due = ctl.passDue;
+    this.#progress = due && passDueCheck((o) => due(o, caches), opts.log, (key) => this.#enqueue(key));
 
     const events = new EventRecorder(this.client, (err) =>
       opts.log.warn("event not recorded: {error}", {
@@ -235,11 +240,12 @@ export class ClusterRuntime<Context = unknown> {
       this.#opts.log.warn("reconciling is paused for this cluster: nothing is changed until it is resumed");
       return;
     }
-    // Level-triggered: a new leader looks at everything once.
-    for (const inf of this.#informers.get(idOf(this.#primary))!) {
-      for (const o of inf.list()) this.queue.add(keyOf(o));
-    }
+    for (const o of this.#primaryObjects()) this.queue.add(keyOf(o)); // level-triggered: a new leader looks at all
     this.queue.resume();
+  }
+
+  #primaryObjects(): KubeObject[] {
+    return this.#of(this.#primary).flatMap((i) => i.list());
   }
 
   /** Runs until `signal` aborts, then stops taking work, lets in-flight reconciles finish and releases the lease. */
@@ -249,6 +255,11 @@ export class ClusterRuntime<Context = unknown> {
     const electorStop = new AbortController();
     const elector = this.#elector?.run(electorStop.signal);
     if (!this.#elector) this.#resumeWhenSynced();
+    const m = this.#opts.metrics, cluster = { cluster: this.name }, p = this.#progress;
+    const objects = () => this.#leading && !this.#opts.paused ? this.#primaryObjects() : undefined;
+    const report = (s?: number) =>
+      s === undefined ? m.oldestPassDue.delete(cluster) : m.oldestPassDue.set(cluster, s);
+    if (p) runProgressCheck(p, objects, report, stopInformers.signal);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });

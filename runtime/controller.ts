@@ -67,6 +67,11 @@ export interface Controller<Context> {
   watches: RelatedResource[];
   /** Builds the context of one cluster, once, before anything is reconciled there. */
   context(env: ControllerEnv): Context;
+  /**
+   * True when a reconciled object's state (with the caches) says a pass is due that has not happened; the runtime
+   * reports the oldest such object and queues one again when it is late (runtime/progress_check.ts).
+   */
+  passDue?(obj: KubeObject, caches: Caches): boolean;
   /** One pass over a key (`ns/name`); a throw goes to {@linkcode errorPolicy}. */
   reconcile(ctx: Context, key: string): Promise<HandlerResult | void>;
   errorPolicy: ErrorPolicy;

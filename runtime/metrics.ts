@@ -135,6 +135,10 @@ export class OperatorMetrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   readonly queueDepth = new Gauge("mysql_operator_queue_depth", "Keys waiting to be reconciled.");
+  readonly oldestPassDue = new Gauge(
+    "mysql_operator_oldest_pass_due_seconds",
+    "Age of the oldest object whose state says a pass is due that has not happened (children ready, status not).",
+  );
   readonly watchRestarts = new Counter(
     "mysql_operator_watch_restarts_total",
     "Watches restarted, by reason.",

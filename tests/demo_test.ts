@@ -66,7 +66,10 @@ Deno.test("deno task demo ends with every example object Ready", async () => {
   assert(out.success, `demo failed (exit ${out.code}):\n${stdout}\n${stderr}`);
   assertStringIncludes(stdout, "every example object is Ready");
   assertStringIncludes(stdout, `kubectl --context ${contextName(CLUSTERS[0])} get ms`);
-  const lastTable = stdout.slice(stdout.lastIndexOf("CLUSTER"));
+  // The objects table of the last status printed (the per-cluster table after it is also headed CLUSTER).
+  const heads = [...stdout.matchAll(/^CLUSTER +NAMESPACE +NAME\b/gm)];
+  assert(heads.length > 0, `no objects table in the demo's output:\n${stdout}`);
+  const lastTable = stdout.slice(heads[heads.length - 1].index);
   for (const name of EXAMPLES) assertStringIncludes(lastTable, name);
   assert(!/\b(False|Unknown)\b/.test(lastTable.split("\n\n")[0]), `not all Ready:\n${lastTable}`);
   // Made by this run (not left Ready by an earlier one): the course object in both clusters, orders in the second.

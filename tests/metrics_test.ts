@@ -21,6 +21,7 @@ const FAMILIES: Record<string, string> = {
   mysql_operator_reconcile_errors_total: "counter",
   mysql_operator_reconcile_duration_seconds: "histogram",
   mysql_operator_queue_depth: "gauge",
+  mysql_operator_oldest_pass_due_seconds: "gauge",
   mysql_operator_watch_restarts_total: "counter",
   mysql_operator_api_requests_total: "counter",
   mysql_operator_last_successful_backup_timestamp_seconds: "gauge",
@@ -121,6 +122,11 @@ Deno.test("/metrics: the full set, labelled by cluster, with numbers that match 
       "an empty queue",
       async () => total(await scrape(), "mysql_operator_queue_depth", cluster) === 0,
     );
+    // Every object Ready: none is owed a pass (the check runs every 5 s over the cache, so wait for its series).
+    await waitFor("the not-progressing gauge of the cluster at 0", async () => {
+      const s = samples(await scrape(), "mysql_operator_oldest_pass_due_seconds", cluster);
+      return s.length === 1 && s[0].value === 0;
+    });
     assertEquals(total(m, "mysql_operator_backup_failures_total", cluster), 0);
     assertEquals(samples(m, "mysql_operator_last_successful_backup_timestamp_seconds", cluster), []);
 

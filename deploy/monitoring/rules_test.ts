@@ -30,7 +30,7 @@ Deno.test({
   async fn() {
     const check = await promtool(HERE, "check", "rules", "rules.yaml");
     equal(check.code, 0, check.text);
-    ok(check.text.includes("SUCCESS: 5 rules found"), check.text);
+    ok(check.text.includes("SUCCESS: 6 rules found"), check.text);
     const test = await promtool(HERE, "test", "rules", "rules_test.yaml");
     equal(test.code, 0, test.text);
   },
