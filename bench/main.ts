@@ -27,6 +27,7 @@ import { httpClients } from "./http_clients.ts";
 import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
 import { ratio } from "./stats.ts";
 import { repeatMarkdown, summarizeRepeats } from "./repeat.ts";
+import { rewriteReport } from "./reanalyse.ts";
 
 const USAGE = `usage: deno task bench [flags]
 
@@ -52,6 +53,7 @@ flags:
   --keep                keep the clusters afterwards
   --out DIR             results directory (default bench/results)
   --label TEXT          a note stored with the results
+  --report DIR          no run: rewrite DIR's results.md from its results.json with this version's timeline analysis
   --repeat K            the whole benchmark K times (fresh clusters each time); writes each run's results and
                         <time>-repeat-K-MxN/summary.md with the min / median / max of every ratio (default 1)
   --operator-env K=V    environment of the operator process (repeatable), e.g. DENO_V8_FLAGS=--max-semi-space-size=2
@@ -228,6 +230,7 @@ function flags(argv: string[]) {
       out: { type: "string" },
       label: { type: "string" },
       repeat: { type: "string" },
+      report: { type: "string" },
       "operator-root": { type: "string" },
       "operator-env": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
@@ -262,6 +265,7 @@ function flags(argv: string[]) {
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
     repeat: int(values.repeat, "--repeat", 1),
+    report: values.report,
     operatorRoot: values["operator-root"],
     operatorEnv: Object.fromEntries((values["operator-env"] ?? []).map((kv) => {
       const i = kv.indexOf("=");
@@ -327,6 +331,10 @@ async function main(): Promise<number> {
   const f = flags(Deno.args);
   if (f.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (f.report) {
+    console.log(await rewriteReport(f.report));
     return 0;
   }
   const runs: Array<{ result: BenchResult; dir: string }> = [];

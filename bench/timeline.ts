@@ -81,6 +81,34 @@ export function slowestStep(t: Timeline): StepWait | undefined {
   return waits(t).reduce<StepWait | undefined>((a, w) => (!a || w.ms > a.ms ? w : a), undefined);
 }
 
+/** How many times a step's median wait in the run a wait must exceed (as well as the threshold) to be a stall. */
+export const STALL_OVER_MEDIAN = 5;
+
+/**
+ * Per step, the wait beyond which it is a stall: over the threshold AND over {@linkcode STALL_OVER_MEDIAN} times the
+ * step's median wait in the run. A queue that every object waits in (the volume binder binds claims one after the
+ * other: 100 s waits are its normal pace at 3 x 300) is the pace, not a stall; one object left behind for minutes
+ * while its peers took a second is.
+ */
+export function stallLimits(
+  timelines: Record<string, Map<string, Timeline>>,
+  thresholdMs: number,
+): Map<Step, number> {
+  const byStep = new Map<Step, number[]>();
+  for (const m of Object.values(timelines)) {
+    for (const t of m.values()) {
+      for (const w of waits(t)) byStep.set(w.step, [...(byStep.get(w.step) ?? []), w.ms]);
+    }
+  }
+  const limits = new Map<Step, number>();
+  for (const step of STEPS) {
+    const xs = (byStep.get(step) ?? []).sort((a, b) => a - b);
+    const median = xs.length ? xs[(xs.length - 1) >> 1] : 0;
+    limits.set(step, Math.max(thresholdMs, STALL_OVER_MEDIAN * median));
+  }
+  return limits;
+}
+
 /** One of the slowest objects of a run, with its timeline relative to `sent` (seconds). */
 export interface SlowObject {
   cluster: string;
@@ -126,6 +154,7 @@ export function analyse(
 ): TimelineReport {
   const all: SlowObject[] = [];
   const stalls: Stall[] = [];
+  const limits = stallLimits(timelines, stallThresholdS * 1000);
   let first = Infinity, last = -Infinity;
   for (const [cluster, m] of Object.entries(timelines)) {
     for (const [name, t] of m) {
@@ -133,7 +162,7 @@ export function analyse(
       first = Math.min(first, t.sent);
       let stalled = false;
       for (const w of waits(t)) {
-        if (controlPlaneOwner(w.owner) && w.ms > stallThresholdS * 1000) {
+        if (controlPlaneOwner(w.owner) && w.ms > limits.get(w.step)!) {
           stalled = true;
           stalls.push({ cluster, name, step: w.step, owner: w.owner, seconds: s1(w.ms) });
         }

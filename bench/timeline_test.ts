@@ -60,3 +60,23 @@ Deno.test("analyse names the slowest objects and the control-plane stalls, and t
   assertEquals(r.stallsByOwner, { "controller-manager: replicaset": 1 });
   assertEquals(r.unstalledTotalS, 95); // the slow operator counts; the stalled object does not
 });
+
+Deno.test("a wait every object shares (a queue such as the volume binder's) is the pace, not a stall", () => {
+  const m = new Map<string, Timeline>();
+  for (let i = 0; i < 10; i++) {
+    // Claims bound one after the other, 12 s apart: the last waits 108 s, the median 48 s.
+    m.set(`db-${i}`, {
+      sent: 0,
+      claimCreated: 0,
+      deploymentCreated: 0,
+      replicaSetCreated: 1,
+      podCreated: 2,
+      claimBound: 12_000 * i,
+      podScheduled: 12_000 * i + 100,
+    });
+  }
+  // One pod left by the scheduler for 300 s after its claim was Bound.
+  m.get("db-3")!.podScheduled = 36_000 + 300_000;
+  const r = analyse({ a: m }, "podScheduled");
+  assertEquals(r.stalls.map((s) => [s.name, s.owner]), [["db-3", "scheduler"]]);
+});

@@ -20,7 +20,10 @@ function argsOf(name: string, kcmQps?: number): Record<string, string> {
 }
 
 Deno.test("every cluster gets the flags a real kubelet and fast outage recovery need", () => {
-  assertEquals(argsOf("kube-scheduler")["leader-elect"], "false");
+  assertEquals(argsOf("kube-scheduler"), {
+    "leader-elect": "false",
+    "pod-max-in-unschedulable-pods-duration": "15s",
+  });
   // A bounded write-ahead log to replay at each start (tests/cluster_ports_test.ts sees it on the process).
   assertEquals(argsOf("etcd"), { "snapshot-count": "200" });
   assertEquals(argsOf("kube-controller-manager"), {
