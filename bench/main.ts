@@ -27,7 +27,7 @@ import { httpClients } from "./http_clients.ts";
 import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
 import { ratio } from "./stats.ts";
 import { repeatMarkdown, summarizeRepeats } from "./repeat.ts";
-import { rewriteReport } from "./reanalyse.ts";
+import { beyondOf, rewriteReport } from "./reanalyse.ts";
 
 const USAGE = `usage: deno task bench [flags]
 
@@ -54,6 +54,7 @@ flags:
   --out DIR             results directory (default bench/results)
   --label TEXT          a note stored with the results
   --report DIR          no run: rewrite DIR's results.md from its results.json with this version's timeline analysis
+                        (repeatable: with several, also their repeat summary, as --repeat writes it)
   --repeat K            the whole benchmark K times (fresh clusters each time); writes each run's results and
                         <time>-repeat-K-MxN/summary.md with the min / median / max of every ratio (default 1)
   --operator-env K=V    environment of the operator process (repeatable), e.g. DENO_V8_FLAGS=--max-semi-space-size=2
@@ -159,6 +160,7 @@ async function runProfile(
         ),
       };
     }
+    result.beyond = beyondOf(result);
     if (f.idleMinutes > 0) result.idle = await idle(c, r, f.idleMinutes, o);
     if (f.deletion) {
       log(`${profile}: deletion: ${f.clusters} x ${f.objects} objects deleted at once (final backups)`);
@@ -230,7 +232,7 @@ function flags(argv: string[]) {
       out: { type: "string" },
       label: { type: "string" },
       repeat: { type: "string" },
-      report: { type: "string" },
+      report: { type: "string", multiple: true },
       "operator-root": { type: "string" },
       "operator-env": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
@@ -265,7 +267,7 @@ function flags(argv: string[]) {
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
     repeat: int(values.repeat, "--repeat", 1),
-    report: values.report,
+    report: values.report ?? [],
     operatorRoot: values["operator-root"],
     operatorEnv: Object.fromEntries((values["operator-env"] ?? []).map((kv) => {
       const i = kv.indexOf("=");
@@ -327,35 +329,42 @@ async function runOnce(f: ReturnType<typeof flags>): Promise<{ result: BenchResu
   return { result, dir };
 }
 
+/** Writes `<time>-repeat-K-MxN/summary.{json,md}` over several runs of the same parameters. */
+async function writeRepeatSummary(
+  out: string,
+  runs: Array<{ result: BenchResult; dir: string }>,
+): Promise<void> {
+  const r0 = runs[0].result;
+  const stamp = r0.startedAt.replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+  const dir = `${out}/${stamp}-repeat-${runs.length}-${r0.params.clusters}x${r0.params.objects}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const results = runs.map((r) => r.result);
+  await Deno.writeTextFile(`${dir}/summary.json`, JSON.stringify(summarizeRepeats(results), null, 2) + "\n");
+  const md = repeatMarkdown(results, runs.map((r) => r.dir));
+  await Deno.writeTextFile(`${dir}/summary.md`, md);
+  console.log(md);
+  console.log(`repeat summary: ${dir}`);
+}
+
 async function main(): Promise<number> {
   const f = flags(Deno.args);
   if (f.help) {
     console.log(USAGE);
     return 0;
   }
-  if (f.report) {
-    console.log(await rewriteReport(f.report));
-    return 0;
-  }
   const runs: Array<{ result: BenchResult; dir: string }> = [];
-  for (let i = 1; i <= f.repeat; i++) {
-    if (f.repeat > 1) log(`repeat ${i} of ${f.repeat}`);
-    runs.push(await runOnce(f));
+  if (f.report.length) {
+    for (const dir of f.report) {
+      console.log(await rewriteReport(dir));
+      runs.push({ dir, result: JSON.parse(await Deno.readTextFile(`${dir}/results.json`)) });
+    }
+  } else {
+    for (let i = 1; i <= f.repeat; i++) {
+      if (f.repeat > 1) log(`repeat ${i} of ${f.repeat}`);
+      runs.push(await runOnce(f));
+    }
   }
-  if (f.repeat > 1) {
-    const stamp = runs[0].result.startedAt.replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
-    const dir = `${f.out}/${stamp}-repeat-${f.repeat}-${f.clusters}x${f.objects}`;
-    await Deno.mkdir(dir, { recursive: true });
-    const results = runs.map((r) => r.result);
-    await Deno.writeTextFile(
-      `${dir}/summary.json`,
-      JSON.stringify(summarizeRepeats(results), null, 2) + "\n",
-    );
-    const md = repeatMarkdown(results, runs.map((r) => r.dir));
-    await Deno.writeTextFile(`${dir}/summary.md`, md);
-    console.log(md);
-    console.log(`repeat summary: ${dir}`);
-  }
+  if (runs.length > 1) await writeRepeatSummary(f.out, runs);
   return runs.some((r) => r.result.profiles.some((p) => p.error)) ? 1 : 0;
 }
 

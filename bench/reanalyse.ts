@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { analyse, type Step, type Timeline } from "./timeline.ts";
-import { type BenchResult, chart, markdown, summary } from "./report.ts";
+import { analyse, beyondByOwner, type Step, type Timeline } from "./timeline.ts";
+import { type BenchResult, chart, markdown, type ProfileResult, summary } from "./report.ts";
 import type { RunTiming } from "./phases.ts";
 import { ratio } from "./stats.ts";
 
@@ -24,11 +24,19 @@ function reanalyse(run: RunTiming | undefined, done: Step): void {
   run.timelines = analyse(timelines, done);
 }
 
+/** The operator's objects slower than 1.2 x the lower bound's total, by the owner of their longest wait. */
+export function beyondOf(p: ProfileResult): ProfileResult["beyond"] {
+  if (!p.lowerBound || !p.operator?.objectTimelines || Number.isNaN(p.lowerBound.totalMs)) return undefined;
+  const limitS = Math.round(p.lowerBound.totalMs * 1.2 / 100) / 10;
+  return { limitS, byOwner: beyondByOwner(p.operator.objectTimelines, "ready", limitS) };
+}
+
 /** Re-analyses a result in place (timelines and the unstalled ratio). */
 export function reanalyseResult(r: BenchResult): BenchResult {
   for (const p of r.profiles) {
     reanalyse(p.lowerBound, "available");
     reanalyse(p.operator, "ready");
+    p.beyond = beyondOf(p);
     if (p.ratio) {
       p.ratio.unstalled = ratio(
         p.operator?.timelines?.unstalledTotalS ?? undefined,

@@ -84,6 +84,24 @@ export function repeatMarkdown(results: BenchResult[], dirs: string[]): string {
     ).join(", ")
   );
   out.push("", "Control-plane stalls per run (lower bound / operator): " + stalls.join("; "), "");
+  const beyond = results.map((r, i) =>
+    `run ${i + 1}: ` +
+    r.profiles.map((p) =>
+      `${p.profile}: ${
+        p.beyond
+          ? `over ${p.beyond.limitS} s: ${
+            Object.entries(p.beyond.byOwner).map(([k, v]) => `${v} ${k}`).join(", ") || "none"
+          }`
+          : "–"
+      }`
+    ).join(", ")
+  );
+  out.push(
+    "The operator's objects slower than 1.2 x the lower bound's total, by the owner of their longest wait:",
+    "",
+    ...beyond.map((b) => `- ${b}`),
+    "",
+  );
   out.push("Runs:", "", ...dirs.map((d) => `- ${d}`), "");
   return out.join("\n");
 }

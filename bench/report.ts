@@ -29,6 +29,8 @@ export interface ProfileResult {
   /** Operator / lower bound. */
   /** Operator / lower bound; `unstalled`: of the totals without control-plane stalls (bench/timeline.ts). */
   ratio?: { total?: number; p50?: number; p99?: number; unstalled?: number };
+  /** The operator's objects slower than 1.2 x the lower bound's total, by the owner of their longest wait. */
+  beyond?: { limitS: number; byOwner: Record<string, number> };
   idle?: IdleResult;
   deletion?: DeletionResult;
   outage?: OutageResult;
@@ -415,6 +417,10 @@ export function summary(r: BenchResult): string {
       );
     }
     if (p.ratio) parts.push(`ratio ${n(p.ratio.total)} (without stalls ${n(p.ratio.unstalled)})`);
+    if (p.beyond) {
+      const by = Object.entries(p.beyond.byOwner).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
+      parts.push(`objects over ${p.beyond.limitS} s (1.2 x lower bound): ${by}`);
+    }
     const stalls = [p.lowerBound, p.operator].map((x) => x?.timelines?.stalls.length ?? "–");
     parts.push(`control-plane stalls ${stalls[0]} (lower bound) / ${stalls[1]} (operator)`);
     if (p.idle) {

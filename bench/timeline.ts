@@ -188,3 +188,21 @@ export function analyse(
   const unstalledTotalS = last === -Infinity ? null : s1(last - first);
   return { slowest: all.slice(0, limit), stalls, stallsByOwner, stallThresholdS, unstalledTotalS };
 }
+
+/** The objects of a run slower than `limitS`, counted by the owner of their longest wait. */
+export function beyondByOwner(
+  objectTimelines: Record<string, Record<string, Partial<Record<Step, number>>>>,
+  done: Step,
+  limitS: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const objects of Object.values(objectTimelines)) {
+    for (const steps of Object.values(objects)) {
+      const end = steps[done];
+      if (end !== undefined && end <= limitS) continue;
+      const owner = slowestStep(steps)?.owner ?? "never done";
+      out[owner] = (out[owner] ?? 0) + 1;
+    }
+  }
+  return out;
+}

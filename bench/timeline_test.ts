@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/_assert.ts";
-import { analyse, slowestStep, type Timeline, waits } from "./timeline.ts";
+import { analyse, beyondByOwner, slowestStep, type Timeline, waits } from "./timeline.ts";
 
 Deno.test("an operator timeline charges each wait to the step's owner, from its latest prerequisite", () => {
   const t: Timeline = {
@@ -79,4 +79,20 @@ Deno.test("a wait every object shares (a queue such as the volume binder's) is t
   m.get("db-3")!.podScheduled = 36_000 + 300_000;
   const r = analyse({ a: m }, "podScheduled");
   assertEquals(r.stalls.map((s) => [s.name, s.owner]), [["db-3", "scheduler"]]);
+});
+
+Deno.test("beyondByOwner counts the objects slower than a limit by the owner of their longest wait", () => {
+  const r = beyondByOwner(
+    {
+      a: {
+        quick: { sent: 0, deploymentCreated: 1, ready: 10 },
+        bound: { sent: 0, claimCreated: 1, claimBound: 150, ready: 151 },
+        queued: { sent: 0, operatorFirst: 120, deploymentCreated: 121, ready: 130 },
+        never: { sent: 0, operatorFirst: 1 },
+      },
+    },
+    "ready",
+    100,
+  );
+  assertEquals(r, { "controller-manager: volume binding": 1, "operator queue": 2 });
 });

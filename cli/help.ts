@@ -49,7 +49,7 @@ ${SELECTION}
   --paused-context NAME    keep watching this context but reconcile nothing there (maintenance); repeatable
 
 Operation:
-  --concurrency N          objects reconciled at once per cluster (default 8)
+  --concurrency N          objects reconciled at once per cluster (default 32)
   --hostpath-root DIR      node directory of operator-made hostPath volumes (default /tmp/hostpath_pv)
   --image-pull-policy P    Always | IfNotPresent | Never for every pod (default: the cluster's)
   --resync-seconds N       re-check every object at least this often (default 600)
