@@ -155,8 +155,8 @@ async function runProfile(
         p50: ratio(run.result.latency.p50, result.lowerBound.latency.p50),
         p99: ratio(run.result.latency.p99, result.lowerBound.latency.p99),
         unstalled: ratio(
-          run.result.timelines?.unstalledTotalS ?? undefined,
-          result.lowerBound.timelines?.unstalledTotalS ?? undefined,
+          run.result.timelines?.unstalledMaxS ?? undefined,
+          result.lowerBound.timelines?.unstalledMaxS ?? undefined,
         ),
       };
     }

@@ -39,8 +39,8 @@ export function reanalyseResult(r: BenchResult): BenchResult {
     p.beyond = beyondOf(p);
     if (p.ratio) {
       p.ratio.unstalled = ratio(
-        p.operator?.timelines?.unstalledTotalS ?? undefined,
-        p.lowerBound?.timelines?.unstalledTotalS ?? undefined,
+        p.operator?.timelines?.unstalledMaxS ?? undefined,
+        p.lowerBound?.timelines?.unstalledMaxS ?? undefined,
       );
     }
   }

@@ -62,8 +62,8 @@ export function repeatMarkdown(results: BenchResult[], dirs: string[]): string {
       results[0].params.objects
     } objects`,
     "",
-    "Operator / lower bound per run (total, p50, p99; `unstalled`: totals without objects held up by a control-plane " +
-    "stall; `maxOverLowerBound`: the operator's slowest object / the lower bound's total).",
+    "Operator / lower bound per run (total, p50, p99; `unstalled`: of the slowest latencies, objects held up by " +
+    "a control-plane stall left out; `maxOverLowerBound`: the operator's slowest object / the lower bound's total).",
     "",
     "| cluster set | figure | min | median | max | each run |",
     "|---|---|---|---|---|---|",

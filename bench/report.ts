@@ -27,7 +27,7 @@ export interface ProfileResult {
   lowerBound?: LowerBoundResult;
   operator?: OperatorRunResult;
   /** Operator / lower bound. */
-  /** Operator / lower bound; `unstalled`: of the totals without control-plane stalls (bench/timeline.ts). */
+  /** Operator / lower bound; `unstalled`: of the slowest latencies without stalled objects (bench/timeline.ts). */
   ratio?: { total?: number; p50?: number; p99?: number; unstalled?: number };
   /** The operator's objects slower than 1.2 x the lower bound's total, by the owner of their longest wait. */
   beyond?: { limitS: number; byOwner: Record<string, number> };

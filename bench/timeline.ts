@@ -136,8 +136,8 @@ export interface TimelineReport {
   /** Stall counts by owner. */
   stallsByOwner: Record<string, number>;
   stallThresholdS: number;
-  /** First send -> last object done, over the objects with no stall (seconds; null when none finished). */
-  unstalledTotalS: number | null;
+  /** The slowest latency (send -> done) of the objects with no stall (seconds; null when none finished). */
+  unstalledMaxS: number | null;
 }
 
 const s1 = (ms: number) => Math.round(ms / 100) / 10;
@@ -155,11 +155,10 @@ export function analyse(
   const all: SlowObject[] = [];
   const stalls: Stall[] = [];
   const limits = stallLimits(timelines, stallThresholdS * 1000);
-  let first = Infinity, last = -Infinity;
+  let last = -Infinity;
   for (const [cluster, m] of Object.entries(timelines)) {
     for (const [name, t] of m) {
       if (t.sent === undefined) continue;
-      first = Math.min(first, t.sent);
       let stalled = false;
       for (const w of waits(t)) {
         if (controlPlaneOwner(w.owner) && w.ms > limits.get(w.step)!) {
@@ -168,7 +167,7 @@ export function analyse(
         }
       }
       const end = t[done];
-      if (!stalled && end !== undefined) last = Math.max(last, end);
+      if (!stalled && end !== undefined) last = Math.max(last, end - t.sent);
       const slow = slowestStep(t);
       all.push({
         cluster,
@@ -185,8 +184,8 @@ export function analyse(
   stalls.sort((a, b) => b.seconds - a.seconds);
   const stallsByOwner: Record<string, number> = {};
   for (const s of stalls) stallsByOwner[s.owner] = (stallsByOwner[s.owner] ?? 0) + 1;
-  const unstalledTotalS = last === -Infinity ? null : s1(last - first);
-  return { slowest: all.slice(0, limit), stalls, stallsByOwner, stallThresholdS, unstalledTotalS };
+  const unstalledMaxS = last === -Infinity ? null : s1(last);
+  return { slowest: all.slice(0, limit), stalls, stallsByOwner, stallThresholdS, unstalledMaxS };
 }
 
 /** The objects of a run slower than `limitS`, counted by the owner of their longest wait. */
