@@ -79,6 +79,9 @@ function timelinesOf(
   const objectTimelines: NonNullable<RunTiming["objectTimelines"]> = {};
   for (const t of ts) {
     for (const [name, at] of sent[t.cluster] ?? []) t.mark(name, "sent", at);
+    // Ready and Available are the tracker's own first-seen maps (the Deployment is named as its instance).
+    for (const [name, at] of t.ready) t.mark(name, "ready", at);
+    for (const [name, at] of t.available) t.mark(name, "available", at);
     const rel: Record<string, Partial<Record<Step, number>>> = {};
     for (const [name, tl] of t.timelines) {
       if (tl.sent === undefined) continue;

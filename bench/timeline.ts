@@ -97,7 +97,11 @@ export function stallLimits(
   const byStep = new Map<Step, number[]>();
   for (const m of Object.values(timelines)) {
     for (const t of m.values()) {
-      for (const w of waits(t)) byStep.set(w.step, [...(byStep.get(w.step) ?? []), w.ms]);
+      for (const w of waits(t)) {
+        const xs = byStep.get(w.step);
+        if (xs) xs.push(w.ms);
+        else byStep.set(w.step, [w.ms]);
+      }
     }
   }
   const limits = new Map<Step, number>();

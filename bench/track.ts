@@ -9,6 +9,8 @@ import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, type Resource, RESOURCES } from "../runtime/kube/resources.ts";
 import { APP_LABELS } from "../templates/labels.ts";
+// Available the way the operator judges it: the reconciler's own rule.
+import { deploymentAvailable } from "../reconcilers/progress_due.ts";
 import type { Step, Timeline } from "./timeline.ts";
 
 /** ReplicaSets: watched by the benchmark only (the operator never reads them). */
@@ -65,12 +67,6 @@ async function listWatch(
     }
   }
   state("stopped");
-}
-
-/** True when a Deployment is Available the way the operator judges it. */
-export function deploymentAvailable(d: KubeObject): boolean {
-  return (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
-    (d.status?.updatedReplicas ?? 0) >= 1 && (d.status?.availableReplicas ?? 0) >= 1;
 }
 
 /** True when a MySQL object's Ready condition is True. */
@@ -139,7 +135,6 @@ export class NamespaceTracker {
       this.present.add(name);
       if (o.metadata?.finalizers?.length || o.status) this.mark(name, "operatorFirst", now);
       if (mysqlReady(o) && !this.ready.has(name)) this.ready.set(name, now);
-      if (mysqlReady(o)) this.mark(name, "ready", now);
     });
     watch(RESOURCES.deployment, (t, o) => {
       const name = o.metadata!.name!;
@@ -151,7 +146,6 @@ export class NamespaceTracker {
       this.deployments.add(name);
       if (deploymentAvailable(o) && !this.available.has(name)) this.available.set(name, now);
       this.markChild(o, "deploymentCreated", now);
-      if (deploymentAvailable(o)) this.markChild(o, "available", now);
     });
     watch(RESOURCES.pvc, (t, o) => {
       const name = o.metadata!.name!;

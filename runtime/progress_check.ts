@@ -32,7 +32,7 @@ export class ProgressCheck {
     this.#opts = opts;
   }
 
-  /** Looks at every object once at `now` (ms); returns the age in ms of the oldest due object (0: none). */
+  /** Looks at every object once at `now` (ms, any monotonic clock); returns the age in ms of the oldest due object (0: none). */
   tick(objects: Iterable<KubeObject>, now: number): number {
     const { due, thresholdMs, onLate } = this.#opts;
     const seen = new Set<string>();
@@ -78,8 +78,11 @@ export function runProgressCheck(
   signal: AbortSignal,
 ): void {
   const timer = setInterval(() => {
-    const objects = list(); // undefined: not reconciling here now (not leading, paused)
-    report(objects ? check.tick(objects, Date.now()) / 1000 : undefined);
+    // undefined: not reconciling here now (not leading, paused); forget what was due, so a return to leading starts
+    // every age from zero. The monotonic clock: a VM whose wall clock steps ahead would make every object late.
+    const objects = list();
+    const oldest = check.tick(objects ?? [], performance.now());
+    report(objects ? oldest / 1000 : undefined);
   }, PROGRESS_CHECK_EVERY_MS);
   signal.addEventListener("abort", () => clearInterval(timer), { once: true });
 }

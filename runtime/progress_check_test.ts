@@ -1,5 +1,6 @@
 import { assertEquals } from "../tests/_assert.ts";
-import { ProgressCheck } from "./progress_check.ts";
+import { PASS_DUE_THRESHOLD_MS, passDueCheck, ProgressCheck } from "./progress_check.ts";
+import { getLogger } from "@logtape/logtape";
 import type { KubeObject } from "./kube/client.ts";
 
 const obj = (name: string, due: boolean): KubeObject => ({
@@ -40,4 +41,14 @@ Deno.test("an object that progressed (or went away) starts from zero if it is du
   assertEquals(late, []);
   check.tick([], 100);
   assertEquals(check.due, 0);
+});
+
+Deno.test("passDueCheck queues an object again once it is late by the threshold, and not before", () => {
+  const queued: string[] = [];
+  const check = passDueCheck((o) => Boolean(o.status?.due), getLogger(["test"]), (key) => queued.push(key));
+  check.tick([obj("a", true), obj("b", false)], 0);
+  check.tick([obj("a", true), obj("b", false)], PASS_DUE_THRESHOLD_MS - 1);
+  assertEquals(queued, []);
+  check.tick([obj("a", true), obj("b", false)], PASS_DUE_THRESHOLD_MS);
+  assertEquals(queued, ["ns/a"]);
 });
