@@ -22,6 +22,7 @@ import {
   type RunningOperator,
 } from "./phases.ts";
 import { ProcSampler } from "./proc.ts";
+import { MemorySampler } from "./memory.ts";
 import { removeLeftovers } from "./workload.ts";
 import { httpClients } from "./http_clients.ts";
 import { type BenchResult, machineInfo, type ProfileResult, versions, writeResults } from "./report.ts";
@@ -98,7 +99,8 @@ async function startOperator(
     if (Date.now() > deadline) throw new Error(`the operator did not become ready: ${JSON.stringify(r)}`);
     await new Promise((res) => setTimeout(res, 250));
   }
-  return { op, sampler, metrics: async () => (await op.http("/metrics")).body };
+  const metrics = async () => (await op.http("/metrics")).body;
+  return { op, sampler, memory: new MemorySampler(metrics), metrics };
 }
 
 async function runProfile(
@@ -181,8 +183,10 @@ async function runProfile(
       result.outage = await outage(c, f.outage, `bench-outage-${runId}`, r, run.result, o);
     }
     r.sampler.sample();
+    await r.memory.sample();
     result.operatorProcess = {
       peakRssMB: Math.round(r.sampler.peakRssBytes / 1024 / 102.4) / 10,
+      memory: r.memory.stop(),
       cpuSeconds: r.sampler.last?.cpuSeconds,
       connectionsOpened: r.sampler.connectionsOpened,
       maxOpenConnections: r.sampler.maxOpenConnections,
@@ -194,6 +198,7 @@ async function runProfile(
   } finally {
     if (r) {
       r.sampler.stop();
+      r.memory.stop();
       await r.op.stop();
       // What the operator said about late objects and watch restarts (the timelines' other half); the rest goes.
       const notable = (await r.op.logs()).split("\n").filter((l) =>

@@ -24,6 +24,7 @@ import {
   snapshot,
 } from "./snapshot.ts";
 import { mb, ProcSampler } from "./proc.ts";
+import type { MemorySampler } from "./memory.ts";
 import type { DirectResult } from "./direct_writer.ts";
 import type { OperatorProcess } from "./operator_process.ts";
 import { startCluster, stopCluster } from "../tools/cluster/clusters.ts";
@@ -241,6 +242,8 @@ export interface OperatorRunResult extends RunTiming {
 export interface RunningOperator {
   op: OperatorProcess;
   sampler: ProcSampler;
+  /** The RSS split from the operator's /metrics (bench/memory.ts). */
+  memory: MemorySampler;
   metrics: () => Promise<string>;
 }
 

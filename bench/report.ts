@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { MemoryReport } from "./memory.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import type { HttpClientsResult } from "./http_clients.ts";
 import type {
@@ -37,6 +38,8 @@ export interface ProfileResult {
   /** The operator process over the whole profile. */
   operatorProcess?: {
     peakRssMB: number;
+    /** RSS split from the operator's /metrics, sampled every second (bench/memory.ts). */
+    memory?: MemoryReport;
     cpuSeconds?: number;
     connectionsOpened: number;
     maxOpenConnections: number;
@@ -314,6 +317,25 @@ export function markdown(r: BenchResult): string {
         } | ${o.connectionsOpened} | ${o.maxOpenConnections} |`,
       );
     }
+    const split = procs.filter((p) => p.operatorProcess!.memory);
+    if (split.length) {
+      out.push(
+        "",
+        "Where the memory went (from the operator's /metrics every second: the sample with the highest RSS, and each",
+        "part's own highest; rest = RSS less the reserved V8 heap and external memory: runtime, buffers, allocator):",
+        "",
+        "| cluster set | samples | at peak: RSS | heap reserved | heap used | external | rest | highest: heap reserved | heap used | external | rest |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+      );
+      for (const p of split) {
+        const { samples, atPeak: a, max: m } = p.operatorProcess!.memory!;
+        out.push(
+          `| ${
+            limits(p)
+          } | ${samples} | ${a.rssMB} | ${a.heapTotalMB} | ${a.heapUsedMB} | ${a.externalMB} | ${a.restMB} | ${m.heapTotalMB} | ${m.heapUsedMB} | ${m.externalMB} | ${m.restMB} |`,
+        );
+      }
+    }
   }
   const http = r.profiles.find((p) => p.http)?.http;
   if (http) {
@@ -428,6 +450,8 @@ export function summary(r: BenchResult): string {
     }
     if (p.deletion) parts.push(`deletion ${s(p.deletion.totalMs)} s`);
     if (p.operatorProcess) parts.push(`peak RSS ${p.operatorProcess.peakRssMB} MB`);
+    const at = p.operatorProcess?.memory?.atPeak;
+    if (at) parts.push(`(heap ${at.heapTotalMB}, external ${at.externalMB}, rest ${at.restMB} MB)`);
     if (p.operatorNotable) {
       const late = p.operatorNotable.lines.filter((l) => l.includes("not progressing")).length;
       parts.push(`operator log: ${late} "not progressing", ${p.operatorNotable.count - late} watch restarts`);

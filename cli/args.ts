@@ -25,6 +25,7 @@ export const RUN_FLAGS = {
   "http-addr": { type: "string" },
   "leader-elect": { type: "boolean" },
   "no-leader-elect": { type: "boolean" },
+  "no-shard": { type: "boolean" },
   "lease-namespace": { type: "string" },
   "lease-name": { type: "string" },
   "lease-duration-seconds": { type: "string" },

@@ -57,6 +57,9 @@ Operation:
 Leader election (one Lease per cluster; two processes never reconcile one cluster at once):
   --leader-elect           elect one leader per cluster through a Lease (the default)
   --no-leader-elect        reconcile without a Lease (one process only!)
+  --no-shard               lead every cluster whose Lease is free; by default replicas over the same clusters
+                           share them: each leads at most ceil(clusters / live replicas), seen through member
+                           Leases (<lease name>-member-N) in every cluster, and hands over the rest
   --lease-namespace NS     namespace of the Lease (default: $POD_NAMESPACE, else kube-system)
   --lease-name NAME        Lease name (default mysql-operator)
   --lease-duration-seconds N  failover time after a holder dies (default 15)

@@ -76,6 +76,7 @@ export async function runCommand(args: string[]): Promise<number> {
       identity,
       leaseDurationMs: leaseSeconds * 1000,
     },
+    shard: !f["no-shard"],
     kubeconfigDir: dir,
     clusterSecrets: secretsSelector !== undefined
       ? { namespace: secretsNamespace!, selector: secretsSelector, pauseAnnotation: ANNOTATIONS.reconcile }

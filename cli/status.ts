@@ -74,7 +74,8 @@ export interface ClusterRow {
 async function operatorLeases(client: KubeClient): Promise<ClusterRow["leases"]> {
   const list = await client.list(collectionPath(RESOURCES.lease));
   return list.items
-    .filter((l) => l.metadata?.name?.startsWith("mysql-operator"))
+    // Member slots (runtime/membership.ts) say which replicas are live, not who leads.
+    .filter((l) => l.metadata?.name?.startsWith("mysql-operator") && !/-member-\d+$/.test(l.metadata.name))
     .map((l) => ({
       namespace: l.metadata!.namespace!,
       name: l.metadata!.name!,

@@ -10,7 +10,9 @@ import { type Connection, KubeClient, type KubeObject } from "./kube/client.ts";
 import { keyOf, type Resource } from "./kube/resources.ts";
 import { Informer, type InformerState } from "./informer.ts";
 import { WorkQueue } from "./work_queue.ts";
-import { LeaderElector, type LeaseOptions } from "./lease.ts";
+import type { LeaseOptions } from "./lease.ts";
+import { type Leadership, leadership } from "./leadership.ts";
+import type { ShardBook } from "./shard.ts";
 import { EventRecorder } from "./events.ts";
 import type { OperatorMetrics } from "./metrics.ts";
 import type { Caches, Controller, WatchedResource } from "./controller.ts";
@@ -29,6 +31,8 @@ export interface ClusterRuntimeOptions<Context> {
   concurrency: number;
   /** Leader election; undefined: this process reconciles unconditionally. */
   lease?: LeaseOptions;
+  /** The clusters this process shares with other replicas (with `lease`); undefined: it leads all it can. */
+  shard?: ShardBook;
   metrics: OperatorMetrics;
   log: Logger;
   /**
@@ -71,7 +75,7 @@ export class ClusterRuntime<Context = unknown> {
   /** Informers by resource: one per served namespace of a namespaced resource (one if all are), else one. */
   readonly #informers = new Map<string, Informer[]>();
   readonly #primary: Resource;
-  readonly #elector?: LeaderElector;
+  readonly #leadership?: Leadership;
   readonly #ctx: Context;
   readonly #informerStates = new Map<Informer, InformerState>();
   readonly #progress?: ProgressCheck;
@@ -160,40 +164,35 @@ export class ClusterRuntime<Context = unknown> {
     });
 
     this.#leading = !opts.lease;
-    let lastLeaseError = "", lastHolder = "";
-    if (opts.lease) {
-      this.#elector = new LeaderElector(this.client, opts.lease, {
-        onStartedLeading: () => {
-          this.#leading = true;
-          m.leader.set({ cluster }, 1);
-          opts.log.info("acquired lease {lease}: reconciling this cluster", { lease: opts.lease!.name });
-          this.#resumeWhenSynced();
-        },
-        onStoppedLeading: () => {
-          this.#leading = false;
-          m.leader.set({ cluster }, 0);
-          m.forgetInstances(cluster);
-          this.queue.pause();
-          opts.log.warn("lost lease {lease}: stopped reconciling this cluster", { lease: opts.lease!.name });
-        },
-        onHolder: (holder) => {
-          // One series per cluster: the previous holder's goes, or a failover would show two holders.
-          m.leaseHolder.delete({ cluster, holder: lastHolder });
-          lastHolder = holder;
-          m.leaseHolder.set({ cluster, holder }, 1);
-          opts.log.info("lease holder is {holder}", { holder: holder || "(none)" });
-        },
-        // A lease error keeps this process from reconciling the cluster (e.g. 403 Forbidden on leases): say so
-        // once per distinct error at warning level, not every retry period.
-        onError: (err) => {
-          const error = (err as Error)?.message ?? String(err);
-          if (error === lastLeaseError) return opts.log.debug("lease: {error}", { error });
-          lastLeaseError = error;
-          opts.log.warn("lease {lease}: {error}", { lease: opts.lease!.name, error });
-        },
-      });
-      m.leader.set({ cluster }, 0);
-    }
+    this.#leadership = opts.lease && leadership({
+      cluster,
+      client: this.client,
+      lease: opts.lease,
+      metrics: m,
+      log: opts.log,
+      shard: opts.shard,
+      onStartedLeading: () => {
+        this.#leading = true;
+        this.#resumeWhenSynced();
+      },
+      onStoppedLeading: () => {
+        this.#leading = false;
+        this.queue.pause();
+      },
+      handOver: (ms) => this.#drain(ms),
+    });
+  }
+
+  /** Stops taking work and waits up to `ms` for the passes in flight; if they outlast it, work goes on. */
+  async #drain(ms: number): Promise<boolean> {
+    this.queue.pause();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = await Promise.race([
+      this.queue.idle().then(() => true),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms)),
+    ]).finally(() => clearTimeout(timer));
+    if (!idle && this.#leading && !this.#opts.paused) this.queue.resume();
+    return idle;
   }
 
   #serves(ns: string): boolean {
@@ -253,8 +252,8 @@ export class ClusterRuntime<Context = unknown> {
     const stopInformers = new AbortController();
     const informers = this.informers.map((i) => i.run(stopInformers.signal));
     const electorStop = new AbortController();
-    const elector = this.#elector?.run(electorStop.signal);
-    if (!this.#elector) this.#resumeWhenSynced();
+    const elector = this.#leadership?.run(electorStop.signal);
+    if (!this.#leadership) this.#resumeWhenSynced();
     const m = this.#opts.metrics, cluster = { cluster: this.name }, p = this.#progress;
     const objects = () => this.#leading && !this.#opts.paused ? this.#primaryObjects() : undefined;
     const report = (s?: number) =>
@@ -288,7 +287,7 @@ export class ClusterRuntime<Context = unknown> {
       synced,
       connected,
       leading: this.#leading,
-      leaseHolder: this.#elector?.holder,
+      leaseHolder: this.#leadership?.elector.holder,
       queueDepth: this.queue.depth,
       ...(this.#lastContact ? { lastContact: new Date(this.#lastContact).toISOString() } : {}),
       ...(lastError ? { lastError } : {}),

@@ -16,6 +16,8 @@ export interface HttpSources {
    */
   health(): {
     clusters: ClusterHealth[];
+    /** When replicas share the clusters: the live replicas seen, this one's share, and how many it leads. */
+    shard?: { replicas: string[]; share: number; leading: number };
     failed: Array<{ cluster: string; error: string }>;
     kubeconfigDirProblems?: Array<{ file: string; error: string }>;
   };

@@ -47,7 +47,7 @@ export function leaseNameFor(base: string, namespaces: readonly string[]): strin
  * FNV-1a 64-bit as 16 hex digits. The same function as templates/names.ts's (which the runtime may not import): a
  * changed hash would rename the Lease and let two operator versions lead one cluster at once during an upgrade.
  */
-function fnv1a64(text: string): string {
+export function fnv1a64(text: string): string {
   let hash = 0xcbf29ce484222325n;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= BigInt(byte);
@@ -62,6 +62,23 @@ export interface LeaseCallbacks {
   onStoppedLeading(): void;
   onHolder?(holder: string): void;
   onError?(err: unknown): void;
+  /**
+   * Asked before the elector gives up a Lease it holds because the gate says so: stop the work and resolve true
+   * once none is in flight (within `ms`), or false to keep leading for now.
+   */
+  handOver?(ms: number): Promise<boolean>;
+}
+
+/** What a shared book of clusters (runtime/shard.ts) says to one cluster's elector. */
+export interface LeaseGate {
+  /** Whether the process may take this Lease now; a yes holds a place until {@linkcode LeaseGate.settle}. */
+  reserve(): boolean;
+  /** Whether the process leads the cluster after an attempt. */
+  settle(leading: boolean): void;
+  /** The Lease's holder let it run out (it may be gone). */
+  expired(holder: string): void;
+  /** Whether to hand the cluster over now. */
+  excess(): boolean;
 }
 
 function micro(d: Date): string {
@@ -73,6 +90,7 @@ export class LeaderElector {
   readonly #client: KubeClient;
   readonly #opts: LeaseOptions;
   readonly #cb: LeaseCallbacks;
+  readonly #gate?: LeaseGate;
   #leading = false;
   // Local durations are measured on the monotonic clock (performance.now()): a step of the wall clock (a VM
   // resumed, NTP) must neither make a standby think the lease expired nor make the leader think it missed renewals.
@@ -83,10 +101,11 @@ export class LeaderElector {
   #mine?: KubeObject;
 
   /** Creates an elector; {@linkcode run} campaigns until aborted. */
-  constructor(client: KubeClient, opts: LeaseOptions, cb: LeaseCallbacks) {
+  constructor(client: KubeClient, opts: LeaseOptions, cb: LeaseCallbacks, gate?: LeaseGate) {
     this.#client = client;
     this.#opts = opts;
     this.#cb = cb;
+    this.#gate = gate;
   }
 
   /** Whether this process leads now. */
@@ -117,8 +136,11 @@ export class LeaderElector {
     }
   }
 
-  /** One attempt to acquire or renew. Returns true when we hold the lease afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  /**
+   * One attempt to acquire or renew. Returns true when we hold the lease afterwards. With `mayTake` false, a lease
+   * held by another process, free or expired is only looked at (its holder still reported).
+   */
+  async tryAcquireOrRenew(mayTake = true): Promise<boolean> {
     const now = new Date();
     const spec = {
       holderIdentity: this.#opts.identity,
@@ -141,6 +163,7 @@ export class LeaderElector {
     }
     const lease = await this.#client.getOrUndefined(this.#path());
     if (!lease) {
+      if (!mayTake) return false;
       try {
         this.#mine = await this.#client.create(collectionPath(RESOURCES.lease, this.#opts.namespace), {
           apiVersion: "coordination.k8s.io/v1",
@@ -163,7 +186,9 @@ export class LeaderElector {
     const durationMs = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
     const expired = performance.now() > this.#observed.at + durationMs;
     if (holder && holder !== this.#opts.identity && !expired) return false;
+    if (holder && holder !== this.#opts.identity) this.#gate?.expired(holder);
     const taking = holder !== this.#opts.identity;
+    if (taking && !mayTake) return false;
     const next: KubeObject = {
       ...lease,
       spec: {
@@ -192,8 +217,9 @@ export class LeaderElector {
       const budget = this.#leading
         ? this.#lastRenew + this.#opts.renewDeadlineMs - performance.now()
         : this.#opts.renewDeadlineMs;
+      const mayTake = this.#leading || !this.#gate || this.#gate.reserve();
       try {
-        held = await withTimeout(this.tryAcquireOrRenew(), Math.max(1, budget));
+        held = await withTimeout(this.tryAcquireOrRenew(mayTake), Math.max(1, budget));
       } catch (err) {
         this.#cb.onError?.(err);
       }
@@ -208,6 +234,8 @@ export class LeaderElector {
         // Lost it, or could not renew in time: stop before the lease can expire and someone else starts.
         this.#setLeading(false);
       }
+      this.#gate?.settle(this.#leading);
+      if (held && this.#gate?.excess()) await this.#handOver();
       await sleep(
         held ? this.#opts.renewPeriodMs ?? this.#opts.retryPeriodMs : this.#opts.retryPeriodMs,
         signal,
@@ -216,7 +244,16 @@ export class LeaderElector {
     if (this.#leading) await this.release();
   }
 
-  /** Gives the lease up so another process takes over at once (shutdown). */
+  /** Hands the cluster over when the work in flight ends before the renew deadline; else keeps leading. */
+  async #handOver(): Promise<void> {
+    const ms = this.#lastRenew + this.#opts.renewDeadlineMs - performance.now();
+    if (ms > 0 && (await this.#cb.handOver?.(ms) ?? true)) {
+      await this.release();
+      this.#gate?.settle(false);
+    }
+  }
+
+  /** Gives the lease up so another process takes over at once (shutdown, or more clusters led than its share). */
   async release(): Promise<void> {
     this.#setLeading(false);
     this.#mine = undefined;

@@ -191,3 +191,79 @@ Deno.test("lease: a step of the wall clock does not make a standby take a lease 
   }
   assertEquals(me.holder, "other");
 });
+
+/** A gate with a fixed answer to reserve and excess, recording what it was told. */
+function gate(reserve: boolean, excess = false) {
+  const told: string[] = [];
+  return {
+    told,
+    reserve: () => reserve,
+    settle: (leading: boolean) => told.push(leading ? "leading" : "not"),
+    expired: (holder: string) => told.push(`expired ${holder}`),
+    excess: () => excess,
+  };
+}
+
+Deno.test("lease: a gate that says no keeps a free Lease untaken; the elector only reads", async () => {
+  const s = fakeServer();
+  const g = gate(false);
+  const e = new LeaderElector(s.client, OPTS, { onStartedLeading() {}, onStoppedLeading() {} }, g);
+  const ctl = new AbortController();
+  const running = e.run(ctl.signal);
+  await until(() => s.calls.length >= 3);
+  ctl.abort();
+  await running;
+  assertEquals(s.calls.every((c) => c === "get"), true, s.calls.join(","));
+  assertEquals(e.leading, false);
+  assertEquals(g.told.every((t) => t === "not"), true);
+});
+
+Deno.test("lease: over its share the leader drains, then releases; a drain that does not finish keeps it leading", async () => {
+  for (const drained of [true, false]) {
+    const s = fakeServer();
+    const g = gate(true, true);
+    const asked: number[] = [];
+    const e = new LeaderElector(s.client, OPTS, {
+      onStartedLeading() {},
+      onStoppedLeading() {},
+      handOver: (ms) => {
+        asked.push(ms);
+        return Promise.resolve(drained);
+      },
+    }, g);
+    const ctl = new AbortController();
+    const running = e.run(ctl.signal);
+    await until(() => asked.length >= 2);
+    const leadingThen = e.leading;
+    ctl.abort();
+    await running;
+    assertEquals(asked.every((ms) => ms > 0 && ms <= OPTS.renewDeadlineMs), true, `${asked}`);
+    if (drained) {
+      // Taken, handed over (a write naming no holder), taken again (the gate says yes): never led while released.
+      assertEquals(g.told.includes("not"), true, g.told.join(","));
+    } else {
+      assertEquals(leadingThen, true);
+      assertEquals(g.told.filter((t) => t === "not").length, 0, g.told.join(","));
+    }
+  }
+});
+
+Deno.test("lease: a holder that let the Lease run out is reported to the gate before it is taken", async () => {
+  const s = fakeServer();
+  const first = new LeaderElector(s.client, { ...OPTS, identity: "old", leaseDurationMs: 1000 }, {
+    onStartedLeading() {},
+    onStoppedLeading() {},
+  });
+  await first.tryAcquireOrRenew();
+  const g = gate(true);
+  const e = new LeaderElector(s.client, OPTS, {
+    onStartedLeading() {},
+    onStoppedLeading() {},
+  }, g);
+  const ctl = new AbortController();
+  const running = e.run(ctl.signal);
+  await until(() => e.leading);
+  ctl.abort();
+  await running;
+  assertEquals(g.told.includes("expired old"), true, g.told.join(","));
+});

@@ -181,6 +181,10 @@ export class OperatorMetrics {
     "V8 heap in use (live objects and garbage).",
   );
   readonly heapTotal = new Gauge("mysql_operator_heap_total_bytes", "V8 heap reserved.");
+  readonly externalMemory = new Gauge(
+    "mysql_operator_external_memory_bytes",
+    "Memory outside the V8 heap held for JS objects (ArrayBuffers, external strings).",
+  );
 
   /**
    * Drops every per-instance series of a cluster: a process that stops leading it no longer knows them (and
@@ -206,6 +210,7 @@ export class OperatorMetrics {
     this.residentMemory.set({}, mem.rss);
     this.heapUsed.set({}, mem.heapUsed);
     this.heapTotal.set({}, mem.heapTotal);
+    this.externalMemory.set({}, mem.external);
     const out: string[] = [];
     for (const m of Object.values(this)) {
       if (!(m instanceof Metric)) continue;

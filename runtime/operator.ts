@@ -24,6 +24,7 @@ import {
   scanKubeconfigDir,
 } from "./cluster_sources.ts";
 import { KubeClient } from "./kube/client.ts";
+import { ShardBook } from "./shard.ts";
 
 /** Settings of a running operator. */
 export interface OperatorOptions<Context> {
@@ -38,6 +39,11 @@ export interface OperatorOptions<Context> {
   identity?: string;
   /** Leader election per cluster; undefined disables it. */
   lease?: { namespace: string; name: string; identity: string; leaseDurationMs: number };
+  /**
+   * Share the clusters with the other replicas electing on the same Leases: lead at most ceil(clusters / live
+   * replicas) of them (default true; needs `lease`). False: lead every cluster whose Lease is free.
+   */
+  shard?: boolean;
   /** What every cluster runs (e.g. reconcilers/mysql_controller.ts). */
   controller: Controller<Context>;
   /** Also serve the contexts of the kubeconfig files in this directory, followed while running. */
@@ -102,6 +108,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     }
     : undefined;
 
+  const shard = lease && opts.shard !== false ? new ShardBook(lease.identity) : undefined;
   const serving = new Map<string, Served<Context>>();
   const runtimes: ClusterRuntime<Context>[] = [];
   const stopAll = new AbortController();
@@ -117,6 +124,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       controller: opts.controller,
       concurrency: opts.concurrency,
       lease,
+      shard,
       metrics,
       log: clusterLogger(name),
       paused: paused || (opts.pausedContexts ?? []).includes(name),
@@ -128,6 +136,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     log.info("serving context {cluster} at {server}", { cluster: name, server: runtime.client.server });
     serving.set(name, { runtime, stop, onStopAll, running: runtime.run(stop.signal), fingerprint });
     runtimes.push(runtime);
+    shard?.setClusters(serving.size);
   };
   /** Stops one cluster: in-flight passes finish, its watches stop, its lease is released. */
   const unserve = async (name: string) => {
@@ -138,6 +147,8 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     runtimes.splice(runtimes.indexOf(s.runtime), 1);
     s.stop.abort();
     await s.running;
+    shard?.forget(name);
+    shard?.setClusters(serving.size);
     metrics.forgetCluster(name);
     log.info("stopped serving context {cluster}", { cluster: name });
   };
@@ -230,6 +241,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       metrics,
       health: () => ({
         clusters: runtimes.map((r) => r.health()),
+        ...(shard ? { shard: { replicas: shard.live(), share: shard.cap(), leading: shard.held } } : {}),
         failed,
         ...(followed ? { kubeconfigDirProblems: dirProblems } : {}),
       }),

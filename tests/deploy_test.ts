@@ -130,7 +130,7 @@ Deno.test("RBAC: no wildcards, one rule per resource, every resource the operato
     const rules = key === "lease" ? role.rules : cr.rules;
     assert(granted(rules, r.group, r.plural), `${r.plural}.${r.group || "core"} is granted`);
   }
-  assertEquals(granted(role.rules, "coordination.k8s.io", "leases"), ["get", "create", "update"]);
+  assertEquals(granted(role.rules, "coordination.k8s.io", "leases"), ["get", "list", "create", "update"]);
   assertEquals(role.metadata.namespace, "mysql-operator", "leases only in the operator's namespace");
   for (const b of [one("ClusterRoleBinding"), one("RoleBinding")]) {
     assertEquals(b.subjects, [{

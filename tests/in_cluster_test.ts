@@ -120,7 +120,7 @@ function registerTests(rn: RealNodeCluster): void {
     const out = await k("get", "leases", "-n", OPERATOR_NS, "-o", "json");
     const lease =
       (JSON.parse(out).items as Array<{ metadata: { name: string }; spec: { holderIdentity?: string } }>)
-        .find((l) => l.metadata.name.startsWith("mysql-operator"));
+        .find((l) => l.metadata.name.startsWith("mysql-operator") && !/-member-\d+$/.test(l.metadata.name));
     return lease?.spec.holderIdentity ?? "";
   }
 

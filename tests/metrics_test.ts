@@ -34,6 +34,7 @@ const FAMILIES: Record<string, string> = {
   process_resident_memory_bytes: "gauge",
   mysql_operator_heap_used_bytes: "gauge",
   mysql_operator_heap_total_bytes: "gauge",
+  mysql_operator_external_memory_bytes: "gauge",
 };
 
 /** Families about the whole process (memory): the only ones without a cluster label. */
@@ -41,6 +42,7 @@ const PROCESS_WIDE = new Set([
   "process_resident_memory_bytes",
   "mysql_operator_heap_used_bytes",
   "mysql_operator_heap_total_bytes",
+  "mysql_operator_external_memory_bytes",
 ]);
 
 Deno.test("/metrics: the full set, labelled by cluster, with numbers that match what happened", async () => {

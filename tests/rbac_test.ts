@@ -492,6 +492,7 @@ const NEEDED_AT: Record<string, StepName> = {
   "pods list": "backup-now → backed up", // the finished Job's report
   "events create": "create → Ready",
   "leases get": "start",
+  "leases list": "start", // the replicas' member slots
   "leases create": "start",
   "leases update": "create → Ready", // the first renewal, a third of the lease duration after taking it
 };
