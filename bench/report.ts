@@ -239,6 +239,22 @@ export function markdown(r: BenchResult): string {
       } | ${op.operator.reconciles} | ${opCount}${of} | ${dispatched} (${regular} + ${watch})${of} |`,
     );
   }
+  for (const p of r.profiles) {
+    const pairs = p.operator?.operator?.byResourceVerb;
+    if (!pairs || !Object.keys(pairs).length) continue;
+    const objects = p.operator!.objects * p.clusters.length;
+    out.push(
+      "",
+      `Requests per object by resource and verb (${limits(p)}; the lower bound writes 8 per object):`,
+      "",
+      "| resource | verb | per object | total |",
+      "|---|---|---|---|",
+      ...Object.entries(pairs).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => {
+        const [resource, verb] = k.split(" ");
+        return `| ${resource || "(other)"} | ${verb} | ${(v / objects).toFixed(2)} | ${v} |`;
+      }),
+    );
+  }
   const idles = r.profiles.filter((p) => p.idle);
   if (idles.length) {
     out.push(

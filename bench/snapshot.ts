@@ -48,6 +48,8 @@ export async function snapshot(
 export interface OperatorCounts {
   /** Requests by verb (all clusters). */
   byVerb: Record<string, number>;
+  /** Requests by `<resource> <verb>` (all clusters), e.g. `persistentvolumeclaims get`. */
+  byResourceVerb: Record<string, number>;
   /** Requests by cluster. */
   byCluster: Record<string, number>;
   /** Requests by HTTP code (0: no answer). */
@@ -88,6 +90,17 @@ function sub<T extends Record<string, number>>(a: T, b: T): T {
   return out as T;
 }
 
+/** The operator's requests by `<resource> <verb>`. */
+function byPair(samples: Sample[], match: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of samples) {
+    if (x.name !== REQ || !Object.entries(match).every(([k, v]) => x.labels[k] === v)) continue;
+    const key = `${x.labels.resource ?? "?"} ${x.labels.verb ?? "?"}`;
+    out[key] = (out[key] ?? 0) + x.value;
+  }
+  return out;
+}
+
 /** The operator's counts between two snapshots (`cluster` restricts to one context). */
 export function operatorCounts(
   before: Snapshot,
@@ -97,12 +110,14 @@ export function operatorCounts(
   if (!before.operator || !after.operator) return undefined;
   const m: Record<string, string> = cluster ? { cluster } : {};
   const byVerb = diff(sumBy(after.operator, REQ, "verb", m), sumBy(before.operator, REQ, "verb", m));
+  const byResourceVerb = diff(byPair(after.operator, m), byPair(before.operator, m));
   const byCluster = diff(sumBy(after.operator, REQ, "cluster", m), sumBy(before.operator, REQ, "cluster", m));
   const byCode = diff(sumBy(after.operator, REQ, "code", m), sumBy(before.operator, REQ, "code", m));
   const total = Object.values(byVerb).reduce((a, b) => a + b, 0);
   const rc = (name: string) => sum(after.operator!, name, m) - sum(before.operator!, name, m);
   return {
     byVerb,
+    byResourceVerb,
     byCluster,
     byCode,
     total,

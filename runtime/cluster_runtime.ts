@@ -7,7 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Connection, KubeClient, type KubeObject } from "./kube/client.ts";
-import { keyOf, type Resource } from "./kube/resources.ts";
+import { keyOf, type Resource, resourceOfPath } from "./kube/resources.ts";
 import { Informer, type InformerState } from "./informer.ts";
 import { WorkQueue } from "./work_queue.ts";
 import type { LeaseOptions } from "./lease.ts";
@@ -88,8 +88,8 @@ export class ClusterRuntime<Context = unknown> {
     const m = opts.metrics;
     const cluster = opts.name;
     this.client = new KubeClient(opts.connection);
-    this.client.observe((verb, code, _s) => {
-      m.apiRequests.inc({ cluster, verb, code: String(code) });
+    this.client.observe((verb, code, _s, path) => {
+      m.apiRequests.inc({ cluster, verb, resource: resourceOfPath(path), code: String(code) });
       if (code > 0) this.#lastContact = Date.now(); // any answer, even an error, is contact
     });
 

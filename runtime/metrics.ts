@@ -145,7 +145,7 @@ export class OperatorMetrics {
   );
   readonly apiRequests = new Counter(
     "mysql_operator_api_requests_total",
-    "API requests by verb and HTTP code.",
+    "API requests by verb, resource and HTTP code.",
   );
   readonly lastBackup = new Gauge(
     "mysql_operator_last_successful_backup_timestamp_seconds",

@@ -60,7 +60,7 @@ export function isStatus(err: unknown, status: number): boolean {
 }
 
 /** Observes every request (metrics). */
-export type RequestObserver = (verb: string, code: number, seconds: number) => void;
+export type RequestObserver = (verb: string, code: number, seconds: number, path: string) => void;
 
 /** How to reach and authenticate to one API server. */
 export interface Connection {
@@ -164,13 +164,13 @@ export class KubeClient {
     } catch (err) {
       // No connection (or it broke): the next request connects alone again.
       if (first || !opts.signal?.aborted) this.#connected = undefined;
-      this.#observer?.(verb, 0, (performance.now() - started) / 1000);
+      this.#observer?.(verb, 0, (performance.now() - started) / 1000, path);
       if (opts.signal?.aborted) throw err;
       throw new ApiError(0, "Unreachable", (err as Error).message, `${method} ${path}`);
     } finally {
       first?.resolve();
     }
-    this.#observer?.(verb, res.status, (performance.now() - started) / 1000);
+    this.#observer?.(verb, res.status, (performance.now() - started) / 1000, path);
     if (!res.ok) {
       const text = await res.text().catch(() => "");
       let reason = res.statusText || "Error";

@@ -56,3 +56,16 @@ export function keyOf(obj: { metadata?: { namespace?: string; name?: string } })
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
 }
+
+/**
+ * The resource a request path names, with its subresource: `/apis/apps/v1/namespaces/n/deployments/x` →
+ * `deployments`, `…/mysqls/x/status` → `mysqls/status`, `/api/v1/namespaces/n` → `namespaces`; "" when the path is
+ * not a resource path (discovery, /version).
+ */
+export function resourceOfPath(path: string): string {
+  const parts = path.split("?")[0].split("/").filter(Boolean);
+  const rest = parts[0] === "api" ? parts.slice(2) : parts[0] === "apis" ? parts.slice(3) : [];
+  const inNs = rest[0] === "namespaces" && rest.length > 2 ? rest.slice(2) : rest;
+  if (!inNs.length) return "";
+  return inNs.length > 2 ? `${inNs[0]}/${inNs[2]}` : inNs[0];
+}
