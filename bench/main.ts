@@ -29,6 +29,7 @@ import { type BenchResult, machineInfo, type ProfileResult, versions, writeResul
 import { ratio } from "./stats.ts";
 import { repeatMarkdown, summarizeRepeats } from "./repeat.ts";
 import { beyondOf, rewriteReport } from "./reanalyse.ts";
+import { FIGURES, scalingChart, scalingMarkdown, type ScalingRow, scalingRow } from "./scaling.ts";
 
 const USAGE = `usage: deno task bench [flags]
 
@@ -60,6 +61,13 @@ flags:
                         <time>-repeat-K-MxN/summary.md with the min / median / max of every ratio (default 1)
   --operator-env K=V    environment of the operator process (repeatable), e.g. DENO_V8_FLAGS=--max-semi-space-size=2
   --operator-root DIR   run main.ts of another checkout (e.g. \`git archive\` of an older commit), for before/after
+  --scaling             the run for every cluster count x total object count below (objects per cluster = total /
+                        clusters; --profiles defaults to raised, --outage to none, no connection-reuse comparison);
+                        writes each run's results and <time>-scaling/ with a table, the per-cluster and per-object
+                        slopes and an SVG chart per figure (peak and idle RSS, CPU, requests per object, idle
+                        requests per minute, ratio to the lower bound)
+  --scaling-clusters L  cluster counts of --scaling (default 1,3,10)
+  --scaling-objects L   total object counts of --scaling (default 100,300,1000)
 `;
 
 function int(v: string | undefined, flag: string, fallback: number, min = 1): number {
@@ -240,15 +248,22 @@ function flags(argv: string[]) {
       report: { type: "string", multiple: true },
       "operator-root": { type: "string" },
       "operator-env": { type: "string", multiple: true },
+      scaling: { type: "boolean" },
+      "scaling-clusters": { type: "string" },
+      "scaling-objects": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   const objects = int(values.objects, "--objects", 100);
-  const profiles = (values.profiles ?? "default,raised").split(",").map((s) => s.trim()).filter(Boolean);
+  const scaling = Boolean(values.scaling);
+  const list = (v: string, flag: string) => v.split(",").map((x) => int(x.trim(), flag, 1));
+  const profiles = (values.profiles ?? (scaling ? "raised" : "default,raised")).split(",").map((s) =>
+    s.trim()
+  ).filter(Boolean);
   for (const p of profiles) {
     if (p !== "default" && p !== "raised") throw new Error(`--profiles: unknown profile ${p}`);
   }
-  const outageMode = values.outage ?? "down";
+  const outageMode = values.outage ?? (scaling ? "none" : "down");
   if (!["down", "hang", "none"].includes(outageMode)) throw new Error(`--outage must be down, hang or none`);
   const operatorArgs = [...(values["operator-arg"] ?? [])];
   if (values.concurrency) {
@@ -266,8 +281,15 @@ function flags(argv: string[]) {
     outage: outageMode as "down" | "hang" | "none",
     deletion: !values["skip-deletion"],
     lowerBound: !values["skip-lower-bound"],
-    http: !values["skip-http"],
+    http: !values["skip-http"] && !scaling,
     timeoutMs: int(values["timeout-seconds"], "--timeout-seconds", 120 + 2 * objects) * 1000,
+    timeoutGiven: values["timeout-seconds"] !== undefined,
+    scaling: scaling
+      ? {
+        clusters: list(values["scaling-clusters"] ?? "1,3,10", "--scaling-clusters"),
+        objects: list(values["scaling-objects"] ?? "100,300,1000", "--scaling-objects"),
+      }
+      : undefined,
     keep: Boolean(values.keep),
     out: values.out ?? new URL("./results", import.meta.url).pathname,
     label: values.label,
@@ -351,6 +373,38 @@ async function writeRepeatSummary(
   console.log(`repeat summary: ${dir}`);
 }
 
+/** `--scaling`: one run per (clusters, total objects); then the table, slopes and charts. */
+async function runScaling(f: ReturnType<typeof flags>): Promise<number> {
+  const rows: ScalingRow[] = [];
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+  const dir = `${f.out}/${stamp}-scaling`;
+  const write = async () => {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}/summary.json`, JSON.stringify(rows, null, 2) + "\n");
+    await Deno.writeTextFile(`${dir}/summary.md`, scalingMarkdown(rows));
+    for (const [fig, label] of FIGURES) {
+      await Deno.writeTextFile(`${dir}/${fig}.svg`, scalingChart(rows, fig, label));
+    }
+  };
+  for (const clusters of f.scaling!.clusters) {
+    for (const total of f.scaling!.objects) {
+      const objects = Math.max(1, Math.round(total / clusters));
+      log(`scaling: ${clusters} clusters x ${objects} objects (${clusters * objects} in all)`);
+      const timeoutMs = f.timeoutGiven ? f.timeoutMs : (120 + 2 * objects) * 1000;
+      try {
+        const run = await runOnce({ ...f, clusters, objects, timeoutMs });
+        rows.push(scalingRow(run.result, run.dir));
+      } catch (err) {
+        rows.push({ clusters, objects: clusters * objects, dir: "", error: (err as Error).message });
+      }
+      await write(); // after every run: a long matrix interrupted keeps what it measured
+    }
+  }
+  console.log(scalingMarkdown(rows));
+  console.log(`scaling summary: ${dir}`);
+  return rows.some((r) => r.error) ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const f = flags(Deno.args);
   if (f.help) {
@@ -358,6 +412,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const runs: Array<{ result: BenchResult; dir: string }> = [];
+  if (f.scaling) return await runScaling(f);
   if (f.report.length) {
     for (const dir of f.report) {
       console.log(await rewriteReport(dir));
