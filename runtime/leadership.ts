@@ -92,8 +92,11 @@ export function leadership(o: LeadershipOptions): Leadership {
       namespace: lease.namespace,
       lease: lease.name,
       identity: lease.identity,
-      leaseDurationMs: lease.leaseDurationMs,
-      periodMs: lease.renewPeriodMs ?? lease.retryPeriodMs,
+      // A round per lease duration (4 lists and 4 updates a minute per cluster at 15 s): a replica that joins is
+      // seen within one, and one that dies while leading is counted out when its cluster Lease runs out (the
+      // elector's suspicion), so the slots themselves may expire slowly (three rounds).
+      leaseDurationMs: 3 * lease.leaseDurationMs,
+      periodMs: lease.leaseDurationMs,
       book: shard,
       onError: errorOnce("member slot of"),
     }, signal);

@@ -132,13 +132,19 @@ Deno.test("restarts mid-creation and mid-deletion converge without duplicates or
     assertEquals(pvs.length, 2, "one data PV and one backup PV");
     assertEquals(ready.metadata.finalizers?.filter((f) => f === FINALIZER).length, 1);
 
-    await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
-    await waitFor(
-      "the final backup Job",
-      async () =>
-        (await kubectl(ctx, "get", "jobs", "-n", ns, "-l", "otus.homework/backup-reason=final", "-o", "name"))
-          .trim(),
-    );
+    // Watched, not polled: on fake nodes the final backup can start, finish and be cleaned up between two polls.
+    const client = await clientFor(kubeconfig, ctx);
+    const jobs = recordWatch(client, RESOURCES.job, ns);
+    try {
+      await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--wait=false");
+      await waitFor(
+        "the final backup Job",
+        () => jobs.seen.some((e) => e.obj.metadata?.labels?.["otus.homework/backup-reason"] === "final"),
+      );
+    } finally {
+      await jobs.stop();
+      client.close();
+    }
     await restart(); // kill -9 in the middle of deletion
     await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns, "mysql-instance")), 60_000);
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/_assert.ts";
-import { collectionPath, objectPath, RESOURCES, resourceOfPath } from "./resources.ts";
+import { collectionPath, objectPath, resourceOfPath, RESOURCES } from "./resources.ts";
 
 Deno.test("resourceOfPath: the resource (and subresource) of every kind of path the client sends", () => {
   const mysqls = { group: "otus.example", version: "v1", plural: "mysqls", kind: "MySQL", namespaced: true };
