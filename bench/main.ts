@@ -386,8 +386,9 @@ async function runScaling(f: ReturnType<typeof flags>): Promise<number> {
       await Deno.writeTextFile(`${dir}/${fig}.svg`, scalingChart(rows, fig, label));
     }
   };
-  for (const clusters of f.scaling!.clusters) {
-    for (const total of f.scaling!.objects) {
+  // Smaller totals first: a matrix cut short still has whole curves for them.
+  for (const total of f.scaling!.objects) {
+    for (const clusters of f.scaling!.clusters) {
       const objects = Math.max(1, Math.round(total / clusters));
       log(`scaling: ${clusters} clusters x ${objects} objects (${clusters * objects} in all)`);
       const timeoutMs = f.timeoutGiven ? f.timeoutMs : (120 + 2 * objects) * 1000;
