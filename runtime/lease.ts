@@ -246,7 +246,8 @@ export class LeaderElector {
 
   /** Hands the cluster over when the work in flight ends before the renew deadline; else keeps leading. */
   async #handOver(): Promise<void> {
-    const ms = this.#lastRenew + this.#opts.renewDeadlineMs - performance.now();
+    // Half of what is left before the renew deadline: a drain that does not finish leaves time to renew.
+    const ms = (this.#lastRenew + this.#opts.renewDeadlineMs - performance.now()) / 2;
     if (ms > 0 && (await this.#cb.handOver?.(ms) ?? true)) {
       await this.release();
       this.#gate?.settle(false);
