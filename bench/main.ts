@@ -29,6 +29,7 @@ import { type BenchResult, machineInfo, type ProfileResult, versions, writeResul
 import { ratio } from "./stats.ts";
 import { repeatMarkdown, summarizeRepeats } from "./repeat.ts";
 import { beyondOf, rewriteReport } from "./reanalyse.ts";
+import { replicasPhase } from "./replicas.ts";
 import { FIGURES, scalingChart, scalingMarkdown, type ScalingRow, scalingRow } from "./scaling.ts";
 
 const USAGE = `usage: deno task bench [flags]
@@ -66,6 +67,9 @@ flags:
                         writes each run's results and <time>-scaling/ with a table, the per-cluster and per-object
                         slopes and an SVG chart per figure (peak and idle RSS, CPU, requests per object, idle
                         requests per minute, ratio to the lower bound)
+  --replicas K          only this: K operator processes over the cluster set share it (15 s lease); time to an even
+                        share, survivors after one is killed, even again after it returns, idle requests and peak
+                        RSS per replica (e.g. --clusters 9 --replicas 3 --profiles raised)
   --scaling-clusters L  cluster counts of --scaling (default 1,3,10)
   --scaling-objects L   total object counts of --scaling (default 100,300,1000)
 `;
@@ -136,6 +140,10 @@ async function runProfile(
     if (f.http) {
       log(`${profile}: client connection reuse (200 sequential GETs per client)`);
       result.http = await httpClients(c.adminKubeconfig, c.contexts[0]);
+    }
+    if (f.replicas > 1) {
+      result.replicas = await replicasPhase(c, f.replicas, log, f.operatorRoot);
+      return result;
     }
     if (f.lowerBound) {
       log(`${profile}: lower bound: ${f.clusters} x ${f.objects} objects written directly`);
@@ -249,6 +257,7 @@ function flags(argv: string[]) {
       "operator-root": { type: "string" },
       "operator-env": { type: "string", multiple: true },
       scaling: { type: "boolean" },
+      replicas: { type: "string" },
       "scaling-clusters": { type: "string" },
       "scaling-objects": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -284,6 +293,7 @@ function flags(argv: string[]) {
     http: !values["skip-http"] && !scaling,
     timeoutMs: int(values["timeout-seconds"], "--timeout-seconds", 120 + 2 * objects) * 1000,
     timeoutGiven: values["timeout-seconds"] !== undefined,
+    replicas: int(values.replicas, "--replicas", 1),
     scaling: scaling
       ? {
         clusters: list(values["scaling-clusters"] ?? "1,3,10", "--scaling-clusters"),

@@ -5,6 +5,7 @@
  * @module
  */
 import type { MemoryReport } from "./memory.ts";
+import { replicasMarkdown, type ReplicasResult } from "./replicas.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import type { HttpClientsResult } from "./http_clients.ts";
 import type {
@@ -35,6 +36,8 @@ export interface ProfileResult {
   idle?: IdleResult;
   deletion?: DeletionResult;
   outage?: OutageResult;
+  /** `--replicas K`: K processes sharing the cluster set (bench/replicas.ts). */
+  replicas?: ReplicasResult;
   /** The operator process over the whole profile. */
   operatorProcess?: {
     peakRssMB: number;
@@ -316,6 +319,7 @@ export function markdown(r: BenchResult): string {
       }
     }
   }
+  for (const p of r.profiles) if (p.replicas) out.push(...replicasMarkdown(limits(p), p.replicas));
   const procs = r.profiles.filter((p) => p.operatorProcess);
   if (procs.length) {
     out.push(
@@ -465,6 +469,17 @@ export function summary(r: BenchResult): string {
       parts.push(`idle writes/min ${p.idle.perMinute.otherWrites} (+${p.idle.perMinute.leaseWrites} lease)`);
     }
     if (p.deletion) parts.push(`deletion ${s(p.deletion.totalMs)} s`);
+    const rp = p.replicas;
+    if (rp) {
+      parts.push(
+        `${rp.replicas} replicas over ${rp.clusters} clusters: ${
+          rp.shared.shape.join(" + ")
+        } in ${rp.shared.seconds} s, ` +
+          `one killed: ${rp.afterKill.shape.join(" + ")} in ${rp.afterKill.seconds} s, back: ${
+            rp.afterReturn.shape.join(" + ")
+          } in ${rp.afterReturn.seconds} s`,
+      );
+    }
     if (p.operatorProcess) parts.push(`peak RSS ${p.operatorProcess.peakRssMB} MB`);
     const at = p.operatorProcess?.memory?.atPeak;
     if (at) parts.push(`(heap ${at.heapTotalMB}, external ${at.externalMB}, rest ${at.restMB} MB)`);
