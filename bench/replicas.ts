@@ -85,7 +85,7 @@ export async function replicasPhase(
     const shared = { shape: await shape(ops), seconds: Math.round((performance.now() - t0) / 100) / 10 };
     log(`replicas: shared ${shared.shape.join(" + ")} after ${shared.seconds} s`);
 
-    const requests = async () =>
+    const requests = () =>
       Promise.all(
         ops.map(async (op) =>
           sum(parseProm((await op.http("/metrics")).body), "mysql_operator_api_requests_total")
