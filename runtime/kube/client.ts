@@ -279,10 +279,17 @@ export class KubeClient {
     const res = await this.#fetch("GET", path, { query: { ...query, watch: 1 }, signal, accept }, "watch");
     onOpen?.();
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    // A read is raced with the signal: an aborted fetch does not always end a pending read of its body (an
+    // operator told to stop waited minutes for its watches until the API server ended them).
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {}); // observed by the race below; never an unhandled rejection
     let buffer = "";
     try {
       while (true) {
-        const { value, done } = await reader.read();
+        const { value, done } = await Promise.race([reader.read(), aborted]);
         if (done) break;
         buffer += value;
         let nl: number;
@@ -293,7 +300,8 @@ export class KubeClient {
         }
       }
     } finally {
-      await reader.cancel().catch(() => {});
+      // Not awaited: cancelling the body of an aborted stream can wait on the connection.
+      reader.cancel().catch(() => {});
     }
   }
 }
