@@ -148,7 +148,9 @@ export function scalingMarkdown(rows: ScalingRow[]): string {
       `| ${r.clusters} | ${r.objects} | ${cell(r.peakRssMB)} | ${cell(r.idleRssMB)} | ${
         cell(r.cpuSeconds)
       } | ${cell(r.requestsPerObject)} | ${cell(r.idleRequestsPerMinute)} | ${cell(r.ratio)} | ${
-        r.error ? `FAILED: ${r.error.split("\n")[0]}` : r.dir
+        r.error
+          ? `FAILED: ${r.error.split("\n")[0]}`
+          : `[${r.dir.split("/").pop()}](../${r.dir.split("/").pop()})`
       } |`
     ),
     "",
