@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { jsonLines } from "./json_lines.ts";
 
 /** A JSON object as the API server returns it. */
 // deno-lint-ignore no-explicit-any
@@ -278,30 +279,6 @@ export class KubeClient {
   ): AsyncGenerator<WatchEvent<T>> {
     const res = await this.#fetch("GET", path, { query: { ...query, watch: 1 }, signal, accept }, "watch");
     onOpen?.();
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    // A read is raced with the signal: an aborted fetch does not always end a pending read of its body (an
-    // operator told to stop waited minutes for its watches until the API server ended them).
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => {}); // observed by the race below; never an unhandled rejection
-    let buffer = "";
-    try {
-      while (true) {
-        const { value, done } = await Promise.race([reader.read(), aborted]);
-        if (done) break;
-        buffer += value;
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (line) yield JSON.parse(line) as WatchEvent<T>;
-        }
-      }
-    } finally {
-      // Not awaited: cancelling the body of an aborted stream can wait on the connection.
-      reader.cancel().catch(() => {});
-    }
+    yield* jsonLines<WatchEvent<T>>(res.body!, signal);
   }
 }
