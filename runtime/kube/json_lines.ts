@@ -14,9 +14,11 @@ export async function* jsonLines<T>(
   signal: AbortSignal,
 ): AsyncGenerator<T> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let onAbort = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => {}); // observed by the race below; never an unhandled rejection
   let buffer = "";
@@ -33,6 +35,7 @@ export async function* jsonLines<T>(
       }
     }
   } finally {
+    signal.removeEventListener("abort", onAbort); // a long-lived signal does not collect one per watch
     // Not awaited: cancelling the body of an aborted stream can wait on the connection.
     reader.cancel().catch(() => {});
   }
