@@ -6,8 +6,10 @@
  *
  * @module
  */
-/** Bytes as MB with one decimal (as bench/proc.ts's mb, for a number that is always there). */
-const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
+import { mb as mbOrUndefined } from "./proc.ts";
+
+/** Bytes as MB with one decimal, for a number that is always there. */
+const mb = (bytes: number) => mbOrUndefined(bytes)!;
 
 /** One reading, in bytes. */
 export interface MemoryReading {

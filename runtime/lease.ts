@@ -81,7 +81,8 @@ export interface LeaseGate {
   excess(): boolean;
 }
 
-function micro(d: Date): string {
+/** A Lease's MicroTime (RFC 3339 with microseconds) of `d`. */
+export function micro(d: Date): string {
   return d.toISOString().replace("Z", "000Z");
 }
 

@@ -14,6 +14,7 @@ import { isStatus, type KubeClient, type KubeObject } from "./kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "./kube/resources.ts";
 import { sleep } from "./backoff.ts";
 import type { ShardBook } from "./shard.ts";
+import { micro } from "./lease.ts";
 
 /** When a slot's record was first seen as it is now (monotonic ms). */
 export type Sightings = Map<string, { record: string; at: number }>;
@@ -87,10 +88,6 @@ export interface MembershipOptions {
   periodMs: number;
   book: ShardBook;
   onError(err: unknown): void;
-}
-
-function micro(d: Date): string {
-  return d.toISOString().replace("Z", "000Z");
 }
 
 /** One round: list the slots, write ours, free the stopped ones', tell the book who is live. */
