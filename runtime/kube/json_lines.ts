@@ -14,17 +14,10 @@ export async function* jsonLines<T>(
   signal: AbortSignal,
 ): AsyncGenerator<T> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => {}); // observed by the race below; never an unhandled rejection
   let buffer = "";
   try {
     while (true) {
-      const { value, done } = await Promise.race([reader.read(), aborted]);
+      const { value, done } = await readOrAbort(reader, signal);
       if (done) break;
       buffer += value;
       let nl: number;
@@ -35,8 +28,21 @@ export async function* jsonLines<T>(
       }
     }
   } finally {
-    signal.removeEventListener("abort", onAbort); // a long-lived signal does not collect one per watch
     // Not awaited: cancelling the body of an aborted stream can wait on the connection.
     reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * One read, rejected when `signal` aborts first. A promise and a listener per read, both gone when it settles:
+ * racing every read with one promise that lives as long as the watch would leave a reaction on it per read, each
+ * holding what that read returned (every event of a watch kept until it ended: 15 of 39 MB of heap at 1 x 300).
+ */
+function readOrAbort<R>(reader: ReadableStreamDefaultReader<R>, signal: AbortSignal) {
+  return new Promise<ReadableStreamReadResult<R>>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    reader.read().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

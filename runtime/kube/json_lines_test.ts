@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../../tests/_assert.ts";
+import { assert, assertEquals, assertRejects } from "../../tests/_assert.ts";
 import { jsonLines } from "./json_lines.ts";
 
 const enc = new TextEncoder();
@@ -25,4 +25,32 @@ Deno.test("jsonLines: an abort ends a read that would never return (a stream tha
     }
   }, "stopped");
   assertEquals(seen, [{ a: 1 }]);
+});
+
+Deno.test("jsonLines keeps nothing of the lines it has read while the watch goes on (48 MB through one reader)", async () => {
+  // A watch lives for minutes: whatever a read leaves behind grows with every event until it ends. Measured in a
+  // process of its own, with a full GC before each reading; inside the loop, so the reader is still open.
+  const code = `
+    import { jsonLines } from ${JSON.stringify(new URL("./json_lines.ts", import.meta.url).href)};
+    const line = new TextEncoder().encode(JSON.stringify({ type: "MODIFIED", object: { pad: "x".repeat(1500) } }) + "\\n");
+    let sent = 0;
+    const body = new ReadableStream({ pull: (c) => sent++ < 32000 ? c.enqueue(line) : new Promise(() => {}) });
+    const heap = () => (globalThis.gc(), globalThis.gc(), Deno.memoryUsage().heapUsed);
+    let n = 0, before = 0;
+    for await (const _ of jsonLines(body, new AbortController().signal)) {
+      if (++n === 1000) before = heap();
+      if (n === 32000) { console.log(JSON.stringify({ grown: heap() - before })); break; }
+    }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(out.code, 0);
+  const { grown } = JSON.parse(new TextDecoder().decode(out.stdout));
+  // 31,000 lines of 1.5 KB went through: a reader that kept them would have grown by about 46 MB.
+  assert(
+    grown < 4_000_000,
+    `the heap grew by ${(grown / 1e6).toFixed(1)} MB while 46 MB of lines went through`,
+  );
 });
