@@ -172,7 +172,7 @@ const TABLE: Array<{ kind: string; served: KubeObject; kept: KubeObject }> = [
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: { ...KEPT_META, deletionTimestamp: "2026-01-02T00:00:00Z" },
-      spec: { backoffLimit: 0, template: { spec: { containers: [{ name: "backup" }] } } },
+      spec: { backoffLimit: 0 },
       status: {
         conditions: [{ type: "Complete", status: "True" }],
         succeeded: 1,
