@@ -38,6 +38,8 @@ RUN DENORT_BIN=/opt/denort/denort deno task compile
 FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
 COPY --from=build /src/dist/mysql-operator /usr/local/bin/mysql-operator
 USER 65532:65532
+# glibc's allocator: two arenas, fixed mmap/trim thresholds (cli/permissions.ts OPERATOR_ENV says why).
+ENV GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/mysql-operator"]
 CMD ["run", "--in-cluster", "--log-format", "json", "--http-addr", ":8080"]

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { OPERATOR_FLAGS } from "../cli/permissions.ts";
+import { OPERATOR_ENV, OPERATOR_FLAGS } from "../cli/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -77,7 +77,7 @@ export async function startOperatorProcess(
       ...args,
     ],
     cwd: root,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", ...OPERATOR_ENV, ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

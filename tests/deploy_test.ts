@@ -9,7 +9,7 @@ import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { relative } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO } from "./_operator.ts";
-import { OPERATOR_FLAGS, OPERATOR_PERMISSIONS, OPERATOR_V8_FLAGS } from "../cli/permissions.ts";
+import { OPERATOR_ENV, OPERATOR_FLAGS, OPERATOR_PERMISSIONS, OPERATOR_V8_FLAGS } from "../cli/permissions.ts";
 import { parse as parseFlags, RUN_FLAGS } from "../cli/args.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { MYSQL_RESOURCE } from "../api/resource.ts";
@@ -215,6 +215,10 @@ Deno.test("Dockerfile: multi-stage, pinned bases, the pinned Deno, compile task,
     JSON.parse(final.lines.find((l) => l.startsWith(`${instr} `))!.slice(instr.length));
   assertEquals(json("ENTRYPOINT"), [binary]);
   assertEquals(json("CMD"), container.args, "the image's default args are the Deployment's");
+  const env = Object.fromEntries(
+    final.lines.filter((l) => l.startsWith("ENV ")).map((l) => l.slice(4).trim().split(/=(.*)/s).slice(0, 2)),
+  );
+  assertEquals(env, { ...OPERATOR_ENV }, "the image's environment is OPERATOR_ENV");
   // The locally assembled test image runs the same entry point with the same flags, uncompiled.
   assertEquals(IMAGE_ENTRYPOINT.slice(1, -1), ["run", ...OPERATOR_FLAGS]);
   const ignore = await Deno.readTextFile(`${ROOT}.dockerignore`);

@@ -11,7 +11,7 @@
  * @module
  */
 import { parse } from "yaml";
-import { OPERATOR_FLAGS } from "../../../cli/permissions.ts";
+import { OPERATOR_ENV, OPERATOR_FLAGS } from "../../../cli/permissions.ts";
 import { exists, run } from "../../real_node/host.ts";
 import { containerdUp, importImage } from "../../real_node/containerd.ts";
 import { imagesDir, inputsHash, sha256Hex, withLock } from "../cache.ts";
@@ -68,6 +68,7 @@ async function imageConfig(): Promise<ImageRuntimeConfig> {
       "DENO_NO_UPDATE_CHECK=1",
       "NO_COLOR=1",
       "HOME=/home/nonroot",
+      ...Object.entries(OPERATOR_ENV).map(([k, v]) => `${k}=${v}`),
     ],
     User: `${NONROOT}:${NONROOT}`,
     WorkingDir: APP_DIR,
