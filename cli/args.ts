@@ -31,6 +31,7 @@ export const RUN_FLAGS = {
   "lease-duration-seconds": { type: "string" },
   identity: { type: "string" },
   concurrency: { type: "string" },
+  "total-concurrency": { type: "string" },
   "hostpath-root": { type: "string" },
   "image-pull-policy": { type: "string" },
   "resync-seconds": { type: "string" },

@@ -42,6 +42,10 @@ export async function runCommand(args: string[]): Promise<number> {
   // waited up to 120 s in the queue before a first pass (issue 20's tail); 32 cut that to 60-80 s for ~10 MB more
   // peak memory. A pass at rest reads only the caches, so idle clusters cost nothing more.
   const concurrency = intFlag(f.concurrency, "concurrency", 32);
+  // In-flight passes are what a burst costs in memory: at 10 x 100, 32 per cluster peaked at 199.6 MB and 10 at
+  // 163.1 MB, in the same time (179.8 and 195.5 s; bench/results/20261204-090857-10x100, -093308-10x100). 96 keeps
+  // 32 for up to 3 clusters, as measured before.
+  const totalConcurrency = intFlag(f["total-concurrency"], "total-concurrency", 96);
   const resync = intFlag(f["resync-seconds"], "resync-seconds", 600, 10);
   await setupLogging(logFormat, logLevel);
   const log = getLogger([LOG_CATEGORY]);
@@ -68,6 +72,7 @@ export async function runCommand(args: string[]): Promise<number> {
     inCluster: selection.inCluster,
     namespaces: f.namespace ?? [],
     concurrency,
+    totalConcurrency,
     httpAddr,
     identity,
     lease: f["no-leader-elect"] ? undefined : {

@@ -54,6 +54,8 @@ export interface ClusterHealth {
   leading: boolean;
   leaseHolder?: string;
   queueDepth: number;
+  /** Passes at once in this cluster, at most: its share of the process's budget. */
+  concurrency: number;
   /** When the API server last answered a request (RFC 3339). */
   lastContact?: string;
   lastError?: string;
@@ -289,6 +291,7 @@ export class ClusterRuntime<Context = unknown> {
       leading: this.#leading,
       leaseHolder: this.#leadership?.elector.holder,
       queueDepth: this.queue.depth,
+      concurrency: this.queue.concurrency,
       ...(this.#lastContact ? { lastContact: new Date(this.#lastContact).toISOString() } : {}),
       ...(lastError ? { lastError } : {}),
       ...(this.#opts.paused ? { paused: true } : {}),

@@ -25,6 +25,7 @@ import {
 } from "./cluster_sources.ts";
 import { KubeClient } from "./kube/client.ts";
 import { ShardBook } from "./shard.ts";
+import { clusterConcurrency } from "./work_queue.ts";
 
 /** Settings of a running operator. */
 export interface OperatorOptions<Context> {
@@ -33,7 +34,10 @@ export interface OperatorOptions<Context> {
   /** Serve the cluster the pod runs in (service-account token). */
   inCluster?: Connection;
   namespaces: string[];
+  /** Passes at once per cluster, at most. */
   concurrency: number;
+  /** Passes at once in the whole process, split between the clusters served (runtime/work_queue.ts). */
+  totalConcurrency?: number;
   httpAddr?: string;
   /** This process's identity: the lease holder name and part of every request's User-Agent. */
   identity?: string;
@@ -113,6 +117,12 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
   const runtimes: ClusterRuntime<Context>[] = [];
   const stopAll = new AbortController();
 
+  const share = (clusters: number) =>
+    clusterConcurrency(opts.concurrency, opts.totalConcurrency ?? Infinity, clusters);
+  const reshare = () => {
+    for (const s of serving.values()) s.runtime.queue.setConcurrency(share(serving.size));
+  };
+
   const serve = (name: string, conn: Connection, fingerprint?: string, paused = false) => {
     const connection = { ...conn, ...(identity ? { userAgent: userAgent(identity) } : {}) };
     // Exported from the start: a missing series would read as "no errors" to anyone alerting on it.
@@ -122,7 +132,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
       connection,
       namespaces: opts.namespaces,
       controller: opts.controller,
-      concurrency: opts.concurrency,
+      concurrency: share(serving.size + 1),
       lease,
       shard,
       metrics,
@@ -137,6 +147,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     serving.set(name, { runtime, stop, onStopAll, running: runtime.run(stop.signal), fingerprint });
     runtimes.push(runtime);
     shard?.setClusters(serving.size);
+    reshare();
   };
   /** Stops one cluster: in-flight passes finish, its watches stop, its lease is released. */
   const unserve = async (name: string) => {
@@ -149,6 +160,7 @@ export async function startOperator<Context>(opts: OperatorOptions<Context>): Pr
     await s.running;
     shard?.forget(name);
     shard?.setClusters(serving.size);
+    reshare();
     metrics.forgetCluster(name);
     log.info("stopped serving context {cluster}", { cluster: name });
   };

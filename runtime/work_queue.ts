@@ -27,6 +27,17 @@ export interface WorkQueueOptions {
   onDone?: (key: string, seconds: number, err?: unknown) => void;
 }
 
+/**
+ * Passes at once in one cluster when a process serves `clusters` of them: `total` (the process's budget) split
+ * evenly, at most `perCluster`, and at least 2 so that every cluster moves beside one slow pass. Each cluster keeps
+ * a share of its own, so a slow or dead cluster never takes another's. In-flight passes are what a burst costs in
+ * memory (their requests, responses and rendered objects), so the budget, not the cluster count, bounds it.
+ */
+export function clusterConcurrency(perCluster: number, total: number, clusters: number): number {
+  if (clusters <= 0) return perCluster;
+  return Math.min(perCluster, Math.max(2, Math.floor(total / clusters)));
+}
+
 /** The queue. */
 export class WorkQueue {
   readonly #opts: WorkQueueOptions;
@@ -42,12 +53,23 @@ export class WorkQueue {
 
   /** Creates a paused queue; {@linkcode resume} starts processing. */
   constructor(opts: WorkQueueOptions) {
-    this.#opts = opts;
+    this.#opts = { ...opts }; // its own copy: setConcurrency changes it
   }
 
   /** Keys waiting to run (not counting delayed ones). */
   get depth(): number {
     return this.#ready.length;
+  }
+
+  /** Changes how many keys run at once; lowered, the keys running now finish and no new one starts meanwhile. */
+  setConcurrency(n: number): void {
+    this.#opts.concurrency = n;
+    this.#pump();
+  }
+
+  /** How many keys may run at once. */
+  get concurrency(): number {
+    return this.#opts.concurrency;
   }
 
   /** Keys being processed now. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/_assert.ts";
-import { WorkQueue } from "./work_queue.ts";
+import { clusterConcurrency, WorkQueue } from "./work_queue.ts";
 
 /** Polls until `cond` holds (no fixed sleeps: timers are slow on a loaded machine). */
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -67,6 +67,54 @@ Deno.test("different keys run concurrently up to the limit", async () => {
   await q.idle();
   assertEquals(maxRunning, 2);
   await q.close();
+});
+
+Deno.test("a new limit applies at once: raised, waiting keys start; lowered, running ones finish and no new start", async () => {
+  let running = 0;
+  const gates: Array<() => void> = [];
+  const q = new WorkQueue({
+    concurrency: 2,
+    errorPolicy: () => 10,
+    handler: async () => {
+      running++;
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+    },
+  });
+  q.resume();
+  for (const k of ["a", "b", "c", "d", "e", "f"]) q.add(k);
+  await until(() => running === 2);
+  q.setConcurrency(4);
+  assertEquals(q.concurrency, 4);
+  await until(() => running === 4);
+  assertEquals(q.depth, 2);
+  q.setConcurrency(1);
+  for (const g of gates.splice(0)) g(); // the 4 running finish; only one of the 2 waiting may start
+  await until(() => running === 1);
+  assertEquals(q.active, 1);
+  assertEquals(q.depth, 1);
+  while (q.depth > 0 || q.active > 0) {
+    for (const g of gates.splice(0)) g();
+    assert(q.active <= 1, `at most 1 at once, saw ${q.active}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await q.close();
+});
+
+Deno.test("clusterConcurrency: the process's budget split evenly, never above the per-cluster limit nor below 2", () => {
+  const rows: Array<[perCluster: number, total: number, clusters: number, each: number]> = [
+    [32, 96, 1, 32], // one cluster: the per-cluster limit
+    [32, 96, 3, 32], // three: 96 / 3
+    [32, 96, 4, 24],
+    [32, 96, 10, 9], // ten: floor(96 / 10)
+    [32, 96, 100, 2], // never below 2: a cluster always makes progress beside a slow pass
+    [8, 96, 2, 8], // the per-cluster limit is a ceiling
+    [1, 96, 10, 1], // ... even below the floor of 2: --concurrency 1 means one at a time
+    [32, 96, 0, 32], // no cluster yet: the per-cluster limit
+  ];
+  for (const [perCluster, total, clusters, each] of rows) {
+    assertEquals(clusterConcurrency(perCluster, total, clusters), each, `${perCluster}/${total}/${clusters}`);
+  }
 });
 
 Deno.test("errors back off per key through the error policy; success resets it", async () => {

@@ -73,6 +73,8 @@ Deno.test("three contexts from one process converge independently; `status` show
     ...contextArgs(contexts),
     "--namespace",
     ns.name,
+    "--total-concurrency",
+    "7",
   ]);
   try {
     await Promise.all(contexts.map(async (c, i) => {
@@ -82,6 +84,8 @@ Deno.test("three contexts from one process converge independently; `status` show
     const ready = JSON.parse((await op.http("/readyz")).body);
     assertEquals(ready.ready, true);
     assertEquals(ready.clusters.map((c: { cluster: string }) => c.cluster).sort(), [...contexts].sort());
+    // The process's budget of 7 passes at once, split between the three clusters.
+    for (const c of ready.clusters) assertEquals(c.concurrency, 2, c.cluster);
     // status: one table across contexts, and JSON.
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
