@@ -220,7 +220,11 @@ async function runProfile(
       const notable = (await r.op.logs()).split("\n").filter((l) =>
         /not progressing|watch of .* restarts/.test(l)
       );
-      result.operatorNotable = { count: notable.length, lines: notable.slice(0, 200) };
+      result.operatorNotable = {
+        count: notable.length,
+        late: notable.filter((l) => l.includes("not progressing")).length,
+        lines: notable.slice(0, 200),
+      };
       await Deno.remove(r.op.logFile).catch(() => {});
     }
     c.close();

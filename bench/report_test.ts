@@ -49,3 +49,17 @@ Deno.test("report: the Markdown table has both runs and the ratio; the chart and
   assert(svg.startsWith("<svg") && svg.includes("kwok-a operator"), svg.slice(0, 200));
   assertStringIncludes(summary(RESULT), "ratio 1.2");
 });
+
+Deno.test("summary: late objects and watch restarts counted over every log line, not the 200 kept", () => {
+  const late = '{"message":"not progressing: a pass has been due for 64 s; queued again"}';
+  const restart = '{"message":"watch of jobs restarts after an error"}';
+  const notable = [...Array(300).fill(late), ...Array(5).fill(restart)];
+  const result: BenchResult = {
+    ...RESULT,
+    profiles: [{
+      ...RESULT.profiles[0],
+      operatorNotable: { count: notable.length, late: 300, lines: notable.slice(0, 200) },
+    }],
+  };
+  assertStringIncludes(summary(result), 'operator log: 300 "not progressing", 5 watch restarts');
+});
