@@ -1,5 +1,5 @@
 /**
- * The Deno permissions (and V8 flags) the operator runs with, everywhere: `deno task start`, the compiled binary, the container
+ * The Deno permissions, V8 flags and environment the operator runs with, everywhere: `deno task start`, the compiled binary, the container
  * image and the tests that run "the binary". Network, environment, reading the kubeconfig and service-account
  * files, and the uid/hostname (client-node reads the uid to find ~/.kube/config; the hostname names the lease
  * holder). No write, no subprocess, no FFI.
