@@ -35,10 +35,24 @@ function plain(line: string): string {
   return line.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
+/** deno test's own closing line, e.g. `ok | 509 passed (8 steps) | 0 failed (11m36s)`, colours removed. */
+const DENO_CLOSING = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(.*)$/;
+
+/**
+ * One output line as the run shows it (pure). deno test's closing line is passed on as `deno test: ok | …`:
+ * CI reads a run's closing line in the formats of the runners it knows, deno's is not one of them, and a line
+ * opening with `ok` can pass for another runner's (go test's `ok  <package>`) that ran no test. The run's own
+ * closing line (`tests: N passed, N failed, N skipped`, the plain format) is the one to read.
+ */
+export function shownLine(raw: string): string {
+  const line = plain(raw).trim();
+  return DENO_CLOSING.test(line) ? `deno test: ${line}` : raw;
+}
+
 /** Folds one output line into the summary (pure). */
 export function readLine(summary: SuiteSummary, raw: string): void {
   const line = plain(raw).trim();
-  const closing = line.match(/^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(.*)$/);
+  const closing = line.match(DENO_CLOSING);
   if (closing) {
     summary.passed = Number(closing[1]);
     summary.failed = Number(closing[2]);
@@ -66,17 +80,28 @@ async function pump(
   summary: SuiteSummary,
 ) {
   const dec = new TextDecoder();
+  const enc = new TextEncoder();
   let rest = "";
   let writable = true;
+  // A closed stdout (`deno task test | head`) must not end the run before the clusters are stopped.
+  const write = async (text: string) => {
+    if (writable) await writeAll(out, enc.encode(text)).catch(() => writable = false);
+  };
   for await (const chunk of stream) {
-    // A closed stdout (`deno task test | head`) must not end the run before the clusters are stopped.
-    if (writable) await writeAll(out, chunk).catch(() => writable = false);
     const text = rest + dec.decode(chunk, { stream: true });
     const lines = text.split("\n");
-    rest = (lines.pop() ?? "").slice(-65_536); // a line that never ends must not grow without bound
+    rest = lines.pop() ?? "";
+    if (rest.length > 65_536) { // a line that never ends is shown as it comes and must not grow without bound
+      await write(rest);
+      rest = "";
+    }
     for (const l of lines) readLine(summary, l);
+    if (lines.length) await write(lines.map((l) => shownLine(l) + "\n").join(""));
   }
-  if (rest) readLine(summary, rest);
+  if (rest) {
+    readLine(summary, rest);
+    await write(shownLine(rest));
+  }
 }
 
 async function writeAll(out: { write(p: Uint8Array): Promise<number> }, data: Uint8Array) {
