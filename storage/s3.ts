@@ -38,8 +38,15 @@ export class S3Error extends Error {
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
-  isArray: (n) => n === "Contents",
+  isArray: (n) => n === "Contents" || n === "Upload",
 });
+
+/** A multipart upload begun and neither completed nor aborted (an upload killed mid-stream leaves one). */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
 
 /** Path-style URL of a key (each segment percent-encoded, slashes kept). */
 export function objectUrl(loc: Pick<S3Location, "endpoint" | "bucket">, key = ""): URL {
@@ -59,6 +66,26 @@ export function parseListing(xml: string): { objects: StoredObject[]; next?: str
   }));
   const truncated = String(doc.IsTruncated) === "true";
   return { objects, next: truncated ? String(doc.NextContinuationToken ?? "") || undefined : undefined };
+}
+
+/** The uploads of a ListMultipartUploads answer, and the markers of the next page when truncated (pure). */
+export function parseUploads(
+  xml: string,
+): { uploads: PendingUpload[]; next?: { key: string; uploadId: string } } {
+  const doc = parser.parse(xml)?.ListMultipartUploadsResult;
+  if (!doc) throw new S3Error("list uploads", 200, "", "the answer is not a ListMultipartUploadsResult");
+  const uploads = (doc.Upload ?? []).map((u: Record<string, string>) => ({
+    key: String(u.Key),
+    uploadId: String(u.UploadId),
+    initiated: new Date(String(u.Initiated)),
+  }));
+  const truncated = String(doc.IsTruncated) === "true";
+  return {
+    uploads,
+    next: truncated
+      ? { key: String(doc.NextKeyMarker ?? ""), uploadId: String(doc.NextUploadIdMarker ?? "") }
+      : undefined,
+  };
 }
 
 /** A bucket, through a signing client. */
@@ -103,6 +130,35 @@ export class S3Bucket {
       token = next;
     }
     throw new S3Error(`list ${prefix}`, 200, "", "more than 10000 pages");
+  }
+
+  /** Multipart uploads under `prefix` that were begun and never completed or aborted. */
+  async pendingUploads(prefix: string): Promise<PendingUpload[]> {
+    const out: PendingUpload[] = [];
+    let marker: { key: string; uploadId: string } | undefined;
+    for (let page = 0; page < 1_000; page++) {
+      const url = objectUrl(this.#loc);
+      url.searchParams.set("uploads", "");
+      url.searchParams.set("prefix", prefix);
+      if (marker) {
+        url.searchParams.set("key-marker", marker.key);
+        url.searchParams.set("upload-id-marker", marker.uploadId);
+      }
+      const res = await this.#send(`list uploads ${prefix}`, url);
+      const { uploads, next } = parseUploads(await res!.text());
+      out.push(...uploads);
+      if (!next) return out;
+      marker = next;
+    }
+    throw new S3Error(`list uploads ${prefix}`, 200, "", "more than 1000 pages");
+  }
+
+  /** Aborts a multipart upload (its parts are freed); one already gone succeeds. */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    const url = objectUrl(this.#loc, key);
+    url.searchParams.set("uploadId", uploadId);
+    const res = await this.#send(`abort upload ${key}`, url, { method: "DELETE" }, true);
+    await res?.body?.cancel();
   }
 
   /** The object's text, or undefined when there is none. */

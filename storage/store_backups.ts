@@ -42,8 +42,10 @@ export async function publishBackup(
 
 /**
  * Applies retention (the newest `keep` complete backups, never the newest) and removes half-written uploads older
- * than the grace period; returns the keys removed. The catalog is read again first, so a backup published since
- * the caller's read is counted.
+ * than the grace period: dumps without manifest and multipart uploads never completed (an upload killed
+ * mid-stream leaves its parts, which no listing of objects shows). Returns what it removed (`upload:` before the
+ * key of an aborted multipart upload). The catalog is read again first, so a backup published since the caller's
+ * read is counted.
  */
 export async function prune(
   bucket: S3Bucket,
@@ -54,5 +56,12 @@ export async function prune(
 ): Promise<string[]> {
   const keys = removals(await readCatalog(bucket, prefix), keep, now, graceMs);
   for (const k of keys) await bucket.delete(k);
-  return keys;
+  const aborted: string[] = [];
+  for (const u of await bucket.pendingUploads(prefix)) {
+    if (u.key.slice(prefix.length).includes("/")) continue;
+    if (now.getTime() - u.initiated.getTime() <= graceMs) continue;
+    await bucket.abortUpload(u.key, u.uploadId);
+    aborted.push(`upload:${u.key}`);
+  }
+  return [...keys, ...aborted];
 }

@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { BACKUP_SH } from "./job_scripts.ts";
+import { BACKUP_SH, STORE_BACKUP_SH } from "./job_scripts.ts";
 
 /** The backup Job's script (run as `/bin/sh -c BACKUP_SCRIPT`). */
 export const BACKUP_SCRIPT: string = BACKUP_SH;
+
+/**
+ * The backup Job's script for an object store (`/bin/sh -c STORE_BACKUP_SCRIPT`): the dump streams to the store
+ * through rclone, is read back and checked, and its manifest is uploaded last (templates/scripts/store_backup.sh).
+ */
+export const STORE_BACKUP_SCRIPT: string = STORE_BACKUP_SH;

@@ -1,11 +1,12 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { BACKUP_SCRIPT } from "./backup_script.ts";
+import { BACKUP_SCRIPT, STORE_BACKUP_SCRIPT } from "./backup_script.ts";
 import { COMMON_SH } from "./job_scripts.ts";
 import { installed, lintJobScript } from "./_script_lint.ts";
 import { parseJobReport } from "./job_report.ts";
 
-Deno.test("the backup script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {
+Deno.test("the backup scripts are POSIX sh (no bashisms; dash, busybox, posh parse them)", async () => {
   const used = await lintJobScript(BACKUP_SCRIPT);
+  await lintJobScript(STORE_BACKUP_SCRIPT);
   console.log(`parsed by: ${used.join(", ")}`);
 });
 
@@ -101,6 +102,8 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
     "tmp_dump",
     "tmp_manifest",
     "unfinished",
+    "pids",
+    "remote_unfinished",
     "cnf",
     "rc",
     "dir",

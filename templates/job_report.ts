@@ -89,6 +89,10 @@ export const FAILURE_REASONS = [
   "Interrupted",
   /** A final backup could not stop writes (or could not prove it did); nothing was dumped. */
   "ReadOnlyFailed",
+  /** The object store refused or broke off an upload (credentials, bucket, network). */
+  "UploadFailed",
+  /** The dump read back from the object store is not the one uploaded (sha256); no manifest was written. */
+  "UploadMismatch",
 ] as const;
 
 /** One of the known failure reasons. */

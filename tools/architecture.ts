@@ -81,7 +81,8 @@ export async function sourceFiles(root: string): Promise<SourceFile[]> {
 /** Product code: what ships in the operator (not tests, test helpers, tools or benchmarks). */
 export function isProductCode(path: string): boolean {
   const dir = path.split("/")[0];
-  return (path === "main.ts" || ["api", "cli", "reconcilers", "runtime", "templates"].includes(dir)) &&
+  return (path === "main.ts" ||
+    ["api", "cli", "reconcilers", "runtime", "storage", "templates"].includes(dir)) &&
     !isTestCode(path) && path !== "templates/testing.ts";
 }
 

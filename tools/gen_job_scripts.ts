@@ -23,6 +23,7 @@ export const JOB_SCRIPTS: Record<string, string> = {
   COMMON_SH: "common.sh",
   BACKUP_SH: "backup.sh",
   RESTORE_SH: "restore.sh",
+  STORE_BACKUP_SH: "store_backup.sh",
 };
 
 const SOURCE_LINE = /^\. \.\/([a-z][a-z0-9_]*\.sh)\n?$/;

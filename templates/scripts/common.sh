@@ -2,8 +2,8 @@
 ## Shell code shared by the backup and restore Jobs (backup.sh and restore.sh source it; the build embeds it in
 ## their place, see tools/gen_job_scripts.ts): environment checks, tool discovery, the client option file, the
 ## report, manifest reading and the listing of an instance's complete backups. The manifest format version exists
-## only in shell text: the backup writes `format=1` and the listing here skips any other version; no TypeScript
-## reads a manifest.
+## in shell text and in storage/catalog.ts, which reads the manifests in an object store: the backup writes
+## `format=1` and both listings skip any other version.
 ##
 ## Option-file quoting (MySQL and MariaDB `my_default` parser, proved against a real server by
 ## tests/backup_restore_test.ts): a line is `key=value`; leading and trailing whitespace of the value is dropped,
@@ -24,6 +24,9 @@ child=''
 tmp_dump=''
 tmp_manifest=''
 unfinished=''
+pids=''
+remote_unfinished=''
+rclone_opts=''
 
 say() {
   printf '%s\n' "$*" >&2
@@ -38,6 +41,18 @@ cleanup() {
   if [ -n "$child" ]; then
     kill "$child" 2>/dev/null
     child=''
+  fi
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086 # a list of PIDs
+    kill $pids 2>/dev/null
+    pids=''
+  fi
+  if [ -n "$remote_unfinished" ]; then
+    # An object uploaded without its manifest is not a backup; removed here when possible, else by retention.
+    # shellcheck disable=SC2086 # rclone_opts: split on purpose
+    rclone $rclone_opts deletefile "$remote_unfinished" 2>/dev/null ||
+      say "warning: could not delete the unfinished upload ${remote_unfinished#store:}"
+    remote_unfinished=''
   fi
   if [ -n "$tmp_dump" ]; then rm -f "$tmp_dump"; tmp_dump=''; fi
   if [ -n "$tmp_manifest" ]; then rm -f "$tmp_manifest"; tmp_manifest=''; fi
@@ -72,7 +87,8 @@ trap 'fail Interrupted "stopped by signal INT"' INT
 trap 'fail Interrupted "stopped by signal HUP"' HUP
 trap 'cleanup' EXIT
 
-check_env() {
+# check_env_common: what every Job checks (the database, the identity, the server); sets tag.
+check_env_common() {
   case ${MYSQL_DATABASE:-} in
     '' | *[!A-Za-z0-9_-]*) fail InvalidEnvironment 'MYSQL_DATABASE must be made of A-Z a-z 0-9 _ -' ;;
   esac
@@ -88,9 +104,6 @@ check_env() {
     *[!A-Za-z0-9-]*) fail InvalidEnvironment 'JOB_UID must be a UID' ;;
   esac
   [ ${#JOB_UID} -le 64 ] || fail InvalidEnvironment 'JOB_UID must be a UID'
-  case ${BACKUP_SUBDIR:-} in
-    '' | '.' | '..' | *[!A-Za-z0-9._-]*) fail InvalidEnvironment 'BACKUP_SUBDIR must be a plain directory name' ;;
-  esac
   [ -n "${MYSQL_HOST:-}" ] || fail InvalidEnvironment 'MYSQL_HOST must be set'
   MYSQL_PORT=${MYSQL_PORT:-3306}
   case $MYSQL_PORT in
@@ -99,13 +112,21 @@ check_env() {
   MYSQL_USER=${MYSQL_USER:-root}
   export MYSQL_HOST MYSQL_PORT MYSQL_USER
   [ "${MYSQL_PASSWORD+set}" = set ] || fail InvalidEnvironment 'MYSQL_PASSWORD must be set'
+  # Names of this instance's files start with the tag (identity itself is always read from the manifests).
+  tag=$(printf '%s' "$INSTANCE_ID" | tr -c 'A-Za-z0-9.-' '_')
+  [ -n "$tag" ] || fail InvalidEnvironment 'INSTANCE_ID must be namespace/name'
+}
+
+# check_env: check_env_common and the backup volume's variables; sets dir.
+check_env() {
+  check_env_common
+  case ${BACKUP_SUBDIR:-} in
+    '' | '.' | '..' | *[!A-Za-z0-9._-]*) fail InvalidEnvironment 'BACKUP_SUBDIR must be a plain directory name' ;;
+  esac
   if [ -z "${BACKUP_DIR:-}" ] || [ ! -d "$BACKUP_DIR" ]; then
     fail BackupVolumeMissing 'BACKUP_DIR is not a directory'
   fi
   dir=$BACKUP_DIR/$BACKUP_SUBDIR
-  # Names of this instance's files start with the tag (identity itself is always read from the manifests).
-  tag=$(printf '%s' "$INSTANCE_ID" | tr -c 'A-Za-z0-9.-' '_')
-  [ -n "$tag" ] || fail InvalidEnvironment 'INSTANCE_ID must be namespace/name'
 }
 
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).

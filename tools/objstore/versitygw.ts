@@ -72,9 +72,10 @@ function randomKey(bytes: number): string {
 }
 
 /**
- * Starts versitygw over `root` (created when missing) with fresh random credentials, and waits until it answers.
- * `buckets` are created as directories first (the POSIX backend's buckets). `hostname` is the address to listen
- * on (default 127.0.0.1; a pod on the real node reaches the host on its bridge address).
+ * Starts versitygw over `root` (created when missing) with fresh random credentials, waits until it answers and
+ * creates `buckets` through S3 (a directory made by hand lacks the bucket's ACL, and multipart uploads into it
+ * fail). Object metadata lives in extended attributes, so `root` must be on a file system that has them (ext4,
+ * xfs). `hostname` is the address to listen on (default 127.0.0.1).
  */
 export async function startObjectStore(
   root: string,
@@ -82,7 +83,6 @@ export async function startObjectStore(
 ): Promise<ObjectStoreServer> {
   const bin = await ensureVersitygw();
   await Deno.mkdir(root, { recursive: true });
-  for (const b of opts.buckets ?? []) await Deno.mkdir(`${root}/${b}`, { recursive: true });
   const hostname = opts.hostname ?? "127.0.0.1";
   const accessKeyId = `mo${randomKey(8)}`;
   const secretAccessKey = randomKey(20);
@@ -91,7 +91,7 @@ export async function startObjectStore(
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = freePort();
     const child = new Deno.Command(bin, {
-      args: ["--port", `${hostname}:${port}`, "--region", region, "--quiet", "posix", "--nometa", root],
+      args: ["--port", `${hostname}:${port}`, "--region", region, "--quiet", "posix", root],
       env: { ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
       stdin: "null",
       stdout: "null",
@@ -103,6 +103,13 @@ export async function startObjectStore(
     const aws = new AwsClient({ accessKeyId, secretAccessKey, region, service: "s3", retries: 0 });
     const up = await waitUntilServing(endpoint, aws, exited);
     if (up) {
+      for (const b of opts.buckets ?? []) {
+        const res = await aws.fetch(`${endpoint}/${b}`, { method: "PUT" });
+        const text = await res.text();
+        if (!res.ok && !text.includes("BucketAlreadyOwnedByYou")) {
+          throw new Error(`versitygw: cannot create bucket ${b}: ${res.status} ${text.slice(0, 200)}`);
+        }
+      }
       return {
         endpoint,
         region,

@@ -1,0 +1,140 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+## The backup Job's script for an object store (`spec.backup.objectStore`): constant POSIX sh text, every value
+## from the environment (the contract of backup.sh, the backup volume's variables replaced by the store's):
+## - `STORE_PATH`: `<bucket>/<prefix>/<cluster>/<namespace>/<name>` (storage/catalog.ts `instancePrefix`, the
+##   bucket in front), reached through rclone's remote `store`, configured by `RCLONE_CONFIG_STORE_*` variables
+##   (the keys from the credentials Secret through secretKeyRef: never on a command line);
+## - `BACKUP_SEQ`: the sequence number, one more than the highest in the store (the operator read it).
+##
+## What it guarantees, as backup.sh does on the volume:
+## - The dump streams to the store: no copy of it is kept in the pod. It goes through `tee` to the upload, to
+##   sha256sum and to wc, each reading a named pipe, so every exit status is checked (a plain pipe would hide the
+##   dump's); the last line must be the dump tool's `-- Dump completed` marker.
+## - A backup exists only once its manifest (`<stem>.manifest`, uploaded last) is in the store; before that the
+##   object just uploaded is read back and its sha256 compared. A run that fails or is killed before leaves a dump
+##   without manifest, which no listing shows and no restore picks; it tries to delete it, and the operator's
+##   retention (storage/store_backups.ts) removes what is left after an hour. Retention itself is the operator's.
+## - A final backup first stops writes for good and proves it (freeze.sh), as on the volume.
+##
+## Run as `/bin/sh -c STORE_BACKUP_SCRIPT`: the build embeds common.sh and freeze.sh where they are sourced.
+# mysql-operator backup job, object store (see templates/backup_script.ts)
+. ./common.sh
+
+check_env_common
+check_tools
+for _t in rclone mkfifo tee; do
+  command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
+done
+case ${STORE_PATH:-} in
+  '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'STORE_PATH must be bucket/prefix/...' ;;
+esac
+case /$STORE_PATH/ in */../* | */./*) fail InvalidEnvironment 'STORE_PATH must not hold . or .. parts' ;; esac
+case ${BACKUP_SEQ:-} in
+  '' | *[!0-9]*) fail InvalidEnvironment 'BACKUP_SEQ must be a number' ;;
+esac
+case ${INSTANCE_CLUSTER:-} in
+  *[!A-Za-z0-9._@:-]*) fail InvalidEnvironment 'INSTANCE_CLUSTER must be a context name' ;;
+esac
+dump=$(pick mariadb-dump mysqldump) || fail MissingTool 'neither mariadb-dump nor mysqldump is in the image'
+case ${BACKUP_REASON:-manual} in
+  '' | *[!a-z]*) reason=manual ;;
+  *) reason=${BACKUP_REASON:-manual} ;;
+esac
+# rclone's own retries would repeat a streamed upload it cannot replay: one try, bounded waits. Parts of 16 MiB,
+# two at a time: 32 MiB of memory, and a dump of up to 156 GiB (S3 allows 10000 parts).
+set -- --retries 1 --low-level-retries 3 --contimeout 15s --timeout 60s --s3-chunk-size 16Mi --s3-upload-concurrency 2
+rclone_opts="$*"
+
+make_work
+write_credentials
+. ./freeze.sh
+
+# shellcheck disable=SC2046 # split on purpose: the two words are the two times
+set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ')
+stamp=${1:-}
+started=${2:-}
+case $stamp in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
+rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+case $rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
+[ ${#rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
+stem=$tag-$stamp-$rnd
+remote=store:$STORE_PATH/$stem
+
+gtid=''
+if "$dump" --help 2>/dev/null | grep -q -e '--set-gtid-purged'; then gtid='--set-gtid-purged=OFF'; fi
+
+mkfifo "$work/dump" "$work/up" "$work/sum" "$work/count" || fail TempDirFailed 'cannot create named pipes'
+say "dumping database $MYSQL_DATABASE of $INSTANCE_ID with $dump to $STORE_PATH/$stem.sql"
+remote_unfinished=$remote.sql
+# shellcheck disable=SC2086 # rclone_opts: split on purpose
+rclone $rclone_opts rcat "$remote.sql" < "$work/up" 2> "$work/up.err" &
+up_pid=$!
+sha256sum < "$work/sum" > "$work/sum.out" 2>/dev/null &
+sum_pid=$!
+wc -c < "$work/count" > "$work/count.out" 2>/dev/null &
+count_pid=$!
+tee "$work/up" "$work/sum" "$work/count" < "$work/dump" 2> "$work/tee.err" | tail -n 1 > "$work/last" &
+tee_pid=$!
+pids="$up_pid $sum_pid $count_pid $tee_pid"
+"$dump" --defaults-extra-file="$cnf" --single-transaction --routines --triggers --events --hex-blob \
+  --no-tablespaces --default-character-set=utf8mb4 $gtid "$MYSQL_DATABASE" > "$work/dump" 2> "$work/dump.err" &
+child=$!
+wait "$child"
+rc=$?
+child=''
+wait "$tee_pid"
+wait "$up_pid"
+up_rc=$?
+wait "$sum_pid"
+wait "$count_pid"
+pids=''
+# An upload that fails first breaks the pipe under the dump (errno 32): then the upload is the cause.
+if [ "$up_rc" -ne 0 ] && { [ "$rc" -eq 0 ] || grep -q 'errno 32' "$work/dump.err"; }; then
+  fail UploadFailed "rclone rcat exited with status $up_rc: $(tail -n 2 "$work/up.err")"
+fi
+if [ "$rc" -ne 0 ]; then
+  fail "$(classify "$work/dump.err" DumpFailed)" "$dump exited with status $rc: $(tail -n 2 "$work/dump.err")"
+fi
+case $(cat "$work/last") in
+  '-- Dump completed'*) ;;
+  *) fail DumpIncomplete "the dump does not end with the completion line of $dump" ;;
+esac
+sha=$(cut -d ' ' -f 1 < "$work/sum.out")
+case $sha in *[!0-9a-f]*) sha='' ;; esac
+[ ${#sha} -eq 64 ] || fail WriteFailed 'cannot checksum the dump'
+# shellcheck disable=SC2046 # split on purpose: wc may pad the number with blanks
+set -- $(cat "$work/count.out")
+bytes=${1:-}
+case $bytes in '' | *[!0-9]*) fail WriteFailed 'cannot count the dump' ;; esac
+[ "$bytes" -gt 0 ] || fail DumpIncomplete "$dump wrote nothing"
+
+# Read back what the store holds: the manifest vouches for these bytes, not for what was sent.
+# shellcheck disable=SC2086 # rclone_opts: split on purpose
+stored=$(rclone $rclone_opts cat "$remote.sql" 2> "$work/read.err" | sha256sum | cut -d ' ' -f 1)
+[ "$stored" = "$sha" ] || fail UploadMismatch "the stored dump's sha256 differs from the dump's: $(tail -n 1 "$work/read.err")"
+tool=$("$dump" --version 2>/dev/null) || tool=$dump
+{
+  printf 'format=1\n'
+  printf 'instance_id=%s\n' "$INSTANCE_ID"
+  printf 'instance_uid=%s\n' "${INSTANCE_UID:-}"
+  printf 'cluster=%s\n' "${INSTANCE_CLUSTER:-}"
+  printf 'database=%s\n' "$MYSQL_DATABASE"
+  printf 'file=%s\n' "$stem.sql"
+  printf 'time=%s\n' "$started"
+  printf 'seq=%s\n' "$BACKUP_SEQ"
+  printf 'bytes=%s\n' "$bytes"
+  printf 'sha256=%s\n' "$sha"
+  printf 'reason=%s\n' "$reason"
+  printf 'tool=%s\n' "$(clean "$tool")"
+} > "$work/manifest" || fail WriteFailed 'cannot write the manifest'
+# This upload is the commit point: from here on the backup exists.
+# shellcheck disable=SC2086 # rclone_opts: split on purpose
+rclone $rclone_opts copyto "$work/manifest" "$remote.manifest" 2> "$work/up.err" ||
+  fail UploadFailed "cannot upload the manifest: $(tail -n 2 "$work/up.err")"
+remote_unfinished=''
+say "backup $STORE_PATH/$stem.sql complete: $bytes bytes, sha256 $sha"
+
+cleanup
+report "{\"result\":\"BackedUp\",\"readOnly\":$read_only,\"file\":\"$STORE_PATH/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"
+exit 0

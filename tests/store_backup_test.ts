@@ -1,0 +1,241 @@
+/**
+ * The object-store backup script (templates/scripts/store_backup.sh) against a REAL MariaDB server and a REAL
+ * S3-compatible server (versitygw, tools/objstore/versitygw.ts), run as a Job runs it: `sh -c "$SCRIPT"` with only
+ * the contract's environment. As root it installs Debian's mariadb-server, mariadb-client and rclone when missing;
+ * otherwise it is skipped with the reason.
+ *
+ * @module
+ */
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { STORE_BACKUP_SCRIPT } from "../templates/backup_script.ts";
+import { parseJobReport } from "../templates/job_report.ts";
+import { startObjectStore } from "../tools/objstore/versitygw.ts";
+import { S3Bucket } from "../storage/s3.ts";
+import { instancePrefix } from "../storage/catalog.ts";
+import { prune, readCatalog } from "../storage/store_backups.ts";
+import { ensureDebianPackages, ensureMariaDB, type MariaDBServer, startMariaDB, which } from "./_mariadb.ts";
+
+const mariadb = await ensureMariaDB();
+const rclone = mariadb.ok ? await ensureDebianPackages(["rclone"], ["rclone"]) : mariadb;
+const availability = mariadb.ok ? rclone : mariadb;
+if (!availability.ok) console.warn(`SKIPPED tests/store_backup_test.ts: ${availability.reason}`);
+
+const PASSWORD = "pw with 'quotes' and $dollar";
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const ROWS = 350_000; // about 40 MB of dump: three 16 MiB parts of a multipart upload
+
+interface Store {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Starts the script as a Job would; `scan` collects every command line seen while it runs. */
+function spawnStoreJob(srv: MariaDBServer, store: Store, dir: string, env: Record<string, string>) {
+  const report = `${dir}/termination-log-${crypto.randomUUID()}`;
+  // A process group of its own, as a container is: killing the group kills every process of the Job at once.
+  const child = new Deno.Command("setsid", {
+    args: ["sh", "-c", STORE_BACKUP_SCRIPT],
+    clearEnv: true,
+    env: {
+      PATH,
+      TMPDIR: dir,
+      REPORT_FILE: report,
+      MYSQL_HOST: "127.0.0.1",
+      MYSQL_PORT: String(srv.port),
+      MYSQL_USER: "root",
+      MYSQL_PASSWORD: PASSWORD,
+      MYSQL_DATABASE: "shop",
+      INSTANCE_ID: "ns/db",
+      INSTANCE_UID: "6c0f3c1e-0000-4000-8000-000000000001",
+      INSTANCE_CLUSTER: "mo-test-1",
+      JOB_UID: "7d1e4f2a-0000-4000-8000-000000000001",
+      BACKUP_REASON: "manual",
+      STORE_PATH: "backups/mo/mo-test-1/ns/db",
+      BACKUP_SEQ: "1",
+      RCLONE_CONFIG: `${dir}/no-rclone.conf`,
+      RCLONE_CONFIG_STORE_TYPE: "s3",
+      RCLONE_CONFIG_STORE_PROVIDER: "Other",
+      RCLONE_CONFIG_STORE_ENV_AUTH: "false",
+      RCLONE_CONFIG_STORE_ENDPOINT: store.endpoint,
+      RCLONE_CONFIG_STORE_REGION: store.region,
+      RCLONE_CONFIG_STORE_ACCESS_KEY_ID: store.accessKeyId,
+      RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: store.secretAccessKey,
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const seen = new Set<string>();
+  let running = true;
+  const scan = (async () => {
+    while (running) {
+      for (const e of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        try {
+          seen.add(Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " "));
+        } catch { /* gone */ }
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const done = child.output().then(async (out) => {
+    running = false;
+    await scan;
+    const text = await Deno.readTextFile(report).catch(() => "");
+    const dec = new TextDecoder();
+    return { code: out.code, stderr: dec.decode(out.stderr), report: parseJobReport(text), text, seen };
+  });
+  return { child, done };
+}
+
+async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  return Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", data)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+Deno.test({
+  name:
+    "store backup: the dump streams to a real S3 server, is read back and checked, and its manifest comes last; the rows come back from it",
+  ignore: !availability.ok,
+  async fn(t) {
+    const srv = await startMariaDB({ rootPassword: PASSWORD });
+    const root = await Deno.makeTempDir({ prefix: "store-backup-test-" });
+    const store = await startObjectStore(`${root}/s3`, { buckets: ["backups"] });
+    const bucket = new S3Bucket({ ...store, bucket: "backups" });
+    const prefix = instancePrefix("mo", "mo-test-1", "ns", "db");
+    try {
+      await srv.sql("CREATE DATABASE shop");
+      await srv.sql(
+        "CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(200));" +
+          `INSERT INTO orders SELECT seq, REPEAT(CONCAT('order-', seq), 8) FROM seq_1_to_${ROWS};`,
+        "shop",
+      );
+      const checksum = async (db: string) =>
+        (await srv.sql(`CHECKSUM TABLE \`${db}\`.orders EXTENDED`)).split("\t")[1];
+      const before = await checksum("shop");
+
+      await t.step(
+        "a backup: BackedUp, listed with the sequence given, the bytes and sha256 of what the store holds",
+        async () => {
+          const run = await spawnStoreJob(srv, store, root, {}).done;
+          equal(run.code, 0, `${run.text}\n${run.stderr}`);
+          equal(run.report?.result, "BackedUp", run.text);
+          const c = await readCatalog(bucket, prefix);
+          equal(c.backups.length, 1);
+          deepStrictEqual(c.incomplete, []);
+          const m = c.backups[0].manifest;
+          equal(m.seq, 1);
+          equal(m.instanceId, "ns/db");
+          equal(m.fields.cluster, "mo-test-1");
+          ok(m.bytes > 32 * 1024 * 1024, `dump of ${m.bytes} bytes`);
+          if (run.report?.result === "BackedUp") equal(run.report.sha256, m.sha256);
+          const stored = await Deno.readFile(`${root}/s3/backups/${c.backups[0].dumpKey}`);
+          equal(await sha256Hex(stored), m.sha256);
+          // Neither the database password nor the store's secret was on any command line; the scan saw rclone.
+          ok([...run.seen].some((l) => l.startsWith("rclone ")), "the scan saw no rclone command line");
+          for (const l of run.seen) {
+            ok(
+              !l.includes(store.secretAccessKey) && !l.includes("dollar"),
+              `a secret on a command line: ${l}`,
+            );
+          }
+          // The dump restores: the rows come back identical.
+          const client = (await which("mariadb"))!;
+          await srv.sql("CREATE DATABASE shop_restored");
+          const load = new Deno.Command(client, {
+            args: [`--socket=${srv.socket}`, "-uroot", "shop_restored"],
+            stdin: "piped",
+            stderr: "piped",
+          }).spawn();
+          const w = load.stdin.getWriter();
+          await w.write(stored);
+          await w.close();
+          const res = await load.output();
+          equal(res.code, 0, new TextDecoder().decode(res.stderr));
+          equal(await checksum("shop_restored"), before);
+        },
+      );
+
+      await t.step("wrong store credentials: UploadFailed, and nothing is left in the bucket", async () => {
+        const run = await spawnStoreJob(srv, store, root, {
+          RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: "not-the-secret",
+          BACKUP_SEQ: "2",
+        }).done;
+        equal(run.code, 1);
+        ok(run.report?.result === "Failed" && run.report.reason === "UploadFailed", run.text);
+        ok(!run.text.includes("not-the-secret"));
+        const c = await readCatalog(bucket, prefix);
+        deepStrictEqual([c.backups.length, c.incomplete.length], [1, 0]);
+      });
+
+      await t.step(
+        "killed mid-upload (TERM, as a Job's deletion): no manifest; the unfinished upload is deleted",
+        async () => {
+          const job = spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2" });
+          await waitFor(() => multipartStarted(`${root}/s3`));
+          Deno.kill(job.child.pid, "SIGTERM"); // the script only: the kubelet signals a container's first process
+          const run = await job.done;
+          ok(run.report?.result === "Failed" && run.report.reason === "Interrupted", run.text);
+          const c = await readCatalog(bucket, prefix);
+          deepStrictEqual(c.backups.map((b) => b.manifest.seq), [1]);
+          deepStrictEqual(c.incomplete, []);
+          // rclone, stopped by the script's clean-up, aborts its multipart upload: no parts are left behind.
+          await waitFor(async () => (await bucket.pendingUploads(prefix)).length === 0, 15_000);
+        },
+      );
+
+      await t.step(
+        "killed outright mid-upload (every process at once, no trap): never listed; retention aborts the upload",
+        async () => {
+          const job = spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2" });
+          await waitFor(() => multipartStarted(`${root}/s3`));
+          Deno.kill(-job.child.pid, "SIGKILL");
+          await job.done;
+          const c = await readCatalog(bucket, prefix);
+          deepStrictEqual(c.backups.map((b) => b.manifest.seq), [1]);
+          deepStrictEqual(c.incomplete, []);
+          equal((await bucket.pendingUploads(prefix)).length, 1, "the killed upload's parts are pending");
+          // Within the grace period it may be an upload still running: left alone.
+          deepStrictEqual(await prune(bucket, prefix, 1), []);
+          const removed = await prune(bucket, prefix, 1, new Date(Date.now() + 2 * 60 * 60_000));
+          equal(removed.length, 1);
+          ok(removed[0].startsWith(`upload:${prefix}`), removed[0]);
+          deepStrictEqual(await bucket.pendingUploads(prefix), []);
+          ok(!multipartStarted(`${root}/s3`), "the parts are still on disk");
+          deepStrictEqual((await readCatalog(bucket, prefix)).backups.map((b) => b.manifest.seq), [1]);
+        },
+      );
+    } finally {
+      await store.stop();
+      await srv.stop();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** True once versitygw holds a multipart upload in progress (its POSIX backend keeps parts under .sgwtmp). */
+function multipartStarted(s3root: string): boolean {
+  const walk = (dir: string): boolean => {
+    try {
+      return [...Deno.readDirSync(dir)].some((e) => e.isFile || (e.isDirectory && walk(`${dir}/${e.name}`)));
+    } catch {
+      return false;
+    }
+  };
+  return walk(`${s3root}/backups/.sgwtmp`);
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`condition not met in ${ms} ms`);
+}
