@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { BACKUP_SCRIPT, STORE_BACKUP_SCRIPT } from "./backup_script.ts";
+import { STORE_RESTORE_SCRIPT } from "./restore_script.ts";
 import { COMMON_SH } from "./job_scripts.ts";
 import { installed, lintJobScript } from "./_script_lint.ts";
 import { parseJobReport } from "./job_report.ts";
@@ -104,6 +105,7 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
     "unfinished",
     "pids",
     "remote_unfinished",
+    "rclone_opts",
     "cnf",
     "rc",
     "dir",
@@ -111,8 +113,14 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
     "MYSQL_PORT",
     "MYSQL_USER",
     "IFS", // only as a prefix: IFS= read -r
+    // store_restore.sh's read_dump: its outputs
+    "got",
+    "last",
+    "sink_rc",
   ]);
-  const bodies = [...BACKUP_SCRIPT.matchAll(/^([a-z_]+)\(\) \{\n([\s\S]*?)^\}/gm)];
+  const bodies = [BACKUP_SCRIPT, STORE_BACKUP_SCRIPT, STORE_RESTORE_SCRIPT].flatMap((script) => [
+    ...script.matchAll(/^([a-z_]+)\(\) \{\n([\s\S]*?)^\}/gm),
+  ]);
   ok(bodies.length >= 10, `found ${bodies.length} functions`);
   for (const [, name, body] of bodies) {
     const assigned = [

@@ -93,6 +93,8 @@ export const FAILURE_REASONS = [
   "UploadFailed",
   /** The dump read back from the object store is not the one uploaded (sha256); no manifest was written. */
   "UploadMismatch",
+  /** The object store could not be listed or read (nothing was loaded, or the partial load was removed). */
+  "DownloadFailed",
 ] as const;
 
 /** One of the known failure reasons. */

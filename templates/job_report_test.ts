@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { FAILURE_REASONS, parseJobReport } from "./job_report.ts";
 import { BACKUP_SCRIPT, STORE_BACKUP_SCRIPT } from "./backup_script.ts";
-import { RESTORE_SCRIPT } from "./restore_script.ts";
+import { RESTORE_SCRIPT, STORE_RESTORE_SCRIPT } from "./restore_script.ts";
 
 const SHA = "d3ef3c1b558da4af72586269d84c9f9c9bf35618bec9f6fca685af6d2c867c08";
 const UID = "0c54392f-a4d7-4cb9-a9e1-89e55c1ff80d";
@@ -141,7 +141,7 @@ Deno.test("parseJobReport returns undefined for garbage and never throws", () =>
 
 Deno.test("every reason the scripts can report is a known, CamelCase failure reason", () => {
   const used = new Set<string>();
-  for (const script of [BACKUP_SCRIPT, RESTORE_SCRIPT, STORE_BACKUP_SCRIPT]) {
+  for (const script of [BACKUP_SCRIPT, RESTORE_SCRIPT, STORE_BACKUP_SCRIPT, STORE_RESTORE_SCRIPT]) {
     for (const m of script.matchAll(/\bfail "?([A-Z][a-z][A-Za-z]*)"?\s/g)) used.add(m[1]);
     // Reasons chosen at run time by `classify ERRFILE DEFAULT`.
     for (const m of script.matchAll(/classify "[^"]+" ([A-Za-z]+)\)/g)) used.add(m[1]);

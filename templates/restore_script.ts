@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { RESTORE_SH } from "./job_scripts.ts";
+import { RESTORE_SH, STORE_RESTORE_SH } from "./job_scripts.ts";
 
 /** The restore Job's script (run as `/bin/sh -c RESTORE_SCRIPT`). */
 export const RESTORE_SCRIPT: string = RESTORE_SH;
+
+/**
+ * The restore Job's script for an object store (`/bin/sh -c STORE_RESTORE_SCRIPT`): each candidate is verified on
+ * a first read and checked again while it loads; nothing is copied into the pod (templates/scripts/store_restore.sh).
+ */
+export const STORE_RESTORE_SCRIPT: string = STORE_RESTORE_SH;

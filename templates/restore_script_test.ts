@@ -1,10 +1,11 @@
 import { equal, ok } from "node:assert/strict";
-import { RESTORE_SCRIPT } from "./restore_script.ts";
+import { RESTORE_SCRIPT, STORE_RESTORE_SCRIPT } from "./restore_script.ts";
 import { COMMON_SH } from "./job_scripts.ts";
 import { lintJobScript } from "./_script_lint.ts";
 import { parseJobReport } from "./job_report.ts";
 
-Deno.test("the restore script is POSIX sh (no bashisms; dash, busybox, posh parse it)", async () => {
+Deno.test("the restore scripts are POSIX sh (no bashisms; dash, busybox, posh parse them)", async () => {
+  await lintJobScript(STORE_RESTORE_SCRIPT);
   const used = await lintJobScript(RESTORE_SCRIPT);
   console.log(`parsed by: ${used.join(", ")}`);
 });

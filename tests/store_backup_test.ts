@@ -8,6 +8,7 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { STORE_BACKUP_SCRIPT } from "../templates/backup_script.ts";
+import { STORE_RESTORE_SCRIPT } from "../templates/restore_script.ts";
 import { parseJobReport } from "../templates/job_report.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { S3Bucket } from "../storage/s3.ts";
@@ -32,11 +33,17 @@ interface Store {
 }
 
 /** Starts the script as a Job would; `scan` collects every command line seen while it runs. */
-function spawnStoreJob(srv: MariaDBServer, store: Store, dir: string, env: Record<string, string>) {
+function spawnStoreJob(
+  srv: MariaDBServer,
+  store: Store,
+  dir: string,
+  env: Record<string, string>,
+  script = STORE_BACKUP_SCRIPT,
+) {
   const report = `${dir}/termination-log-${crypto.randomUUID()}`;
   // A process group of its own, as a container is: killing the group kills every process of the Job at once.
   const child = new Deno.Command("setsid", {
-    args: ["sh", "-c", STORE_BACKUP_SCRIPT],
+    args: ["sh", "-c", script],
     clearEnv: true,
     env: {
       PATH,
@@ -211,6 +218,76 @@ Deno.test({
           deepStrictEqual((await readCatalog(bucket, prefix)).backups.map((b) => b.manifest.seq), [1]);
         },
       );
+
+      await t.step(
+        "restore into an empty database: the rows come back, the backup named in the report",
+        async () => {
+          const run = await spawnStoreJob(
+            srv,
+            store,
+            root,
+            { MYSQL_DATABASE: "shop_r1" },
+            STORE_RESTORE_SCRIPT,
+          ).done;
+          equal(run.code, 0, `${run.text}\n${run.stderr}`);
+          ok(run.report?.result === "Restored", run.text);
+          equal(await checksum("shop_r1"), before);
+          for (const l of run.seen) {
+            ok(!l.includes(store.secretAccessKey), `the store's secret on a command line: ${l}`);
+          }
+        },
+      );
+
+      await t.step(
+        "a newer backup whose dump does not match its manifest is skipped and named; the older one loads",
+        async () => {
+          // Same size as its manifest says, other bytes: found only by the sha256 of the first read.
+          const good = (await readCatalog(bucket, prefix)).backups[0];
+          const bytes = await Deno.readFile(`${root}/s3/backups/${good.dumpKey}`);
+          bytes[100] ^= 1;
+          const stem = "ns_db-29991231T000000Z-000000000000";
+          await bucket.put(`${prefix}${stem}.sql`, bytes);
+          const manifest = (await bucket.getText(good.manifestKey))!
+            .replace(/^seq=.*$/m, "seq=9")
+            .replace(/^file=.*$/m, `file=${stem}.sql`);
+          await bucket.put(`${prefix}${stem}.manifest`, manifest);
+          const run = await spawnStoreJob(
+            srv,
+            store,
+            root,
+            { MYSQL_DATABASE: "shop_r2" },
+            STORE_RESTORE_SCRIPT,
+          ).done;
+          ok(run.report?.result === "Restored" && run.report.message?.includes(`${stem}.sql`), run.text);
+          equal(await checksum("shop_r2"), before);
+          await bucket.delete(`${prefix}${stem}.manifest`);
+          await bucket.delete(`${prefix}${stem}.sql`);
+        },
+      );
+
+      await t.step("into a database that has tables: DatabaseNotEmpty, nothing loaded", async () => {
+        const run = await spawnStoreJob(srv, store, root, { MYSQL_DATABASE: "shop" }, STORE_RESTORE_SCRIPT)
+          .done;
+        ok(run.report?.result === "Failed" && run.report.reason === "DatabaseNotEmpty", run.text);
+        equal(await checksum("shop"), before);
+      });
+
+      await t.step("a store that refuses the listing: DownloadFailed, never NothingToRestore", async () => {
+        const run = await spawnStoreJob(srv, store, root, {
+          MYSQL_DATABASE: "shop_r3",
+          RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: "not-the-secret",
+        }, STORE_RESTORE_SCRIPT).done;
+        ok(run.report?.result === "Failed" && run.report.reason === "DownloadFailed", run.text);
+      });
+
+      await t.step("an instance with no backup in the store: NothingToRestore", async () => {
+        const run = await spawnStoreJob(srv, store, root, {
+          MYSQL_DATABASE: "shop_r4",
+          STORE_PATH: "backups/mo/mo-test-1/ns/never-backed-up",
+        }, STORE_RESTORE_SCRIPT).done;
+        equal(run.code, 0, run.text);
+        equal(run.report?.result, "NothingToRestore", run.text);
+      });
     } finally {
       await store.stop();
       await srv.stop();

@@ -24,6 +24,7 @@ export const JOB_SCRIPTS: Record<string, string> = {
   BACKUP_SH: "backup.sh",
   RESTORE_SH: "restore.sh",
   STORE_BACKUP_SH: "store_backup.sh",
+  STORE_RESTORE_SH: "store_restore.sh",
 };
 
 const SOURCE_LINE = /^\. \.\/([a-z][a-z0-9_]*\.sh)\n?$/;

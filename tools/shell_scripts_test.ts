@@ -9,7 +9,14 @@ const SCRIPTS = [".ci/run", "tools/fresh_check.sh", "tools/cluster/build.sh"];
  * in the context the Jobs run it in (as `deno task gen` embeds it); shellcheck reports only on files it was given,
  * so the parts are named too.
  */
-const JOB_SCRIPTS = ["backup.sh", "restore.sh", "store_backup.sh", "common.sh", "freeze.sh"];
+const JOB_SCRIPTS = [
+  "backup.sh",
+  "restore.sh",
+  "store_backup.sh",
+  "store_restore.sh",
+  "common.sh",
+  "freeze.sh",
+];
 const JOB_SCRIPTS_DIR = `${ROOT}templates/scripts`;
 
 /** shellcheck from Debian's package, installed by the test itself where it can (root with apt-get). */

@@ -129,6 +129,44 @@ check_env() {
   dir=$BACKUP_DIR/$BACKUP_SUBDIR
 }
 
+# check_store_env: the object store's variables (store_backup.sh, store_restore.sh); sets rclone_opts. The store is
+# rclone's remote `store`, configured by RCLONE_CONFIG_STORE_* variables (keys through secretKeyRef).
+check_store_env() {
+  for _t in rclone mkfifo tee; do
+    command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
+  done
+  case ${STORE_PATH:-} in
+    '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'STORE_PATH must be bucket/prefix/...' ;;
+  esac
+  case /$STORE_PATH/ in */../* | */./*) fail InvalidEnvironment 'STORE_PATH must not hold . or .. parts' ;; esac
+  case ${INSTANCE_CLUSTER:-} in
+    *[!A-Za-z0-9._@:-]*) fail InvalidEnvironment 'INSTANCE_CLUSTER must be a context name' ;;
+  esac
+  # rclone's own retries would repeat a streamed upload it cannot replay: one try, bounded waits. Parts of
+  # 16 MiB, two at a time: 32 MiB of memory, and a dump of up to 156 GiB (S3 allows 10000 parts).
+  rclone_opts='--retries 1 --low-level-retries 3 --contimeout 15s --timeout 60s'
+  rclone_opts="$rclone_opts --s3-chunk-size 16Mi --s3-upload-concurrency 2"
+}
+
+# require_empty_database CLIENT: fails with DatabaseNotEmpty unless MYSQL_DATABASE has no tables, routines or
+# events (a restore loads only into a fresh instance; checked before any backup is read).
+require_empty_database() {
+  "$1" --defaults-extra-file="$cnf" --batch --skip-column-names -e "SELECT
+  (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$MYSQL_DATABASE') +
+  (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '$MYSQL_DATABASE') +
+  (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '$MYSQL_DATABASE')" > "$work/count" 2> "$work/err"
+  _rc=$?
+  if [ "$_rc" -ne 0 ]; then
+    fail "$(classify "$work/err" ConnectionFailed)" "$1 exited with status $_rc: $(tail -n 2 "$work/err")"
+  fi
+  _objects=''
+  read -r _objects < "$work/count"
+  case $_objects in '' | *[!0-9]*) fail ConnectionFailed "unexpected answer from the server: $_objects" ;; esac
+  if [ "$_objects" -ne 0 ]; then
+    fail DatabaseNotEmpty "database $MYSQL_DATABASE already has $_objects tables, routines or events: nothing was loaded"
+  fi
+}
+
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).
 pick() {
   for _p in "$@"; do

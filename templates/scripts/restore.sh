@@ -30,22 +30,8 @@ if [ ! -s "$work/list.sorted" ]; then
   exit 0
 fi
 
-# Only a fresh, empty database is restored into (checked before reading any backup).
 db=$MYSQL_DATABASE
-"$client" --defaults-extra-file="$cnf" --batch --skip-column-names -e "SELECT
-  (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$db') +
-  (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '$db') +
-  (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '$db')" > "$work/count" 2> "$work/err"
-rc=$?
-if [ "$rc" -ne 0 ]; then
-  fail "$(classify "$work/err" ConnectionFailed)" "$client exited with status $rc: $(tail -n 2 "$work/err")"
-fi
-objects=''
-read -r objects < "$work/count"
-case $objects in '' | *[!0-9]*) fail ConnectionFailed "unexpected answer from the server: $objects" ;; esac
-if [ "$objects" -ne 0 ]; then
-  fail DatabaseNotEmpty "database $db already has $objects tables, routines or events: nothing was loaded"
-fi
+require_empty_database "$client"
 
 chosen=''
 skipped=''

@@ -23,28 +23,15 @@
 
 check_env_common
 check_tools
-for _t in rclone mkfifo tee; do
-  command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
-done
-case ${STORE_PATH:-} in
-  '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'STORE_PATH must be bucket/prefix/...' ;;
-esac
-case /$STORE_PATH/ in */../* | */./*) fail InvalidEnvironment 'STORE_PATH must not hold . or .. parts' ;; esac
+check_store_env
 case ${BACKUP_SEQ:-} in
   '' | *[!0-9]*) fail InvalidEnvironment 'BACKUP_SEQ must be a number' ;;
-esac
-case ${INSTANCE_CLUSTER:-} in
-  *[!A-Za-z0-9._@:-]*) fail InvalidEnvironment 'INSTANCE_CLUSTER must be a context name' ;;
 esac
 dump=$(pick mariadb-dump mysqldump) || fail MissingTool 'neither mariadb-dump nor mysqldump is in the image'
 case ${BACKUP_REASON:-manual} in
   '' | *[!a-z]*) reason=manual ;;
   *) reason=${BACKUP_REASON:-manual} ;;
 esac
-# rclone's own retries would repeat a streamed upload it cannot replay: one try, bounded waits. Parts of 16 MiB,
-# two at a time: 32 MiB of memory, and a dump of up to 156 GiB (S3 allows 10000 parts).
-set -- --retries 1 --low-level-retries 3 --contimeout 15s --timeout 60s --s3-chunk-size 16Mi --s3-upload-concurrency 2
-rclone_opts="$*"
 
 make_work
 write_credentials

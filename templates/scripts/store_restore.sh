@@ -1,0 +1,149 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+## The restore Job's script for an object store: constant POSIX sh text, every value from the environment (the
+## contract of store_backup.sh: `STORE_PATH`, rclone's remote `store` from `RCLONE_CONFIG_STORE_*`).
+##
+## It restores as restore.sh does from the volume: only into an empty `MYSQL_DATABASE` (`DatabaseNotEmpty`
+## otherwise); this instance's complete backups (a manifest naming this instance and a listed dump of its size),
+## newest first by sequence number; the first that verifies is loaded, newer ones that do not are skipped and
+## named. No copy is kept in the pod: each candidate is read once to verify it (size, completion line, sha256)
+## before the database is touched, then read again into the client with its sha256 checked once more; a load that
+## fails or whose bytes differ drops and re-creates the database. A store that cannot be listed fails with
+## `DownloadFailed`: only a store that answered with no backup gives `NothingToRestore`.
+##
+## Run as `/bin/sh -c STORE_RESTORE_SCRIPT`: the build embeds common.sh where it is sourced.
+# mysql-operator restore job, object store (see templates/restore_script.ts)
+. ./common.sh
+
+check_env_common
+check_tools
+check_store_env
+client=$(pick mariadb mysql) || fail MissingTool 'neither mariadb nor mysql is in the image'
+make_work
+write_credentials
+
+# The instance's folder: `size;name` of each file (not recursive). A failure here is never "no backup".
+# shellcheck disable=SC2086 # rclone_opts: split on purpose
+rclone $rclone_opts lsf --files-only --format sp "store:$STORE_PATH" > "$work/objects" 2> "$work/err" ||
+  fail DownloadFailed "cannot list $STORE_PATH: $(tail -n 2 "$work/err")"
+dir=$work/manifests
+mkdir "$dir" || fail TempDirFailed 'cannot create a temporary directory'
+: > "$work/sizes"
+while IFS=';' read -r _size _name; do
+  case $_name in '' | *[!A-Za-z0-9._-]*) continue ;; esac
+  case $_name in
+    *.manifest)
+      # shellcheck disable=SC2086 # rclone_opts: split on purpose
+      rclone $rclone_opts cat "store:$STORE_PATH/$_name" > "$dir/$_name" 2> "$work/err" ||
+        fail DownloadFailed "cannot read $STORE_PATH/$_name: $(tail -n 2 "$work/err")"
+      ;;
+    *.sql)
+      # list_backups needs the dump to exist: an empty stand-in, the size kept beside it.
+      : > "$dir/$_name" || fail TempDirFailed 'cannot write in the temporary directory'
+      printf '%s %s\n' "${_name%.sql}" "$_size" >> "$work/sizes"
+      ;;
+  esac
+done < "$work/objects"
+
+list_backups || fail TempDirFailed 'cannot list the backups'
+if [ ! -s "$work/list.sorted" ]; then
+  say "no complete backup of $INSTANCE_ID in $STORE_PATH: nothing to restore"
+  cleanup
+  report "{\"result\":\"NothingToRestore\",\"message\":\"no complete backup of $INSTANCE_ID in $STORE_PATH\"}"
+  exit 0
+fi
+
+db=$MYSQL_DATABASE
+require_empty_database "$client"
+
+# read_dump STEM SINK...: streams the dump from the store through tee to sha256sum, tail and SINK (a command),
+# each on a named pipe so that every exit status is seen; sets got (sha256), last (the last line) and sink_rc;
+# returns rclone's exit status.
+read_dump() {
+  _stem=$1
+  shift
+  rm -f "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink"
+  mkfifo "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink" || return 1
+  sha256sum < "$work/p.sum" > "$work/sum.out" 2>/dev/null &
+  _sum_pid=$!
+  tail -n 1 < "$work/p.tail" > "$work/last.out" 2>/dev/null &
+  _tail_pid=$!
+  "$@" < "$work/p.sink" > /dev/null 2> "$work/sink.err" &
+  _sink_pid=$!
+  tee "$work/p.sum" "$work/p.tail" < "$work/p.in" > "$work/p.sink" 2>/dev/null &
+  _tee_pid=$!
+  pids="$_sum_pid $_tail_pid $_sink_pid $_tee_pid"
+  # shellcheck disable=SC2086 # rclone_opts: split on purpose
+  rclone $rclone_opts cat "store:$STORE_PATH/$_stem.sql" > "$work/p.in" 2> "$work/err" &
+  child=$!
+  wait "$child"
+  _dl_rc=$?
+  child=''
+  wait "$_tee_pid"
+  wait "$_sum_pid"
+  wait "$_tail_pid"
+  wait "$_sink_pid"
+  sink_rc=$?
+  pids=''
+  got=$(cut -d ' ' -f 1 < "$work/sum.out")
+  last=$(cat "$work/last.out")
+  return "$_dl_rc"
+}
+
+chosen=''
+skipped=''
+# shellcheck disable=SC2034 # seq: the sequence number, read to get past it
+while read -r seq stem; do
+  want=$(mget "$dir/$stem.manifest" sha256)
+  size=$(mget "$dir/$stem.manifest" bytes)
+  have=$(awk -v s="$stem" '$1 == s { print $2 }' "$work/sizes")
+  if [ -n "$have" ] && [ "$have" = "$size" ]; then
+    read_dump "$stem" cat || fail DownloadFailed "cannot read $STORE_PATH/$stem.sql: $(tail -n 2 "$work/err")"
+    case $last in
+      '-- Dump completed'*)
+        if [ -n "$got" ] && [ "$got" = "$want" ]; then
+          chosen=$stem
+          break
+        fi
+        ;;
+    esac
+  fi
+  say "skipping $STORE_PATH/$stem.sql: it does not match its manifest (size, completion line or sha256)"
+  skipped="$skipped $stem.sql"
+done < "$work/list.sorted"
+[ -n "$chosen" ] || fail NoValidBackup "no backup of $INSTANCE_ID passed verification:$skipped"
+
+"$client" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$db\`" 2> "$work/err"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "$(classify "$work/err" RestoreFailed)" "cannot create database $db: $(tail -n 2 "$work/err")"
+fi
+say "loading $STORE_PATH/$chosen.sql into $db with $client"
+if read_dump "$chosen" "$client" --defaults-extra-file="$cnf" "$db" && [ "$sink_rc" -eq 0 ] && [ "$got" = "$want" ]; then
+  :
+else
+  if [ "$sink_rc" -ne 0 ]; then
+    reason=$(classify "$work/sink.err" RestoreFailed)
+    detail="status $sink_rc: $(tail -n 2 "$work/sink.err")"
+  else
+    reason=DownloadFailed
+    detail="the bytes read differ from the verified ones: $(tail -n 2 "$work/err")"
+  fi
+  if "$client" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\`" \
+    2>/dev/null; then
+    undo='the partial load was removed'
+  else
+    undo='the database may hold a partial load'
+  fi
+  fail "$reason" "loading $STORE_PATH/$chosen.sql failed with $detail; $undo"
+fi
+
+taken=$(mget "$dir/$chosen.manifest" time)
+case $taken in '' | *[!0-9TZ:-]*) taken='' ;; esac
+now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+message="restored the backup taken at $taken"
+[ -z "$skipped" ] || message="$message; skipped newer backups that failed verification:$skipped"
+say "$message"
+cleanup
+report "{\"result\":\"Restored\",\"backup\":\"$STORE_PATH/$chosen.sql\",\"sha256\":\"$want\",\"time\":\"$now\",\"backupTime\":\"$taken\",\"message\":\"$(clean "$message")\"}"
+exit 0
