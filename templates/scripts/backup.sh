@@ -60,17 +60,8 @@ mkdir -p "$dir" || fail BackupVolumeMissing "cannot create $BACKUP_SUBDIR on the
 . ./freeze.sh
 
 
-# shellcheck disable=SC2046 # split on purpose: the two words are the two times
-set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ')
-stamp=${1:-}
-started=${2:-}
-case $stamp in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
-
 # 48 random bits make the name unique; it is checked as well, so a rename can never replace an older backup.
-rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-case $rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
-[ ${#rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
-stem=$tag-$stamp-$rnd
+new_stem
 if [ -e "$dir/$stem.sql" ] || [ -e "$dir/$stem.manifest" ]; then
   fail WriteFailed "$stem exists already"
 fi

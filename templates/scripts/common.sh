@@ -167,6 +167,44 @@ require_empty_database() {
   fi
 }
 
+# new_stem: the new backup's name, `<tag>-<UTC time>-<48 random bits>` (unique; callers check it as well), in
+# stem, and its start time in started.
+# shellcheck disable=SC2034 # stem, started: for the caller
+new_stem() {
+  # shellcheck disable=SC2046 # split on purpose: the two words are the two times
+  set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ')
+  case ${1:-} in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
+  started=${2:-}
+  _rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  case $_rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
+  [ ${#_rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
+  stem=$tag-$1-$_rnd
+}
+
+# undo_partial_load CLIENT: after a failed load, drops and re-creates MYSQL_DATABASE so that a retry starts from
+# empty again; sets undo to what it could do.
+# shellcheck disable=SC2034 # undo: for the caller
+undo_partial_load() {
+  if "$1" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$MYSQL_DATABASE\`; CREATE DATABASE \`$MYSQL_DATABASE\`" \
+    2>/dev/null; then
+    undo='the partial load was removed'
+  else
+    undo='the database may hold a partial load'
+  fi
+}
+
+# report_restored LABEL MANIFEST SHA256 SKIPPED: the success report of a restore (LABEL names the dump loaded).
+report_restored() {
+  _taken=$(mget "$2" time)
+  case $_taken in '' | *[!0-9TZ:-]*) _taken='' ;; esac
+  _now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+  _message="restored the backup taken at $_taken"
+  [ -z "$4" ] || _message="$_message; skipped newer backups that failed verification:$4"
+  say "$_message"
+  cleanup
+  report "{\"result\":\"Restored\",\"backup\":\"$1\",\"sha256\":\"$3\",\"time\":\"$_now\",\"backupTime\":\"$_taken\",\"message\":\"$(clean "$_message")\"}"
+}
+
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).
 pick() {
   for _p in "$@"; do

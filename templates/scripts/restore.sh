@@ -72,21 +72,9 @@ child=''
 if [ "$rc" -ne 0 ]; then
   reason=$(classify "$work/load.err" RestoreFailed)
   detail=$(tail -n 2 "$work/load.err")
-  if "$client" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\`" \
-    2>/dev/null; then
-    undo='the partial load was removed'
-  else
-    undo='the database may hold a partial load'
-  fi
+  undo_partial_load "$client"
   fail "$reason" "loading $BACKUP_SUBDIR/$chosen.sql failed with status $rc: $detail; $undo"
 fi
 
-taken=$(mget "$dir/$chosen.manifest" time)
-case $taken in '' | *[!0-9TZ:-]*) taken='' ;; esac
-now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
-message="restored the backup taken at $taken"
-[ -z "$skipped" ] || message="$message; skipped newer backups that failed verification:$skipped"
-say "$message"
-cleanup
-report "{\"result\":\"Restored\",\"backup\":\"$BACKUP_SUBDIR/$chosen.sql\",\"sha256\":\"$want\",\"time\":\"$now\",\"backupTime\":\"$taken\",\"message\":\"$(clean "$message")\"}"
+report_restored "$BACKUP_SUBDIR/$chosen.sql" "$dir/$chosen.manifest" "$want" "$skipped"
 exit 0

@@ -37,15 +37,7 @@ make_work
 write_credentials
 . ./freeze.sh
 
-# shellcheck disable=SC2046 # split on purpose: the two words are the two times
-set -- $(date -u '+%Y%m%dT%H%M%SZ %Y-%m-%dT%H:%M:%SZ')
-stamp=${1:-}
-started=${2:-}
-case $stamp in '' | *[!0-9TZ]*) fail TempDirFailed 'date failed' ;; esac
-rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-case $rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
-[ ${#rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
-stem=$tag-$stamp-$rnd
+new_stem
 remote=store:$STORE_PATH/$stem
 
 gtid=''
