@@ -183,6 +183,15 @@ new_stem() {
 
 # undo_partial_load CLIENT: after a failed load, drops and re-creates MYSQL_DATABASE so that a retry starts from
 # empty again; sets undo to what it could do.
+# create_database CLIENT: creates MYSQL_DATABASE when missing (the restore loads into it).
+create_database() {
+  "$1" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`" 2> "$work/err"
+  _rc=$?
+  if [ "$_rc" -ne 0 ]; then
+    fail "$(classify "$work/err" RestoreFailed)" "cannot create database $MYSQL_DATABASE: $(tail -n 2 "$work/err")"
+  fi
+}
+
 # shellcheck disable=SC2034 # undo: for the caller
 undo_partial_load() {
   if "$1" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$MYSQL_DATABASE\`; CREATE DATABASE \`$MYSQL_DATABASE\`" \

@@ -57,11 +57,7 @@ while read -r seq stem; do
 done < "$work/list.sorted"
 [ -n "$chosen" ] || fail NoValidBackup "no backup of $INSTANCE_ID passed verification:$skipped"
 
-"$client" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$db\`" 2> "$work/err"
-rc=$?
-if [ "$rc" -ne 0 ]; then
-  fail "$(classify "$work/err" RestoreFailed)" "cannot create database $db: $(tail -n 2 "$work/err")"
-fi
+create_database "$client"
 say "loading $BACKUP_SUBDIR/$chosen.sql into $db with $client"
 # In the background so that a TERM is handled at once; the exit status is checked below.
 "$client" --defaults-extra-file="$cnf" "$db" < "$dir/$chosen.sql" 2> "$work/load.err" &

@@ -113,11 +113,7 @@ while read -r seq stem; do
 done < "$work/list.sorted"
 [ -n "$chosen" ] || fail NoValidBackup "no backup of $INSTANCE_ID passed verification:$skipped"
 
-"$client" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$db\`" 2> "$work/err"
-rc=$?
-if [ "$rc" -ne 0 ]; then
-  fail "$(classify "$work/err" RestoreFailed)" "cannot create database $db: $(tail -n 2 "$work/err")"
-fi
+create_database "$client"
 say "loading $STORE_PATH/$chosen.sql into $db with $client"
 if read_dump "$chosen" "$client" --defaults-extra-file="$cnf" "$db" && [ "$sink_rc" -eq 0 ] && [ "$got" = "$want" ]; then
   :
