@@ -57,7 +57,8 @@ export function scalingRow(r: BenchResult, dir: string): ScalingRow {
 
 /**
  * Least-squares fit of `figure = a + b * clusters + c * objects` over the rows that have it: the cost of one more
- * cluster (b) and of one more object (c). Undefined with fewer than three rows or when the rows do not vary in both.
+ * cluster (b) and of one more object (c). Undefined with fewer than three rows or when the rows do not vary in both
+ * (by over 5 % of the largest value).
  */
 export function slopes(
   rows: ScalingRow[],
@@ -67,6 +68,13 @@ export function slopes(
     r,
   ) => [r.clusters, r.objects, r[figure]!]);
   if (pts.length < 3) return undefined;
+  // Each of clusters and objects must really vary (by over 5 % of its largest value): 3 x 333 against 1 x 1000
+  // differ by rounding only, and a fit on that difference is noise.
+  const varies = (k: number) => {
+    const v = pts.map((p) => p[k]);
+    return Math.max(...v) - Math.min(...v) > 0.05 * Math.max(...v);
+  };
+  if (!varies(0) || !varies(1)) return undefined;
   // Normal equations of the 3-parameter fit, solved by Cramer's rule.
   const s = (f: (p: number[]) => number) => pts.reduce((a, p) => a + f(p), 0);
   const n = pts.length, sx = s((p) => p[0]), sy = s((p) => p[1]), sz = s((p) => p[2]);

@@ -21,6 +21,12 @@ Deno.test("slopes: recovers the cost per cluster and per object of a linear figu
     undefined,
     "no cluster spread",
   );
+  // 3 x 333 is 999 objects: a column of one total must not pass for a spread of objects (it gave 4.9 MB per object).
+  assertEquals(
+    slopes([row(1, 1000, 133.3), row(3, 999, 136.8), row(10, 1000, 170.9)], "idleRssMB"),
+    undefined,
+    "objects spread only by rounding",
+  );
 });
 
 Deno.test("scalingChart: a line per cluster count with a point per run; scalingMarkdown: a row per run", () => {

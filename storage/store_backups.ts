@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Catalog, catalog, removals } from "./catalog.ts";
+import { type Catalog, catalog, removals, type StoredObject } from "./catalog.ts";
 import type { S3Bucket } from "./s3.ts";
 
 /**
@@ -13,16 +13,21 @@ import type { S3Bucket } from "./s3.ts";
  */
 export const UPLOAD_GRACE_MS = 60 * 60_000;
 
-/** The catalog of the folder `prefix` (ends with `/`): every manifest in it is read. */
-export async function readCatalog(bucket: S3Bucket, prefix: string): Promise<Catalog> {
-  const objects = (await bucket.list(prefix)).filter((o) => !o.key.slice(prefix.length).includes("/"));
+/** The texts of the manifests among `objects` (one read each; one gone since the listing is left out). */
+export async function readManifests(bucket: S3Bucket, objects: StoredObject[]): Promise<Map<string, string>> {
   const manifests = new Map<string, string>();
   for (const o of objects) {
     if (!o.key.endsWith(".manifest")) continue;
     const text = await bucket.getText(o.key);
     if (text !== undefined) manifests.set(o.key, text);
   }
-  return catalog(objects, manifests);
+  return manifests;
+}
+
+/** The catalog of the folder `prefix` (ends with `/`): every manifest in it is read. */
+export async function readCatalog(bucket: S3Bucket, prefix: string): Promise<Catalog> {
+  const objects = (await bucket.list(prefix)).filter((o) => !o.key.slice(prefix.length).includes("/"));
+  return catalog(objects, await readManifests(bucket, objects));
 }
 
 /**

@@ -7,16 +7,22 @@ import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { S3Bucket, S3Error } from "../storage/s3.ts";
 import { prune, publishBackup, readCatalog } from "../storage/store_backups.ts";
 import { instancePrefix } from "../storage/catalog.ts";
+import { listStoreBackups } from "../storage/store_listing.ts";
 
 async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function manifestFor(stem: string, seq: number, dump: Uint8Array<ArrayBuffer>): Promise<string> {
+async function manifestFor(
+  stem: string,
+  seq: number,
+  dump: Uint8Array<ArrayBuffer>,
+  instance = "ns/db",
+): Promise<string> {
   return [
     "format=1",
-    "instance_id=ns/db",
+    `instance_id=${instance}`,
     "instance_uid=u-1",
     "database=otus",
     `file=${stem}.sql`,
@@ -48,7 +54,7 @@ Deno.test("object store: published backups are listed newest first; a killed upl
       other,
       "db-other-1",
       otherDump,
-      await manifestFor("db-other-1", 1, otherDump),
+      await manifestFor("db-other-1", 1, otherDump, "ns/db-other"),
     );
 
     const c = await readCatalog(bucket, prefix);
@@ -81,6 +87,13 @@ Deno.test("object store: published backups are listed newest first; a killed upl
     );
     // keep 0 never removes the last good backup.
     deepStrictEqual(await prune(bucket, prefix, 0), []);
+    // The listing of every instance shows what the bucket holds: one row per dump that has its manifest.
+    const rows = await listStoreBackups(bucket, "mo/");
+    deepStrictEqual(rows.map((r) => r.key).sort(), keys.filter((k) => k.endsWith(".sql")));
+    deepStrictEqual(rows.map((r) => `${r.cluster}/${r.namespace}/${r.name}#${r.seq}`).sort(), [
+      "mo-test-1/ns/db#3",
+      "mo-test-1/ns/db-other#1",
+    ]);
   } finally {
     await server.stop();
     await Deno.remove(root, { recursive: true });

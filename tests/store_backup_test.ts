@@ -182,6 +182,25 @@ Deno.test({
       });
 
       await t.step(
+        "the store gives back other bytes than were sent: UploadMismatch, no manifest, nothing left",
+        async () => {
+          // A stand-in rclone on PATH: the real one, except that what `cat` reads back is altered.
+          const bin = `${root}/altering-bin`;
+          await Deno.mkdir(bin, { recursive: true });
+          const real = (await which("rclone"))!;
+          await Deno.writeTextFile(
+            `${bin}/rclone`,
+            `#!/bin/sh\nfor a in "$@"; do [ "$a" = cat ] && { '${real}' "$@" | tr o 0; exit 0; }; done\nexec '${real}' "$@"\n`,
+            { mode: 0o755 },
+          );
+          const run = await spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2", PATH: `${bin}:${PATH}` }).done;
+          ok(run.report?.result === "Failed" && run.report.reason === "UploadMismatch", run.text);
+          const c = await readCatalog(bucket, prefix);
+          deepStrictEqual([c.backups.map((b) => b.manifest.seq), c.incomplete], [[1], []]);
+        },
+      );
+
+      await t.step(
         "killed mid-upload (TERM, as a Job's deletion): no manifest; the unfinished upload is deleted",
         async () => {
           const job = spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2" });
