@@ -181,8 +181,6 @@ new_stem() {
   stem=$tag-$1-$_rnd
 }
 
-# undo_partial_load CLIENT: after a failed load, drops and re-creates MYSQL_DATABASE so that a retry starts from
-# empty again; sets undo to what it could do.
 # create_database CLIENT: creates MYSQL_DATABASE when missing (the restore loads into it).
 create_database() {
   "$1" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`" 2> "$work/err"
@@ -192,6 +190,8 @@ create_database() {
   fi
 }
 
+# undo_partial_load CLIENT: after a failed load, drops and re-creates MYSQL_DATABASE so that a retry starts from
+# empty again; sets undo to what it could do.
 # shellcheck disable=SC2034 # undo: for the caller
 undo_partial_load() {
   if "$1" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$MYSQL_DATABASE\`; CREATE DATABASE \`$MYSQL_DATABASE\`" \
