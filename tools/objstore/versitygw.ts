@@ -107,6 +107,8 @@ export async function startObjectStore(
         const res = await aws.fetch(`${endpoint}/${b}`, { method: "PUT" });
         const text = await res.text();
         if (!res.ok && !text.includes("BucketAlreadyOwnedByYou")) {
+          child.kill("SIGKILL"); // not left running behind the error
+          await child.status;
           throw new Error(`versitygw: cannot create bucket ${b}: ${res.status} ${text.slice(0, 200)}`);
         }
       }
