@@ -93,7 +93,10 @@ export const FAILURE_REASONS = [
   "UploadFailed",
   /** The dump read back from the object store is not the one uploaded (sha256); no manifest was written. */
   "UploadMismatch",
-  /** The object store could not be listed or read (nothing was loaded, or the partial load was removed). */
+  /**
+   * The object store could not be listed or read: a restore loaded nothing (or removed its partial load); a
+   * backup could not read back what it uploaded and wrote no manifest.
+   */
   "DownloadFailed",
 ] as const;
 

@@ -182,7 +182,7 @@ Deno.test({
       });
 
       await t.step(
-        "the store gives back other bytes than were sent: UploadMismatch, no manifest, nothing left",
+        "the store gives back other bytes than were sent: UploadMismatch; cannot read back: DownloadFailed; no manifest, nothing left",
         async () => {
           // A stand-in rclone on PATH: the real one, except that what `cat` reads back is altered.
           const bin = `${root}/altering-bin`;
@@ -197,6 +197,17 @@ Deno.test({
           ok(run.report?.result === "Failed" && run.report.reason === "UploadMismatch", run.text);
           const c = await readCatalog(bucket, prefix);
           deepStrictEqual([c.backups.map((b) => b.manifest.seq), c.incomplete], [[1], []]);
+          // A read-back that fails is not taken for other bytes: DownloadFailed, and again nothing is left.
+          await Deno.writeTextFile(
+            `${bin}/rclone`,
+            `#!/bin/sh\nfor a in "$@"; do [ "$a" = cat ] && { echo 'read refused' >&2; exit 3; }; done\nexec '${real}' "$@"\n`,
+            { mode: 0o755 },
+          );
+          const refused = await spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2", PATH: `${bin}:${PATH}` })
+            .done;
+          ok(refused.report?.result === "Failed" && refused.report.reason === "DownloadFailed", refused.text);
+          const again = await readCatalog(bucket, prefix);
+          deepStrictEqual([again.backups.map((b) => b.manifest.seq), again.incomplete], [[1], []]);
         },
       );
 
