@@ -214,6 +214,42 @@ report_restored() {
   report "{\"result\":\"Restored\",\"backup\":\"$1\",\"sha256\":\"$3\",\"time\":\"$_now\",\"backupTime\":\"$_taken\",\"message\":\"$(clean "$_message")\"}"
 }
 
+# read_dump STEM SINK...: streams STEM.sql from the store (under STORE_PATH) through tee to sha256sum, tail and
+# SINK (a command), each on a named pipe so that every exit status is seen; sets got (sha256), last (the last
+# line) and sink_rc; returns rclone's exit status. The store's backup reads its upload back with it, the store's
+# restore verifies and loads with it.
+# shellcheck disable=SC2034 # got, last, sink_rc: for the caller
+read_dump() {
+  _stem=$1
+  shift
+  rm -f "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink"
+  mkfifo "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink" || return 1
+  sha256sum < "$work/p.sum" > "$work/sum.out" 2>/dev/null &
+  _sum_pid=$!
+  tail -n 1 < "$work/p.tail" > "$work/last.out" 2>/dev/null &
+  _tail_pid=$!
+  "$@" < "$work/p.sink" > /dev/null 2> "$work/sink.err" &
+  _sink_pid=$!
+  tee "$work/p.sum" "$work/p.tail" < "$work/p.in" > "$work/p.sink" 2>/dev/null &
+  _tee_pid=$!
+  pids="$_sum_pid $_tail_pid $_sink_pid $_tee_pid"
+  # shellcheck disable=SC2086 # rclone_opts: split on purpose
+  rclone $rclone_opts cat "store:$STORE_PATH/$_stem.sql" > "$work/p.in" 2> "$work/err" &
+  child=$!
+  wait "$child"
+  _dl_rc=$?
+  child=''
+  wait "$_tee_pid"
+  wait "$_sum_pid"
+  wait "$_tail_pid"
+  wait "$_sink_pid"
+  sink_rc=$?
+  pids=''
+  got=$(cut -d ' ' -f 1 < "$work/sum.out")
+  last=$(cat "$work/last.out")
+  return "$_dl_rc"
+}
+
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).
 pick() {
   for _p in "$@"; do

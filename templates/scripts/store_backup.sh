@@ -88,22 +88,11 @@ bytes=${1:-}
 case $bytes in '' | *[!0-9]*) fail WriteFailed 'cannot count the dump' ;; esac
 [ "$bytes" -gt 0 ] || fail DumpIncomplete "$dump wrote nothing"
 
-# Read back what the store holds: the manifest vouches for these bytes, not for what was sent. Through a named
-# pipe, so that a failed read (DownloadFailed) is told apart from other bytes (UploadMismatch).
-mkfifo "$work/back" || fail TempDirFailed 'cannot create named pipes'
-sha256sum < "$work/back" > "$work/back.out" 2>/dev/null &
-pids=$!
-# shellcheck disable=SC2086 # rclone_opts: split on purpose
-rclone $rclone_opts cat "$remote.sql" > "$work/back" 2> "$work/read.err" &
-child=$!
-wait "$child"
-rc=$?
-child=''
-wait "$pids"
-pids=''
-[ "$rc" -eq 0 ] || fail DownloadFailed "cannot read back $STORE_PATH/$stem.sql: $(tail -n 2 "$work/read.err")"
-stored=$(cut -d ' ' -f 1 < "$work/back.out")
-[ "$stored" = "$sha" ] || fail UploadMismatch "the stored dump's sha256 differs from the dump's"
+# Read back what the store holds: the manifest vouches for these bytes, not for what was sent; a failed read
+# (DownloadFailed) is told apart from other bytes (UploadMismatch).
+read_dump "$stem" cat ||
+  fail DownloadFailed "cannot read back $STORE_PATH/$stem.sql: $(tail -n 2 "$work/err")"
+[ "$got" = "$sha" ] || fail UploadMismatch "the stored dump's sha256 differs from the dump's"
 tool=$("$dump" --version 2>/dev/null) || tool=$dump
 {
   printf 'format=1\n'

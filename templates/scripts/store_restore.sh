@@ -56,40 +56,6 @@ fi
 db=$MYSQL_DATABASE
 require_empty_database "$client"
 
-# read_dump STEM SINK...: streams the dump from the store through tee to sha256sum, tail and SINK (a command),
-# each on a named pipe so that every exit status is seen; sets got (sha256), last (the last line) and sink_rc;
-# returns rclone's exit status.
-read_dump() {
-  _stem=$1
-  shift
-  rm -f "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink"
-  mkfifo "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink" || return 1
-  sha256sum < "$work/p.sum" > "$work/sum.out" 2>/dev/null &
-  _sum_pid=$!
-  tail -n 1 < "$work/p.tail" > "$work/last.out" 2>/dev/null &
-  _tail_pid=$!
-  "$@" < "$work/p.sink" > /dev/null 2> "$work/sink.err" &
-  _sink_pid=$!
-  tee "$work/p.sum" "$work/p.tail" < "$work/p.in" > "$work/p.sink" 2>/dev/null &
-  _tee_pid=$!
-  pids="$_sum_pid $_tail_pid $_sink_pid $_tee_pid"
-  # shellcheck disable=SC2086 # rclone_opts: split on purpose
-  rclone $rclone_opts cat "store:$STORE_PATH/$_stem.sql" > "$work/p.in" 2> "$work/err" &
-  child=$!
-  wait "$child"
-  _dl_rc=$?
-  child=''
-  wait "$_tee_pid"
-  wait "$_sum_pid"
-  wait "$_tail_pid"
-  wait "$_sink_pid"
-  sink_rc=$?
-  pids=''
-  got=$(cut -d ' ' -f 1 < "$work/sum.out")
-  last=$(cat "$work/last.out")
-  return "$_dl_rc"
-}
-
 chosen=''
 skipped=''
 # shellcheck disable=SC2034 # seq: the sequence number, read to get past it
