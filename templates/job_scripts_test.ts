@@ -43,3 +43,38 @@ Deno.test("both Job scripts write their credentials with this code, before any c
     ok(firstClient > written, `the ${name} script runs a client before write_credentials`);
   }
 });
+
+Deno.test("the object store's variables: a path that climbs, a sequence that is not a number, a bad context name fail with InvalidEnvironment", async () => {
+  const bin = await Deno.makeTempDir({ prefix: "job-shell-test-" });
+  try {
+    // A stand-in rclone (never run): check_store_env only looks for it on PATH.
+    await Deno.writeTextFile(`${bin}/rclone`, "#!/bin/sh\nexit 99\n", { mode: 0o755 });
+    const run = async (env: Record<string, string>, extra = "") => {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", COMMON_SH + "\ncheck_store_env\n" + extra + "echo checked\n"],
+        env: { PATH: `${bin}:/usr/bin:/bin`, REPORT_FILE: "/dev/null", ...env },
+        clearEnv: true,
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout);
+    };
+    const bad: [Record<string, string>, string][] = [
+      [{ STORE_PATH: "" }, "STORE_PATH must be bucket/prefix/..."],
+      [{ STORE_PATH: "bkt/../other/ns/db" }, "STORE_PATH must not hold . or .. parts"],
+      [{ STORE_PATH: "/bkt/ns/db" }, "STORE_PATH must be bucket/prefix/..."],
+      [{ STORE_PATH: "bkt/ns db" }, "STORE_PATH must be bucket/prefix/..."],
+      [{ STORE_PATH: "bkt/ns/db", INSTANCE_CLUSTER: "a b" }, "INSTANCE_CLUSTER must be a context name"],
+    ];
+    for (const [env, message] of bad) {
+      const text = await run(env);
+      ok(
+        text.includes('"reason":"InvalidEnvironment"') && text.includes(message),
+        `${JSON.stringify(env)}: ${text}`,
+      );
+      ok(!text.includes("checked"));
+    }
+    ok((await run({ STORE_PATH: "bkt/mo/mo-1/ns/db", INSTANCE_CLUSTER: "mo-1" })).includes("checked"));
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
+});
