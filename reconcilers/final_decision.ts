@@ -105,8 +105,19 @@ export function finalBackupRetryInMs(
   return lastFailureMs + backoffDelay(attempts, policy, () => 1) - nowMs;
 }
 
+/**
+ * The finalizer the API server adds for a foreground cascading deletion (`--cascade=foreground`). While the object
+ * carries it, the garbage collector deletes every owned child, one made meanwhile included.
+ */
+export const FOREGROUND_FINALIZER = "foregroundDeletion";
+
 /** What the final backup step of a deletion decides on (after decideFinal said `backup`). */
 export interface FinalBackupFacts {
+  /**
+   * The garbage collector is still deleting the owned children (a foreground deletion): mysqld or a Job made now
+   * would be deleted under the backup, so nothing is made until it is done.
+   */
+  collecting: boolean;
   /** Why the password cannot be read, if it cannot (nothing is written then). */
   passwordProblem?: string;
   /** Which children are held by others, if any (nothing is written then). */
@@ -135,12 +146,23 @@ export interface FinalBackupStep {
 export const FINAL_RECHECK_MS = 30_000;
 
 /**
- * Decides the final backup step: blocked without a password, refused with a foreign object in the way, waiting for
+ * Decides the final backup step: waiting for a foreground deletion's garbage collection, blocked without a password, refused with a foreign object in the way, waiting for
  * mysqld, backing off after a failed attempt, or starting (unless a backup Job still runs). The data is kept in
  * every case; only decideFinal lets it go.
  */
 export function decideFinalBackup(f: FinalBackupFacts): FinalBackupStep {
   const running = { reason: REASONS.finalBackupRunning, message: "deleting: the final backup is running" };
+  if (f.collecting) {
+    return {
+      reason: REASONS.finalBackupWaiting,
+      message:
+        "deleting: the garbage collector removes the owned children first (foreground deletion); mysqld " +
+        "starts again for the final backup once it is done; the data is kept",
+      start: false,
+      // The collector's removal of its finalizer is an update of the object: its watch event brings the next pass.
+      recheck: FINAL_RECHECK_MS,
+    };
+  }
   if (f.passwordProblem !== undefined) {
     return {
       reason: REASONS.finalBackupBlocked,

@@ -129,6 +129,7 @@ Deno.test("finalBackupRetryInMs: a failed final backup is retried after 10 s, do
 
 const POLICY = { baseMs: 10_000, maxMs: 300_000 };
 const STEP_BASE: FinalBackupFacts = {
+  collecting: false,
   serving: true,
   attempts: 0,
   jobRunning: false,
@@ -153,6 +154,20 @@ const STEPS: Array<[string, Partial<FinalBackupFacts>, string, boolean, number |
     "FinalBackupBlocked",
     false,
     "secret",
+  ],
+  [
+    "foreground deletion still collecting the owned children: makes nothing, even with mysqld serving",
+    { collecting: true },
+    "FinalBackupWaiting",
+    false,
+    30_000,
+  ],
+  [
+    "foreground deletion collecting, a failed attempt due: still waits (a Job made now would be collected)",
+    { collecting: true, attempts: 1, lastFailure: failedAt("2026-12-02T11:59:00Z") },
+    "FinalBackupWaiting",
+    false,
+    30_000,
   ],
   ["a foreign object in the way: refused", { conflict: "c", serving: false }, "NameConflict", false, 30_000],
   [

@@ -19,6 +19,7 @@ import {
   decideFinal,
   decideFinalBackup,
   FINAL_RECHECK_MS,
+  FOREGROUND_FINALIZER,
   hasData,
   isNamespaceTerminating,
 } from "./final_decision.ts";
@@ -125,11 +126,18 @@ function deleting(
   return settle(ctx, obj, sb, { stage: "deleting", reason, message });
 }
 
-/** Keeps (or puts back) mysqld and takes the final backup, retrying failures with backoff (decideFinalBackup). */
+/**
+ * Keeps (or puts back) mysqld and takes the final backup, retrying failures with backoff (decideFinalBackup); in a
+ * foreground deletion only once the garbage collector has deleted the owned children.
+ */
 async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<CleanupResult> {
-  const passwordProblem = await checkCredentials(ctx, obj, sb);
-  const applied = passwordProblem === undefined ? await applyChildren(ctx, obj, sb) : undefined;
+  const collecting = obj.metadata.finalizers?.includes(FOREGROUND_FINALIZER) ?? false;
+  const passwordProblem = collecting ? undefined : await checkCredentials(ctx, obj, sb);
+  const applied = !collecting && passwordProblem === undefined
+    ? await applyChildren(ctx, obj, sb)
+    : undefined;
   const step = decideFinalBackup({
+    collecting,
     passwordProblem,
     conflict: applied?.conflicts.length ? conflictMessage(applied.conflicts) : undefined,
     serving: Boolean(applied?.available && applied.host),

@@ -107,11 +107,16 @@ export interface Seen {
 export function recordWatch(client: KubeClient, resource: Resource, namespace?: string) {
   const seen: Seen[] = [];
   const ctl = new AbortController();
+  const listing = Promise.withResolvers<void>();
   const done = (async () => {
-    const list = await client.list(collectionPath(resource, namespace));
+    const list = await client.list(collectionPath(resource, namespace)).catch((err) => {
+      listing.reject(err);
+      throw err;
+    });
     for (const o of list.items) {
       seen.push({ type: "EXISTING", rv: Number(o.metadata?.resourceVersion), obj: o });
     }
+    listing.resolve();
     let rv = list.metadata.resourceVersion;
     while (!ctl.signal.aborted) {
       try {
@@ -132,6 +137,8 @@ export function recordWatch(client: KubeClient, resource: Resource, namespace?: 
   })();
   return {
     seen,
+    /** Resolves once the initial list is recorded: every later change is seen as an event. */
+    listed: listing.promise,
     async stop() {
       ctl.abort();
       await done.catch(() => {});

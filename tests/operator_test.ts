@@ -26,6 +26,8 @@ import { userAgent } from "../runtime/operator.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { FINALIZER } from "../api/mysql.ts";
+import { MYSQL_RESOURCE } from "../api/resource.ts";
+import { FOREGROUND_FINALIZER } from "../reconcilers/final_decision.ts";
 
 const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[0];
@@ -309,19 +311,39 @@ Deno.test("a foreground cascading deletion still takes the final backup before t
     await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
     const jobs = recordWatch(client, RESOURCES.job, ns);
     const pvcs = recordWatch(client, RESOURCES.pvc, ns);
-    // Foreground: the garbage collector deletes owned children (mysqld included) before the owner.
+    const deployments = recordWatch(client, RESOURCES.deployment, ns);
+    const objects = recordWatch(client, MYSQL_RESOURCE, ns);
+    // Each recording has listed (else a child made early could be listed as existing instead of seen added).
+    await Promise.all([jobs.listed, pvcs.listed, deployments.listed, objects.listed]);
+    // Foreground: the garbage collector deletes owned children (mysqld included) before the owner, and deletes
+    // any owned child made while the owner carries its foregroundDeletion finalizer.
     await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns, "--cascade=foreground", "--wait=false");
     await waitFor(
       "the MySQL object to be gone",
       async () => !(await getMySQL(ctx, ns, "mysql-instance")),
       90_000,
     );
-    await jobs.stop();
-    await pvcs.stop();
+    await Promise.all([jobs.stop(), pvcs.stop(), deployments.stop(), objects.stop()]);
     const completed = completedFinalBackup(jobs.seen);
     assert(completed, "a final backup Job completed");
     const dataGoing = claimGoing(pvcs.seen, "mysql-instance-data");
     assert(dataGoing && completed.rv < dataGoing.rv, "the final backup completed before the data PVC went");
+    // A child made before the garbage collector is done would be deleted under the backup (a lost attempt and
+    // a growing retry delay): mysqld and the Job start only once the foregroundDeletion finalizer is gone.
+    const collected = objects.seen.find((s) =>
+      s.obj.metadata?.deletionTimestamp && !s.obj.metadata.finalizers?.includes(FOREGROUND_FINALIZER)
+    );
+    assert(collected, "the garbage collector removed its foregroundDeletion finalizer");
+    const early = [...deployments.seen, ...jobs.seen].filter((s) =>
+      s.type === "ADDED" && s.rv < collected.rv
+    );
+    assertEquals(
+      early.map((s) => `${s.obj.kind} ${s.obj.metadata?.name}`),
+      [],
+      "children made during collection",
+    );
+    const attempts = objects.seen.map((s) => s.obj.status?.finalBackupAttempts ?? 0);
+    assertEquals(Math.max(0, ...attempts), 0, "no final backup attempt failed");
     assert(!(await exists("deployment", ns, "mysql-instance")), "mysqld removed at the end");
     assert(await exists("pvc", ns, "mysql-instance-backup"), "backup PVC kept");
     client.close();
