@@ -2,7 +2,13 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { type MySQLStatus, validateMySQL } from "./mysql.ts";
 import {
+  BUCKET_MESSAGE,
+  BUCKET_REGEX,
+  BUCKET_RULE,
   DATABASE_RULE,
+  ENDPOINT_MESSAGE,
+  ENDPOINT_REGEX,
+  ENDPOINT_RULE,
   isSystemSchema,
   MAX_NAME_LENGTH,
   NAME_MESSAGE,
@@ -10,12 +16,16 @@ import {
   NAME_RULE,
   PASSWORD_MESSAGE,
   PASSWORD_RULE,
+  PREFIX_MESSAGE,
+  PREFIX_REGEX,
+  PREFIX_RULE,
   QUANTITY_RULE,
   SCHEDULE_REGEX,
   SCHEDULE_RULE,
   SECRET_NAME_MESSAGE,
   SECRET_NAME_PATTERN,
   SECRET_NAME_RULE,
+  STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
 } from "./rules.ts";
 import { mysqlCRD } from "./crd.ts";
@@ -37,6 +47,21 @@ mirrorRule(QUANTITY_RULE, (self) => isPositiveQuantity(self as string));
 mirrorRule(SCHEDULE_RULE, (self) => new RegExp(SCHEDULE_REGEX).test(self as string));
 mirrorRule(SECRET_NAME_RULE, (self) => new RegExp(SECRET_NAME_PATTERN).test(self as string));
 mirrorRule(DATABASE_RULE, (self) => !isSystemSchema(self as string));
+mirrorRule(ENDPOINT_RULE, (self) => new RegExp(ENDPOINT_REGEX).test(self as string));
+mirrorRule(BUCKET_RULE, (self) => new RegExp(BUCKET_REGEX).test(self as string));
+mirrorRule(PREFIX_RULE, (self) => new RegExp(PREFIX_REGEX).test(self as string));
+
+/** A valid object store target, with fields replaced (`undefined` removes one). */
+const store = (fields: Record<string, unknown> = {}) => {
+  const merged: Record<string, unknown> = {
+    endpoint: "https://s3.eu-central-1.amazonaws.com",
+    bucket: "team-backups",
+    credentialsSecretRef: { name: "s3-keys" },
+    ...fields,
+  };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return variant({ backup: { objectStore: merged } });
+};
 
 const crd = mysqlCRD() as {
   metadata: { name: string };
@@ -127,6 +152,14 @@ Deno.test("the schema accepts the course object and complete valid objects", () 
       retention: 1000,
       storage_size: "500Mi",
       storageClassName: "nfs",
+      objectStore: {
+        endpoint: "http://versitygw.storage.svc:7070",
+        bucket: "backups.example-1",
+        prefix: "prod/eu_1/mysql-operator",
+        region: "eu-central-1",
+        credentialsSecretRef: { name: "s3.keys", accessKeyIdKey: "id", secretAccessKeyKey: "secret.key" },
+        insecureSkipTLSVerify: true,
+      },
     },
   }, "a".repeat(MAX_NAME_LENGTH));
   deepStrictEqual(checkSchema(schema, full), []);
@@ -192,6 +225,22 @@ const BAD: [string, unknown, string][] = [
   ],
   ["bad resource quantity", variant({ resources: { limits: { memory: "lots" } } }), "memory: should match"],
   ["unknown spec field", variant({ ignoreDbDir: true }), "spec.ignoreDbDir: unknown field"],
+  ["store endpoint with a path", store({ endpoint: "https://s3.example.com/bucket" }), ENDPOINT_MESSAGE],
+  ["store endpoint with a user", store({ endpoint: "https://key:secret@s3.example.com" }), ENDPOINT_MESSAGE],
+  ["store endpoint without scheme", store({ endpoint: "s3.example.com" }), ENDPOINT_MESSAGE],
+  ["store endpoint ftp", store({ endpoint: "ftp://s3.example.com" }), ENDPOINT_MESSAGE],
+  ["store bucket in capitals", store({ bucket: "Backups" }), BUCKET_MESSAGE],
+  ["store bucket of 2 characters", store({ bucket: "ab" }), BUCKET_MESSAGE],
+  ["store bucket with a slash", store({ bucket: "a/b" }), BUCKET_MESSAGE],
+  ["store prefix climbing", store({ prefix: "../other" }), PREFIX_MESSAGE],
+  ["store prefix absolute", store({ prefix: "/prod" }), PREFIX_MESSAGE],
+  ["store prefix with a trailing slash", store({ prefix: "prod/" }), PREFIX_MESSAGE],
+  ["store prefix with //", store({ prefix: "prod//eu" }), PREFIX_MESSAGE],
+  ["store prefix with a space", store({ prefix: "my backups" }), PREFIX_MESSAGE],
+  ["store without credentials", store({ credentialsSecretRef: undefined }), "credentialsSecretRef: Required"],
+  ["store without bucket", store({ bucket: undefined }), "bucket: Required"],
+  ["store credentials '..'", store({ credentialsSecretRef: { name: ".." } }), STORE_SECRET_NAME_MESSAGE],
+  ["store region in capitals", store({ region: "EU" }), "region: should match"],
   ["upper-case name", variant({}, "MySQL"), NAME_MESSAGE],
   ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
   ["name ending with a dash", variant({}, "db-"), NAME_MESSAGE],
@@ -220,7 +269,16 @@ const RUN_TIME_LEAVES = [
   "unknown spec field",
 ];
 /** Rules whose message the run-time check and the CRD share word for word. */
-const SHARED_MESSAGES = [NAME_MESSAGE, PASSWORD_MESSAGE, SECRET_NAME_MESSAGE, SYSTEM_SCHEMA_MESSAGE];
+const SHARED_MESSAGES = [
+  NAME_MESSAGE,
+  PASSWORD_MESSAGE,
+  SECRET_NAME_MESSAGE,
+  SYSTEM_SCHEMA_MESSAGE,
+  ENDPOINT_MESSAGE,
+  BUCKET_MESSAGE,
+  PREFIX_MESSAGE,
+  STORE_SECRET_NAME_MESSAGE,
+];
 
 Deno.test("the run-time check (the same zod schema) refuses what the CRD refuses, with the CRD's rule messages", () => {
   for (const [what, object, message] of BAD) {

@@ -62,9 +62,16 @@ export function isSystemSchema(database: string): boolean {
  */
 export const SECRET_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /** Message for a `passwordSecretRef.name` that is not a Secret name (the CRD and the run-time check say the same). */
-export const SECRET_NAME_MESSAGE =
-  "spec.passwordSecretRef.name must be a Secret name of at most 253 characters: " +
-  "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+export const SECRET_NAME_MESSAGE = secretNameMessage("spec.passwordSecretRef.name");
+/** Message for a Secret reference's `field` that is not a Secret name. */
+export function secretNameMessage(field: string): string {
+  return `${field} must be a Secret name of at most 253 characters: ` +
+    "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+}
+/** Message for a `credentialsSecretRef.name` that is not a Secret name. */
+export const STORE_SECRET_NAME_MESSAGE = secretNameMessage(
+  "spec.backup.objectStore.credentialsSecretRef.name",
+);
 /** CEL rule on `spec.passwordSecretRef.name`: a Secret name (a DNS subdomain). */
 export const SECRET_NAME_RULE = `self.matches('${SECRET_NAME_PATTERN}')`;
 
@@ -76,3 +83,36 @@ export const SCHEDULE_RULE = `self.matches('${SCHEDULE_REGEX}')`;
 export const SCHEDULE_MESSAGE =
   "spec.backup.schedule must be a cron expression of 5 space-separated fields " +
   "(minute hour day-of-month month day-of-week), e.g. '0 3 * * *'";
+
+/**
+ * An object store's endpoint: `http://` or `https://`, a host name or IPv4 address, an optional port; no path, no
+ * user part (keys come only from the credentials Secret). IPv6 literals are not accepted: `[` and `]` mean
+ * different things in JavaScript's and RE2's character classes, and this text serves both.
+ */
+export const ENDPOINT_REGEX = "^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$";
+/** Message of the endpoint rule. */
+export const ENDPOINT_MESSAGE =
+  "spec.backup.objectStore.endpoint must be http:// or https:// with a host and an " +
+  "optional port, without path or user, e.g. https://s3.eu-central-1.amazonaws.com";
+/** CEL rule on `spec.backup.objectStore.endpoint`. */
+export const ENDPOINT_RULE = `self.matches('${ENDPOINT_REGEX}')`;
+
+/** An S3 bucket name: 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit. */
+export const BUCKET_REGEX = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
+/** Message of the bucket rule. */
+export const BUCKET_MESSAGE = "spec.backup.objectStore.bucket must be an S3 bucket name: 3 to 63 lowercase " +
+  "letters, digits, '.' and '-', starting and ending with a letter or digit";
+/** CEL rule on `spec.backup.objectStore.bucket`. */
+export const BUCKET_RULE = `self.matches('${BUCKET_REGEX}')`;
+
+/**
+ * A key prefix: `/`-separated parts of letters, digits, `.`, `_` and `-`, none starting with `.` (so never `.` or
+ * `..`), no leading, trailing or double `/`: the Jobs' scripts accept exactly such paths.
+ */
+export const PREFIX_REGEX = "^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$";
+/** Message of the prefix rule. */
+export const PREFIX_MESSAGE =
+  "spec.backup.objectStore.prefix must be parts separated by single '/' of letters, " +
+  "digits, '.', '_' and '-', none starting with '.', without leading or trailing '/'";
+/** CEL rule on `spec.backup.objectStore.prefix`. */
+export const PREFIX_RULE = `self.matches('${PREFIX_REGEX}')`;

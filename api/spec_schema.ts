@@ -9,12 +9,21 @@
  */
 import { z } from "zod";
 import {
+  BUCKET_MESSAGE,
+  BUCKET_REGEX,
+  BUCKET_RULE,
   DATABASE_PATTERN,
   DATABASE_RULE,
+  ENDPOINT_MESSAGE,
+  ENDPOINT_REGEX,
+  ENDPOINT_RULE,
   isPositiveQuantity,
   isSystemSchema,
   PASSWORD_MESSAGE,
   PASSWORD_RULE,
+  PREFIX_MESSAGE,
+  PREFIX_REGEX,
+  PREFIX_RULE,
   QUANTITY_PATTERN,
   QUANTITY_RULE,
   quantityMessage,
@@ -23,6 +32,7 @@ import {
   SECRET_NAME_MESSAGE,
   SECRET_NAME_PATTERN,
   SECRET_NAME_RULE,
+  STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
 } from "./rules.ts";
 
@@ -50,6 +60,57 @@ const resourceList = z.record(
   }),
 ).meta({ maxProperties: 16 });
 
+/** A string matching `regex`, checked by a CEL rule with `message` in the CRD and by its twin at run time. */
+function matching(regex: string, rule: string, message: string, maxLength: number, description: string) {
+  // maxLength is for the API server's cost estimate of the CEL rule; the twin says the rule's message.
+  return z.string().max(maxLength, message).refine((v) => new RegExp(regex).test(v), message)
+    .meta({ description, ...celRule(rule, message) });
+}
+
+/** A Secret key name. */
+const secretKey = (description: string) =>
+  z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/).meta({ description }).optional();
+
+/**
+ * An S3-compatible object store as the backup target (instead of the backup volume). Keys come only from the
+ * Secret, which the Jobs read through secretKeyRef and the operator reads to list and prune the bucket.
+ */
+export const objectStoreSchema = z.object({
+  endpoint: matching(
+    ENDPOINT_REGEX,
+    ENDPOINT_RULE,
+    ENDPOINT_MESSAGE,
+    256,
+    "Endpoint URL, e.g. https://s3.amazonaws.com.",
+  ),
+  bucket: matching(BUCKET_REGEX, BUCKET_RULE, BUCKET_MESSAGE, 63, "Bucket (it must exist)."),
+  prefix: matching(
+    PREFIX_REGEX,
+    PREFIX_RULE,
+    PREFIX_MESSAGE,
+    256,
+    "Key prefix in front of <cluster>/<namespace>/<name>/.",
+  )
+    .optional(),
+  region: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/)
+    .meta({ description: "Region for request signing (default us-east-1)." }).optional(),
+  credentialsSecretRef: z.object({
+    name: z.string().max(253, STORE_SECRET_NAME_MESSAGE)
+      .refine((v) => new RegExp(SECRET_NAME_PATTERN).test(v), STORE_SECRET_NAME_MESSAGE)
+      .meta({
+        minLength: 1,
+        description: "Name of the Secret.",
+        ...celRule(SECRET_NAME_RULE, STORE_SECRET_NAME_MESSAGE),
+      }),
+    accessKeyIdKey: secretKey("Key of the access key ID (default AWS_ACCESS_KEY_ID)."),
+    secretAccessKeyKey: secretKey("Key of the secret access key (default AWS_SECRET_ACCESS_KEY)."),
+  }).meta({ description: "Secret in the object's namespace holding the store's keys." }),
+  insecureSkipTLSVerify: z.boolean()
+    .meta({ description: "Accept any TLS certificate of the endpoint (test stores only)." }).optional(),
+}).meta({
+  description: "S3-compatible object store to back up to and restore from (default: the backup volume).",
+});
+
 /** Backup settings. */
 export const backupSpecSchema = z.object({
   image: z.string().min(1).max(1024).meta({
@@ -66,6 +127,7 @@ export const backupSpecSchema = z.object({
   storage_size: quantity("spec.backup.storage_size", "Size of the backup volume (default 1Gi).").optional(),
   storageClassName: z.string().max(253)
     .meta({ description: "Storage class of the backup volume (default: spec.storageClassName)." }).optional(),
+  objectStore: objectStoreSchema.optional(),
 }).meta({ description: "Backup settings." });
 
 /** Desired state of a MySQL instance. Field names of the course (`storage_size`) are kept. */
@@ -109,6 +171,8 @@ export const mysqlSpecSchema = z.object({
 export type MySQLSpec = z.infer<typeof mysqlSpecSchema>;
 /** Backup settings (`spec.backup`). */
 export type BackupSpec = z.infer<typeof backupSpecSchema>;
+/** The object store target (`spec.backup.objectStore`). */
+export type ObjectStoreSpec = z.infer<typeof objectStoreSchema>;
 /** Reference to a key of a Secret in the object's namespace (`spec.passwordSecretRef`). */
 export type SecretKeyRef = NonNullable<MySQLSpec["passwordSecretRef"]>;
 /** Compute resources of the mysqld container (a subset of core/v1 ResourceRequirements). */

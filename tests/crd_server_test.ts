@@ -9,10 +9,14 @@ import { assert, assertStringIncludes } from "./_assert.ts";
 import { kubectlWithStdin } from "./_clusters.ts";
 import { clustersWithCRD } from "./_k8s.ts";
 import {
+  BUCKET_MESSAGE,
+  ENDPOINT_MESSAGE,
   MAX_NAME_LENGTH,
   NAME_MESSAGE,
   PASSWORD_MESSAGE,
+  PREFIX_MESSAGE,
   SECRET_NAME_MESSAGE,
+  STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
 } from "../api/rules.ts";
 import { variant } from "../api/_course_object.ts";
@@ -33,6 +37,21 @@ async function dryRun(obj: unknown): Promise<string | undefined> {
     return e instanceof Error ? e.message : String(e);
   }
 }
+
+/** A valid object store target with fields replaced (`undefined` removes one). */
+const VALID_STORE = {
+  endpoint: "http://versitygw.storage.svc:7070",
+  bucket: "backups.example-1",
+  prefix: "prod/eu_1/mysql-operator",
+  region: "eu-central-1",
+  credentialsSecretRef: { name: "s3.keys", accessKeyIdKey: "id", secretAccessKeyKey: "secret.key" },
+  insecureSkipTLSVerify: true,
+};
+const store = (fields: Record<string, unknown>) => {
+  const merged: Record<string, unknown> = { ...VALID_STORE, ...fields };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return inDefault({ backup: { objectStore: merged } });
+};
 
 Deno.test("the API server refuses each bad object with a message that says what is wrong", async () => {
   const ref = (name: string) => inDefault({ password: undefined, passwordSecretRef: { name } });
@@ -93,6 +112,17 @@ Deno.test("the API server refuses each bad object with a message that says what 
       "memory in body should",
     ],
     ["unknown spec field", inDefault({ ignoreDbDir: true }), 'unknown field "spec.ignoreDbDir"'],
+    ["store endpoint with a path", store({ endpoint: "https://s3.example.com/b" }), ENDPOINT_MESSAGE],
+    ["store endpoint with a user", store({ endpoint: "https://k:s@s3.example.com" }), ENDPOINT_MESSAGE],
+    ["store bucket in capitals", store({ bucket: "Backups" }), BUCKET_MESSAGE],
+    ["store prefix climbing", store({ prefix: "a/../b" }), PREFIX_MESSAGE],
+    ["store prefix absolute", store({ prefix: "/prod" }), PREFIX_MESSAGE],
+    ["store credentials '..'", store({ credentialsSecretRef: { name: ".." } }), STORE_SECRET_NAME_MESSAGE],
+    [
+      "store without credentials",
+      store({ credentialsSecretRef: undefined }),
+      "credentialsSecretRef: Required",
+    ],
     ["name starting with a digit", inDefault({}, "1db"), NAME_MESSAGE],
     ["name too long", inDefault({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
   ];
@@ -114,7 +144,13 @@ Deno.test("the API server accepts the course object and complete valid objects",
     database: "mysql_app",
     storageClassName: "fast",
     resources: { requests: { cpu: 1, memory: "256Mi" }, limits: { memory: "1Gi", cpu: "500m" } },
-    backup: { image: "mysql:8.4", schedule: "*/15 3 * * 1-5", retention: 1000, storage_size: "500Mi" },
+    backup: {
+      image: "mysql:8.4",
+      schedule: "*/15 3 * * 1-5",
+      retention: 1000,
+      storage_size: "500Mi",
+      objectStore: VALID_STORE,
+    },
   }, "a".repeat(MAX_NAME_LENGTH));
   assertStringIncludes(String(await dryRun(full) ?? "accepted"), "accepted");
 });
