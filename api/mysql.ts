@@ -9,7 +9,13 @@ import { MAX_NAME_LENGTH, NAME_MESSAGE, NAME_REGEX } from "./rules.ts";
 import { type MySQLSpec, mysqlSpecSchema } from "./spec_schema.ts";
 import type { MySQLStatus } from "./status_schema.ts";
 
-export type { BackupSpec, MySQLSpec, ResourceRequirements, SecretKeyRef } from "./spec_schema.ts";
+export type {
+  BackupSpec,
+  MySQLSpec,
+  ObjectStoreSpec,
+  ResourceRequirements,
+  SecretKeyRef,
+} from "./spec_schema.ts";
 export type { Condition, MySQLStatus, RestoreStatus } from "./status_schema.ts";
 export { MAX_NAME_LENGTH } from "./rules.ts";
 

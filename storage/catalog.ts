@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { storeClusterName, storeInstancePath } from "../templates/names.ts";
 
 /** One object of a bucket listing. */
 export interface StoredObject {
@@ -55,13 +56,17 @@ export interface Catalog {
 /** Why a manifest is not one: thrown by `parseManifest`. */
 export class ManifestError extends Error {}
 
-/** Object key prefix of one instance's backups (no leading or trailing slash in the parts; ends with `/`). */
+/**
+ * Object key prefix of one instance's backups (templates/names.ts `storeInstancePath`, ending with `/`). The
+ * cluster is taken as it is here: a name the Jobs could not use is refused, not renamed.
+ */
 export function instancePrefix(prefix: string, cluster: string, namespace: string, name: string): string {
-  const parts = [prefix.replace(/^\/+|\/+$/g, ""), cluster, namespace, name].filter((p) => p !== "");
-  for (const p of parts.slice(-3)) {
-    if (p.includes("/") || p === "." || p === "..") throw new ManifestError(`not a key segment: ${p}`);
+  for (const p of [cluster, namespace, name]) {
+    if (p.includes("/") || p === "." || p === ".." || storeClusterName(p) !== p) {
+      throw new ManifestError(`not a key segment: ${p}`);
+    }
   }
-  return parts.join("/") + "/";
+  return storeInstancePath(prefix, cluster, { namespace, name }) + "/";
 }
 
 /** Parses a manifest's text (format 1 of templates/scripts/backup.sh); throws ManifestError. */

@@ -15,8 +15,9 @@ import { passwordSecretKeyRef } from "./secret.ts";
 import { BACKUP_MOUNT_PATH } from "./volumes.ts";
 import { MYSQL_PORT } from "./deployment.ts";
 import { podSpecDefaults } from "./pod.ts";
-import { BACKUP_SCRIPT } from "./backup_script.ts";
-import { RESTORE_SCRIPT } from "./restore_script.ts";
+import { BACKUP_SCRIPT, STORE_BACKUP_SCRIPT } from "./backup_script.ts";
+import { RESTORE_SCRIPT, STORE_RESTORE_SCRIPT } from "./restore_script.ts";
+import { objectStoreOf, storeEnv } from "./store_env.ts";
 import type { RenderOptions } from "./options.ts";
 import type { Container, EnvVar, Job } from "./k8s_types.ts";
 
@@ -30,12 +31,19 @@ export interface BackupJobInput {
   reason: BackupReason;
   /** ClusterIP of the instance's Service. */
   host: string;
+  /**
+   * With `spec.backup.objectStore`: the cluster's name (the store's folder of its instances) and the new backup's
+   * sequence number, one more than the highest in the store (the operator read it).
+   */
+  store?: { cluster: string; seq: number };
 }
 
 /** Per-request inputs of the restore Job. */
 export interface RestoreJobInput {
   /** ClusterIP of the instance's Service. */
   host: string;
+  /** With `spec.backup.objectStore`: the cluster whose folder of the store holds the instance's backups. */
+  store?: { cluster: string };
 }
 
 /** Where the container writes its one-line JSON report. */
@@ -55,26 +63,34 @@ export function jobImage(mysql: MySQL): string {
   return mysql.spec.backup?.image ?? mysql.spec.image;
 }
 
-/** A backup Job: dumps the database to the shared backup volume and prunes to the retention. */
+/**
+ * A backup Job: dumps the database to the shared backup volume and prunes to the retention; with
+ * `spec.backup.objectStore`, streams it to the store instead (retention there is the operator's).
+ */
 export function renderBackupJob(mysql: MySQL, input: BackupJobInput, opts: RenderOptions): Job {
   const labels = { ...childLabels(objectRef(mysql), "backup"), [BACKUP_REASON_LABEL]: input.reason };
-  const env = [...jobEnv(mysql, input.host), { name: "BACKUP_REASON", value: input.reason }];
-  return job(mysql, input.jobName, labels, "backup", BACKUP_SCRIPT, env, opts);
+  const store = objectStoreOf(mysql);
+  const env = [...jobEnv(mysql, input.host, !store), { name: "BACKUP_REASON", value: input.reason }];
+  if (!store) return job(mysql, input.jobName, labels, "backup", BACKUP_SCRIPT, env, opts);
+  if (!input.store) throw new Error("a backup to an object store needs the cluster and sequence number");
+  env.push(...storeEnv(store, input.store.cluster, mysql), {
+    name: "BACKUP_SEQ",
+    value: String(input.store.seq),
+  });
+  return job(mysql, input.jobName, labels, "backup", STORE_BACKUP_SCRIPT, env, opts, false);
 }
 
-/** The restore Job of an incarnation: loads the newest good backup of the instance, if any. */
+/** The restore Job of an incarnation: loads the newest good backup of the instance (volume or store), if any. */
 export function renderRestoreJob(mysql: MySQL, input: RestoreJobInput, opts: RenderOptions): Job {
   const ref = objectRef(mysql);
   const labels = childLabels(ref, "restore");
-  return job(
-    mysql,
-    childNames(ref).restoreJob,
-    labels,
-    "restore",
-    RESTORE_SCRIPT,
-    jobEnv(mysql, input.host),
-    opts,
-  );
+  const name = childNames(ref).restoreJob;
+  const store = objectStoreOf(mysql);
+  const env = jobEnv(mysql, input.host, !store);
+  if (!store) return job(mysql, name, labels, "restore", RESTORE_SCRIPT, env, opts);
+  if (!input.store) throw new Error("a restore from an object store needs the cluster");
+  env.push(...storeEnv(store, input.store.cluster, mysql));
+  return job(mysql, name, labels, "restore", STORE_RESTORE_SCRIPT, env, opts, false);
 }
 
 /** Pod label the Job controller sets to the Job's UID. */
@@ -89,10 +105,13 @@ const JOB_UID_ENV: EnvVar = {
   valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_UID_LABEL}']` } },
 };
 
-/** The environment contract shared by backup and restore Jobs. */
-function jobEnv(mysql: MySQL, host: string): EnvVar[] {
+/**
+ * The environment contract shared by backup and restore Jobs (templates/scripts/common.sh `check_env_common`),
+ * with the backup volume's part (`check_env`) unless the Job uses the object store.
+ */
+function jobEnv(mysql: MySQL, host: string, backupVolume = true): EnvVar[] {
   const ref = objectRef(mysql);
-  return [
+  const env: EnvVar[] = [
     JOB_UID_ENV,
     { name: "MYSQL_HOST", value: host },
     { name: "MYSQL_PORT", value: String(MYSQL_PORT) },
@@ -101,6 +120,10 @@ function jobEnv(mysql: MySQL, host: string): EnvVar[] {
     { name: "MYSQL_DATABASE", value: mysql.spec.database },
     { name: "INSTANCE_ID", value: instanceId(ref) },
     { name: "INSTANCE_UID", value: mysql.metadata.uid },
+  ];
+  if (!backupVolume) return env;
+  return [
+    ...env,
     { name: "BACKUP_DIR", value: BACKUP_MOUNT_PATH },
     { name: "BACKUP_SUBDIR", value: backupSubdir(ref) },
     { name: "BACKUP_RETENTION", value: String(mysql.spec.backup?.retention ?? DEFAULT_BACKUP_RETENTION) },
@@ -115,13 +138,14 @@ function job(
   script: string,
   env: EnvVar[],
   opts: RenderOptions,
+  backupVolume = true,
 ): Job {
   const container: Container = {
     name: containerName,
     image: jobImage(mysql),
     command: ["/bin/sh", "-c", script],
     env,
-    volumeMounts: [{ name: "backup", mountPath: BACKUP_MOUNT_PATH }],
+    volumeMounts: backupVolume ? [{ name: "backup", mountPath: BACKUP_MOUNT_PATH }] : [],
     terminationMessagePath: TERMINATION_MESSAGE_PATH,
     terminationMessagePolicy: "File",
   };
@@ -141,10 +165,14 @@ function job(
           ...podSpecDefaults(opts),
           restartPolicy: "Never",
           containers: [container],
-          volumes: [{
-            name: "backup",
-            persistentVolumeClaim: { claimName: childNames(objectRef(mysql)).backupPVC },
-          }],
+          // A Job of the object store does not mount the backup volume: nothing of it is needed, and the claim
+          // may be in use by another node's pod.
+          volumes: backupVolume
+            ? [{
+              name: "backup",
+              persistentVolumeClaim: { claimName: childNames(objectRef(mysql)).backupPVC },
+            }]
+            : [],
         },
       },
     },

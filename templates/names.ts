@@ -83,3 +83,22 @@ export function backupJobName(
   const short = { final: "f", scheduled: "s", manual: "m" }[reason];
   return `${ref.name}-backup-${short}${shortHash(ref.uid ?? "", reason, token).slice(0, 8)}`;
 }
+
+/**
+ * The cluster's name as a key segment of an object store: the context name with every character the Jobs' scripts
+ * refuse (anything but letters, digits, `.`, `_`, `@`, `:` and `-`; an EKS ARN's `/` say) replaced by `_`. Two
+ * contexts that differ only there share a folder: name contexts apart when that matters.
+ */
+export function storeClusterName(cluster: string): string {
+  const name = cluster.replace(/[^A-Za-z0-9._@:-]/g, "_");
+  return name === "" || name === "." || name === ".." ? `_${name}` : name;
+}
+
+/**
+ * Key prefix of one instance's backups in an object store, `<prefix>/<cluster>/<namespace>/<name>` (no leading or
+ * trailing `/`; an empty prefix leaves its part out): every incarnation of the instance in that cluster uses it.
+ */
+export function storeInstancePath(prefix: string, cluster: string, ref: ObjectRef): string {
+  return [prefix.replace(/^\/+|\/+$/g, ""), storeClusterName(cluster), ref.namespace, ref.name]
+    .filter((p) => p !== "").join("/");
+}

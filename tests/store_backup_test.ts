@@ -12,7 +12,12 @@ import { STORE_RESTORE_SCRIPT } from "../templates/restore_script.ts";
 import { parseJobReport } from "../templates/job_report.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { S3Bucket } from "../storage/s3.ts";
-import { instancePrefix } from "../storage/catalog.ts";
+import { instancePrefix, nextSeq } from "../storage/catalog.ts";
+import { renderBackupJob, renderRestoreJob } from "../templates/jobs.ts";
+import { mysqlObject } from "../templates/testing.ts";
+import { DEFAULT_RENDER_OPTIONS } from "../templates/options.ts";
+import { SECRET_PASSWORD_KEY } from "../templates/secret.ts";
+import type { Job } from "../templates/k8s_types.ts";
 import { prune, readCatalog } from "../storage/store_backups.ts";
 import { ensureDebianPackages, ensureMariaDB, type MariaDBServer, startMariaDB, which } from "./_mariadb.ts";
 
@@ -32,7 +37,7 @@ interface Store {
   secretAccessKey: string;
 }
 
-/** Starts the script as a Job would; `scan` collects every command line seen while it runs. */
+/** Starts the store backup (or `script`) as a Job would, with the contract's environment and `env` over it. */
 function spawnStoreJob(
   srv: MariaDBServer,
   store: Store,
@@ -40,36 +45,43 @@ function spawnStoreJob(
   env: Record<string, string>,
   script = STORE_BACKUP_SCRIPT,
 ) {
+  return spawnJobScript(script, {
+    PATH,
+    TMPDIR: dir,
+    MYSQL_HOST: "127.0.0.1",
+    MYSQL_PORT: String(srv.port),
+    MYSQL_USER: "root",
+    MYSQL_PASSWORD: PASSWORD,
+    MYSQL_DATABASE: "shop",
+    INSTANCE_ID: "ns/db",
+    INSTANCE_UID: "6c0f3c1e-0000-4000-8000-000000000001",
+    INSTANCE_CLUSTER: "mo-test-1",
+    JOB_UID: "7d1e4f2a-0000-4000-8000-000000000001",
+    BACKUP_REASON: "manual",
+    STORE_PATH: "backups/mo/mo-test-1/ns/db",
+    BACKUP_SEQ: "1",
+    RCLONE_CONFIG: `${dir}/no-rclone.conf`,
+    RCLONE_CONFIG_STORE_TYPE: "s3",
+    RCLONE_CONFIG_STORE_PROVIDER: "Other",
+    RCLONE_CONFIG_STORE_ENV_AUTH: "false",
+    RCLONE_CONFIG_STORE_ENDPOINT: store.endpoint,
+    RCLONE_CONFIG_STORE_REGION: store.region,
+    RCLONE_CONFIG_STORE_ACCESS_KEY_ID: store.accessKeyId,
+    RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: store.secretAccessKey,
+    ...env,
+  }, dir);
+}
+
+/** Starts `script` as a Job would (only `env`, its own process group); `scan` collects every command line seen. */
+function spawnJobScript(script: string, env: Record<string, string>, dir: string) {
   const report = `${dir}/termination-log-${crypto.randomUUID()}`;
   // A process group of its own, as a container is: killing the group kills every process of the Job at once.
   const child = new Deno.Command("setsid", {
     args: ["sh", "-c", script],
     clearEnv: true,
     env: {
-      PATH,
-      TMPDIR: dir,
-      REPORT_FILE: report,
-      MYSQL_HOST: "127.0.0.1",
-      MYSQL_PORT: String(srv.port),
-      MYSQL_USER: "root",
-      MYSQL_PASSWORD: PASSWORD,
-      MYSQL_DATABASE: "shop",
-      INSTANCE_ID: "ns/db",
-      INSTANCE_UID: "6c0f3c1e-0000-4000-8000-000000000001",
-      INSTANCE_CLUSTER: "mo-test-1",
-      JOB_UID: "7d1e4f2a-0000-4000-8000-000000000001",
-      BACKUP_REASON: "manual",
-      STORE_PATH: "backups/mo/mo-test-1/ns/db",
-      BACKUP_SEQ: "1",
-      RCLONE_CONFIG: `${dir}/no-rclone.conf`,
-      RCLONE_CONFIG_STORE_TYPE: "s3",
-      RCLONE_CONFIG_STORE_PROVIDER: "Other",
-      RCLONE_CONFIG_STORE_ENV_AUTH: "false",
-      RCLONE_CONFIG_STORE_ENDPOINT: store.endpoint,
-      RCLONE_CONFIG_STORE_REGION: store.region,
-      RCLONE_CONFIG_STORE_ACCESS_KEY_ID: store.accessKeyId,
-      RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: store.secretAccessKey,
       ...env,
+      REPORT_FILE: report,
     },
     stdin: "null",
     stdout: "piped",
@@ -96,6 +108,37 @@ function spawnStoreJob(
     return { code: out.code, stderr: dec.decode(out.stderr), report: parseJobReport(text), text, seen };
   });
   return { child, done };
+}
+
+/**
+ * Starts a rendered Job's script with the Job's environment as the kubelet gives it: values as they are, Secret
+ * keys from `secrets` (and the password Secret the operator made from spec.password), the Job's UID from the
+ * downward API; only the server's address differs (the Job reaches it through the Service).
+ */
+function spawnRendered(
+  srv: MariaDBServer,
+  dir: string,
+  job: Job,
+  secrets: Record<string, Record<string, string>>,
+) {
+  const env: Record<string, string> = {};
+  for (const e of job.spec.template.spec.containers[0].env) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    const from = e.valueFrom;
+    if (from && "secretKeyRef" in from) {
+      const ref = from.secretKeyRef;
+      env[e.name] = ref.key === SECRET_PASSWORD_KEY ? PASSWORD : secrets[ref.name][ref.key];
+    }
+    if (from && "fieldRef" in from) env[e.name] = "7d1e4f2a-0000-4000-8000-000000000002";
+  }
+  const [, , script] = job.spec.template.spec.containers[0].command ?? [];
+  return spawnJobScript(script, {
+    PATH,
+    TMPDIR: dir,
+    ...env,
+    MYSQL_HOST: "127.0.0.1",
+    MYSQL_PORT: String(srv.port),
+  }, dir);
 }
 
 async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -318,6 +361,54 @@ Deno.test({
         equal(run.code, 0, run.text);
         equal(run.report?.result, "NothingToRestore", run.text);
       });
+
+      await t.step(
+        "the Jobs as the operator renders them (Secret keys and downward API resolved as the kubelet does): " +
+          "a backup with the next sequence number, and a restore that brings the rows back",
+        async () => {
+          const keys = { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey };
+          const spec = (database: string) => ({
+            password: PASSWORD,
+            database,
+            backup: {
+              objectStore: {
+                endpoint: store.endpoint,
+                bucket: "backups",
+                prefix: "mo",
+                region: store.region,
+                credentialsSecretRef: { name: "s3-keys" },
+              },
+            },
+          });
+          const seq = nextSeq(await readCatalog(bucket, prefix));
+          const backupJob = renderBackupJob(
+            mysqlObject({ namespace: "ns", name: "db", spec: spec("shop") }),
+            {
+              jobName: "db-backup-1",
+              reason: "manual",
+              host: "10.96.0.1",
+              store: { cluster: "mo-test-1", seq },
+            },
+            DEFAULT_RENDER_OPTIONS,
+          );
+          const backedUp = await spawnRendered(srv, root, backupJob, { "s3-keys": keys }).done;
+          equal(backedUp.report?.result, "BackedUp", `${backedUp.text}\n${backedUp.stderr}`);
+          const newest = (await readCatalog(bucket, prefix)).backups[0].manifest;
+          equal(newest.seq, seq);
+          const restoreJob = renderRestoreJob(
+            mysqlObject({ namespace: "ns", name: "db", spec: spec("shop_r3") }),
+            { host: "10.96.0.1", store: { cluster: "mo-test-1" } },
+            DEFAULT_RENDER_OPTIONS,
+          );
+          const restored = await spawnRendered(srv, root, restoreJob, { "s3-keys": keys }).done;
+          ok(restored.report?.result === "Restored", `${restored.text}\n${restored.stderr}`);
+          ok(
+            restored.report?.result === "Restored" && restored.report.backup.endsWith(`/${newest.file}`),
+            restored.text,
+          );
+          equal(await checksum("shop_r3"), before);
+        },
+      );
     } finally {
       await store.stop();
       await srv.stop();
