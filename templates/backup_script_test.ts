@@ -117,7 +117,8 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
     "got",
     "last",
     "sink_rc",
-    // new_stem, undo_partial_load: their outputs
+    // retention_keep, new_stem, undo_partial_load: their outputs
+    "keep",
     "stem",
     "started",
     "undo",

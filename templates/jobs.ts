@@ -31,11 +31,8 @@ export interface BackupJobInput {
   reason: BackupReason;
   /** ClusterIP of the instance's Service. */
   host: string;
-  /**
-   * With `spec.backup.objectStore`: the cluster's name (the store's folder of its instances) and the new backup's
-   * sequence number, one more than the highest in the store (the operator read it).
-   */
-  store?: { cluster: string; seq: number };
+  /** With `spec.backup.objectStore`: the cluster's name (the store's folder of its instances). */
+  store?: { cluster: string };
 }
 
 /** Per-request inputs of the restore Job. */
@@ -65,18 +62,15 @@ export function jobImage(mysql: MySQL): string {
 
 /**
  * A backup Job: dumps the database to the shared backup volume and prunes to the retention; with
- * `spec.backup.objectStore`, streams it to the store instead (retention there is the operator's).
+ * `spec.backup.objectStore`, streams it to the store instead (and prunes there).
  */
 export function renderBackupJob(mysql: MySQL, input: BackupJobInput, opts: RenderOptions): Job {
   const labels = { ...childLabels(objectRef(mysql), "backup"), [BACKUP_REASON_LABEL]: input.reason };
   const store = objectStoreOf(mysql);
   const env = [...jobEnv(mysql, input.host, !store), { name: "BACKUP_REASON", value: input.reason }];
   if (!store) return job(mysql, input.jobName, labels, "backup", BACKUP_SCRIPT, env, opts);
-  if (!input.store) throw new Error("a backup to an object store needs the cluster and sequence number");
-  env.push(...storeEnv(store, input.store.cluster, mysql), {
-    name: "BACKUP_SEQ",
-    value: String(input.store.seq),
-  });
+  if (!input.store) throw new Error("a backup to an object store needs the cluster");
+  env.push(...storeEnv(store, input.store.cluster, mysql));
   return job(mysql, input.jobName, labels, "backup", STORE_BACKUP_SCRIPT, env, opts, false);
 }
 
@@ -120,13 +114,13 @@ function jobEnv(mysql: MySQL, host: string, backupVolume = true): EnvVar[] {
     { name: "MYSQL_DATABASE", value: mysql.spec.database },
     { name: "INSTANCE_ID", value: instanceId(ref) },
     { name: "INSTANCE_UID", value: mysql.metadata.uid },
+    { name: "BACKUP_RETENTION", value: String(mysql.spec.backup?.retention ?? DEFAULT_BACKUP_RETENTION) },
   ];
   if (!backupVolume) return env;
   return [
     ...env,
     { name: "BACKUP_DIR", value: BACKUP_MOUNT_PATH },
     { name: "BACKUP_SUBDIR", value: backupSubdir(ref) },
-    { name: "BACKUP_RETENTION", value: String(mysql.spec.backup?.retention ?? DEFAULT_BACKUP_RETENTION) },
   ];
 }
 

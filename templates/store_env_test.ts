@@ -26,12 +26,12 @@ const backup = (mysql = withStore(), cluster = "kwok-mo-1") =>
     jobName: "db-backup-x",
     reason: "manual",
     host: TEST_HOST,
-    store: { cluster, seq: 8 },
+    store: { cluster },
   }, {
     ...DEFAULT_RENDER_OPTIONS,
   });
 
-Deno.test("store backup Job: the store's script, the instance's folder, the sequence number; no backup volume", () => {
+Deno.test("store backup Job: the store's script, the instance's folder, the retention; no backup volume", () => {
   const job = backup();
   const c = job.spec.template.spec.containers[0];
   deepStrictEqual(c.command, ["/bin/sh", "-c", STORE_BACKUP_SCRIPT]);
@@ -39,12 +39,12 @@ Deno.test("store backup Job: the store's script, the instance's folder, the sequ
   deepStrictEqual(job.spec.template.spec.volumes, []);
   equal(value(job, "STORE_PATH"), "team-backups/prod/kwok-mo-1/shop/db");
   equal(value(job, "INSTANCE_CLUSTER"), "kwok-mo-1");
-  equal(value(job, "BACKUP_SEQ"), "8");
+  equal(value(job, "BACKUP_RETENTION"), "7");
   equal(value(job, "RCLONE_CONFIG_STORE_ENDPOINT"), STORE.endpoint);
   equal(value(job, "RCLONE_CONFIG_STORE_REGION"), "us-east-1");
   equal(value(job, "RCLONE_CONFIG_STORE_ENV_AUTH"), "false");
   for (
-    const volumeOnly of ["BACKUP_DIR", "BACKUP_SUBDIR", "BACKUP_RETENTION", "RCLONE_NO_CHECK_CERTIFICATE"]
+    const volumeOnly of ["BACKUP_DIR", "BACKUP_SUBDIR", "RCLONE_NO_CHECK_CERTIFICATE"]
   ) {
     equal(env(job).has(volumeOnly), false, volumeOnly);
   }
@@ -79,7 +79,7 @@ Deno.test("store Jobs: the keys only through secretKeyRef (default keys, or the 
   }
 });
 
-Deno.test("store restore Job: the store's script and folder, no sequence number, no backup volume", () => {
+Deno.test("store restore Job: the store's script and folder, no backup volume", () => {
   const job = renderRestoreJob(
     withStore({ prefix: undefined, insecureSkipTLSVerify: true, region: "eu-1" }),
     {
@@ -93,10 +93,9 @@ Deno.test("store restore Job: the store's script and folder, no sequence number,
   equal(value(job, "STORE_PATH"), "team-backups/prod/shop/db");
   equal(value(job, "RCLONE_NO_CHECK_CERTIFICATE"), "true");
   equal(value(job, "RCLONE_CONFIG_STORE_REGION"), "eu-1");
-  equal(env(job).has("BACKUP_SEQ"), false);
 });
 
-Deno.test("store Jobs need the cluster (and a backup its sequence number): rendering without them throws", () => {
+Deno.test("store Jobs need the cluster: rendering without it throws", () => {
   throws(() =>
     renderBackupJob(withStore(), { jobName: "j", reason: "manual", host: TEST_HOST }, DEFAULT_RENDER_OPTIONS)
   );

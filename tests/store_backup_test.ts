@@ -59,7 +59,6 @@ function spawnStoreJob(
     JOB_UID: "7d1e4f2a-0000-4000-8000-000000000001",
     BACKUP_REASON: "manual",
     STORE_PATH: "backups/mo/mo-test-1/ns/db",
-    BACKUP_SEQ: "1",
     RCLONE_CONFIG: `${dir}/no-rclone.conf`,
     RCLONE_CONFIG_STORE_TYPE: "s3",
     RCLONE_CONFIG_STORE_PROVIDER: "Other",
@@ -212,20 +211,22 @@ Deno.test({
         },
       );
 
-      await t.step("wrong store credentials: UploadFailed, and nothing is left in the bucket", async () => {
-        const run = await spawnStoreJob(srv, store, root, {
-          RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: "not-the-secret",
-          BACKUP_SEQ: "2",
-        }).done;
-        equal(run.code, 1);
-        ok(run.report?.result === "Failed" && run.report.reason === "UploadFailed", run.text);
-        ok(!run.text.includes("not-the-secret"));
-        const c = await readCatalog(bucket, prefix);
-        deepStrictEqual([c.backups.length, c.incomplete.length], [1, 0]);
-      });
+      await t.step(
+        "wrong store credentials: DownloadFailed (the folder is read first), nothing written",
+        async () => {
+          const run = await spawnStoreJob(srv, store, root, {
+            RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY: "not-the-secret",
+          }).done;
+          equal(run.code, 1);
+          ok(run.report?.result === "Failed" && run.report.reason === "DownloadFailed", run.text);
+          ok(!run.text.includes("not-the-secret"));
+          const c = await readCatalog(bucket, prefix);
+          deepStrictEqual([c.backups.length, c.incomplete.length], [1, 0]);
+        },
+      );
 
       await t.step(
-        "the store gives back other bytes than were sent: UploadMismatch; cannot read back: DownloadFailed; no manifest, nothing left",
+        "the store gives back other bytes than were sent: UploadMismatch; cannot read back: DownloadFailed; refuses the upload: UploadFailed; no manifest, nothing left",
         async () => {
           // A stand-in rclone on PATH: the real one, except that what `cat` reads back is altered.
           const bin = `${root}/altering-bin`;
@@ -236,7 +237,7 @@ Deno.test({
             `#!/bin/sh\nfor a in "$@"; do [ "$a" = cat ] && { '${real}' "$@" | tr o 0; exit 0; }; done\nexec '${real}' "$@"\n`,
             { mode: 0o755 },
           );
-          const run = await spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2", PATH: `${bin}:${PATH}` }).done;
+          const run = await spawnStoreJob(srv, store, root, { PATH: `${bin}:${PATH}` }).done;
           ok(run.report?.result === "Failed" && run.report.reason === "UploadMismatch", run.text);
           const c = await readCatalog(bucket, prefix);
           deepStrictEqual([c.backups.map((b) => b.manifest.seq), c.incomplete], [[1], []]);
@@ -246,18 +247,32 @@ Deno.test({
             `#!/bin/sh\nfor a in "$@"; do [ "$a" = cat ] && { echo 'read refused' >&2; exit 3; }; done\nexec '${real}' "$@"\n`,
             { mode: 0o755 },
           );
-          const refused = await spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2", PATH: `${bin}:${PATH}` })
+          const refused = await spawnStoreJob(srv, store, root, { PATH: `${bin}:${PATH}` })
             .done;
           ok(refused.report?.result === "Failed" && refused.report.reason === "DownloadFailed", refused.text);
           const again = await readCatalog(bucket, prefix);
           deepStrictEqual([again.backups.map((b) => b.manifest.seq), again.incomplete], [[1], []]);
+          // An upload the store refuses midway: UploadFailed (not the dump's broken pipe), nothing left.
+          await Deno.writeTextFile(
+            `${bin}/rclone`,
+            `#!/bin/sh\nfor a in "$@"; do [ "$a" = rcat ] && { head -c 1000000 >/dev/null; echo 'upload refused' >&2; exit 5; }; done\nexec '${real}' "$@"\n`,
+            { mode: 0o755 },
+          );
+          const broken = await spawnStoreJob(srv, store, root, { PATH: `${bin}:${PATH}` }).done;
+          ok(broken.report?.result === "Failed" && broken.report.reason === "UploadFailed", broken.text);
+          ok(
+            broken.report?.result === "Failed" && broken.report.message.includes("upload refused"),
+            broken.text,
+          );
+          const still = await readCatalog(bucket, prefix);
+          deepStrictEqual([still.backups.map((b) => b.manifest.seq), still.incomplete], [[1], []]);
         },
       );
 
       await t.step(
         "killed mid-upload (TERM, as a Job's deletion): no manifest; the unfinished upload is deleted",
         async () => {
-          const job = spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2" });
+          const job = spawnStoreJob(srv, store, root, {});
           await waitFor(() => multipartStarted(`${root}/s3`));
           Deno.kill(job.child.pid, "SIGTERM"); // the script only: the kubelet signals a container's first process
           const run = await job.done;
@@ -273,7 +288,7 @@ Deno.test({
       await t.step(
         "killed outright mid-upload (every process at once, no trap): never listed; retention aborts the upload",
         async () => {
-          const job = spawnStoreJob(srv, store, root, { BACKUP_SEQ: "2" });
+          const job = spawnStoreJob(srv, store, root, {});
           await waitFor(() => multipartStarted(`${root}/s3`));
           Deno.kill(-job.child.pid, "SIGKILL");
           await job.done;
@@ -387,7 +402,7 @@ Deno.test({
               jobName: "db-backup-1",
               reason: "manual",
               host: "10.96.0.1",
-              store: { cluster: "mo-test-1", seq },
+              store: { cluster: "mo-test-1" },
             },
             DEFAULT_RENDER_OPTIONS,
           );
@@ -407,6 +422,42 @@ Deno.test({
             restored.text,
           );
           equal(await checksum("shop_r3"), before);
+        },
+      );
+
+      await t.step(
+        "retention in the folder: the newest BACKUP_RETENTION kept (manifest removed first), the new one never; " +
+          "a dump without manifest goes after an hour, a younger one and one with a manifest not understood stay",
+        async () => {
+          const keys = async () => (await bucket.list(prefix)).map((o) => o.key.slice(prefix.length)).sort();
+          const stray = "ns_db-20200101T000000Z-000000000001"; // no manifest, old: removed
+          const young = "ns_db-20200101T000000Z-000000000002"; // no manifest, young: kept
+          const odd = "ns_db-20200101T000000Z-000000000003"; // a manifest that says nothing: kept
+          for (const stem of [stray, young, odd]) await bucket.put(`${prefix}${stem}.sql`, "-- partial\n");
+          await bucket.put(`${prefix}${odd}.manifest`, "not a manifest\n");
+          for (const stem of [stray, odd]) {
+            const then = Date.now() / 1000 - 2 * 60 * 60;
+            Deno.utimeSync(`${root}/s3/backups/${prefix}${stem}.sql`, then, then);
+          }
+          const before = (await readCatalog(bucket, prefix)).backups.map((b) => b.manifest.seq);
+          ok(before.length >= 2, `backups before: ${before}`);
+          const run = await spawnStoreJob(srv, store, root, { BACKUP_RETENTION: "2" }).done;
+          equal(run.report?.result, "BackedUp", `${run.text}\n${run.stderr}`);
+          const after = await readCatalog(bucket, prefix);
+          deepStrictEqual(after.backups.map((b) => b.manifest.seq), [before[0] + 1, before[0]]);
+          const left = await keys();
+          ok(!left.includes(`${stray}.sql`), "the old dump without manifest is left");
+          ok(left.includes(`${young}.sql`), "a young dump without manifest was removed (an upload may run)");
+          ok(
+            left.includes(`${odd}.sql`) && left.includes(`${odd}.manifest`),
+            "a dump with a manifest was removed",
+          );
+          // BACKUP_RETENTION=1: only the new one stays; never zero.
+          const one = await spawnStoreJob(srv, store, root, { BACKUP_RETENTION: "0" }).done;
+          equal(one.report?.result, "BackedUp", one.text);
+          deepStrictEqual((await readCatalog(bucket, prefix)).backups.map((b) => b.manifest.seq), [
+            before[0] + 2,
+          ]);
         },
       );
     } finally {

@@ -42,13 +42,7 @@ prune_stale() {
 check_env
 check_tools
 dump=$(pick mariadb-dump mysqldump) || fail MissingTool 'neither mariadb-dump nor mysqldump is in the image'
-case ${BACKUP_RETENTION:-} in
-  '') keep=7 ;;
-  *[!0-9]*) say "BACKUP_RETENTION=${BACKUP_RETENTION} is not a number: keeping 7"; keep=7 ;;
-  ??????*) keep=100000 ;;
-  *) keep=$BACKUP_RETENTION ;;
-esac
-[ "$keep" -ge 1 ] || keep=1
+retention_keep
 case ${BACKUP_REASON:-manual} in
   '' | *[!a-z]*) reason=manual ;;
   *) reason=${BACKUP_REASON:-manual} ;;

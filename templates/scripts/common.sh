@@ -148,6 +148,45 @@ check_store_env() {
   rclone_opts="$rclone_opts --s3-chunk-size 16Mi --s3-upload-concurrency 2"
 }
 
+# retention_keep: how many complete backups retention keeps (BACKUP_RETENTION, default 7, at least 1), in keep.
+retention_keep() {
+  case ${BACKUP_RETENTION:-} in
+    '') keep=7 ;;
+    *[!0-9]*) say "BACKUP_RETENTION=${BACKUP_RETENTION} is not a number: keeping 7"; keep=7 ;;
+    ??????*) keep=100000 ;;
+    *) keep=$BACKUP_RETENTION ;;
+  esac
+  [ "$keep" -ge 1 ] || keep=1
+}
+
+# read_store_folder: the instance's folder in the store, as list_backups reads a volume's: `dir` holds a copy of
+# every manifest and an empty stand-in of every dump (list_backups needs it to exist), `$work/sizes` each dump's
+# `stem size`, `$work/objects` the listing (`size;name`), `$work/names` the names alone. A folder that cannot be listed or read fails with
+# DownloadFailed: it never counts as "no backup".
+read_store_folder() {
+  # shellcheck disable=SC2086 # rclone_opts: split on purpose
+  rclone $rclone_opts lsf --files-only --format sp "store:$STORE_PATH" > "$work/objects" 2> "$work/err" ||
+    fail DownloadFailed "cannot list $STORE_PATH: $(tail -n 2 "$work/err")"
+  dir=$work/manifests
+  mkdir "$dir" || fail TempDirFailed 'cannot create a temporary directory'
+  : > "$work/sizes"
+  while IFS=';' read -r _size _name; do
+    case $_name in '' | *[!A-Za-z0-9._-]*) continue ;; esac
+    case $_name in
+      *.manifest)
+        # shellcheck disable=SC2086 # rclone_opts: split on purpose
+        rclone $rclone_opts cat "store:$STORE_PATH/$_name" > "$dir/$_name" 2> "$work/err" ||
+          fail DownloadFailed "cannot read $STORE_PATH/$_name: $(tail -n 2 "$work/err")"
+        ;;
+      *.sql)
+        : > "$dir/$_name" || fail TempDirFailed 'cannot write in the temporary directory'
+        printf '%s %s\n' "${_name%.sql}" "$_size" >> "$work/sizes"
+        ;;
+    esac
+  done < "$work/objects"
+  cut -d ';' -f 2 "$work/objects" > "$work/names" || fail TempDirFailed 'cannot write in the temporary directory'
+}
+
 # require_empty_database CLIENT: fails with DatabaseNotEmpty unless MYSQL_DATABASE has no tables, routines or
 # events (a restore loads only into a fresh instance; checked before any backup is read).
 require_empty_database() {

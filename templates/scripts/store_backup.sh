@@ -5,7 +5,7 @@
 ## - `STORE_PATH`: `<bucket>/<prefix>/<cluster>/<namespace>/<name>` (storage/catalog.ts `instancePrefix`, the
 ##   bucket in front), reached through rclone's remote `store`, configured by `RCLONE_CONFIG_STORE_*` variables
 ##   (the keys from the credentials Secret through secretKeyRef: never on a command line);
-## - `BACKUP_SEQ`: the sequence number, one more than the highest in the store (the operator read it).
+## - `BACKUP_RETENTION`: how many complete backups of the instance the folder keeps (as on the volume).
 ##
 ## What it guarantees, as backup.sh does on the volume:
 ## - The dump streams to the store: no copy of it is kept in the pod. It goes through `tee` to the upload, to
@@ -14,19 +14,37 @@
 ## - A backup exists only once its manifest (`<stem>.manifest`, uploaded last) is in the store; before that the
 ##   object just uploaded is read back and its sha256 compared. A run that fails or is killed before leaves a dump
 ##   without manifest, which no listing shows and no restore picks; it tries to delete it, and the operator's
-##   retention (storage/store_backups.ts) removes what is left after an hour. Retention itself is the operator's.
+##   next backup removes what is left after an hour (the Job's deadline is one hour: no upload runs longer).
+## - The sequence number is one more than the highest of the folder's complete backups, read before the dump (a
+##   folder that cannot be read fails the backup with DownloadFailed before anything is frozen or written).
+## - Retention keeps the newest `BACKUP_RETENTION` complete backups, the new one included and never removed; an
+##   old backup goes manifest first, so no half of it is ever listed as a backup. Only this instance's folder is
+##   touched, and in it only complete backups and dumps without any manifest.
 ## - A final backup first stops writes for good and proves it (freeze.sh), as on the volume.
 ##
 ## Run as `/bin/sh -c STORE_BACKUP_SCRIPT`: the build embeds common.sh and freeze.sh where they are sourced.
 # mysql-operator backup job, object store (see templates/backup_script.ts)
 . ./common.sh
 
+# prune_stale_uploads: dumps of runs killed outright (no trap ran) that never got a manifest, older than an hour.
+prune_stale_uploads() {
+  # shellcheck disable=SC2086 # rclone_opts: split on purpose
+  rclone $rclone_opts lsf --files-only --min-age 1h --include '*.sql' "store:$STORE_PATH" > "$work/stale" \
+    2> "$work/err" || { say "warning: cannot list stale uploads: $(tail -n 1 "$work/err")"; return 0; }
+  while IFS= read -r _f; do
+    case $_f in '' | *[!A-Za-z0-9._-]* | "$stem.sql") continue ;; esac
+    # Any manifest of that name keeps the dump, even one not understood (never delete on a guess).
+    grep -q -x -F -e "${_f%.sql}.manifest" "$work/names" && continue
+    # shellcheck disable=SC2086 # rclone_opts: split on purpose
+    rclone $rclone_opts deletefile "store:$STORE_PATH/$_f" 2> "$work/err" &&
+      say "removed dump without manifest $STORE_PATH/$_f"
+  done < "$work/stale"
+}
+
 check_env_common
 check_tools
 check_store_env
-case ${BACKUP_SEQ:-} in
-  '' | *[!0-9]*) fail InvalidEnvironment 'BACKUP_SEQ must be a number' ;;
-esac
+retention_keep
 dump=$(pick mariadb-dump mysqldump) || fail MissingTool 'neither mariadb-dump nor mysqldump is in the image'
 case ${BACKUP_REASON:-manual} in
   '' | *[!a-z]*) reason=manual ;;
@@ -35,6 +53,11 @@ esac
 
 make_work
 write_credentials
+read_store_folder
+list_backups || fail TempDirFailed 'cannot list the backups'
+seq=0
+read -r seq rest < "$work/list.sorted" || seq=0
+seq=$((seq + 1))
 . ./freeze.sh
 
 new_stem
@@ -102,7 +125,7 @@ tool=$("$dump" --version 2>/dev/null) || tool=$dump
   printf 'database=%s\n' "$MYSQL_DATABASE"
   printf 'file=%s\n' "$stem.sql"
   printf 'time=%s\n' "$started"
-  printf 'seq=%s\n' "$BACKUP_SEQ"
+  printf 'seq=%s\n' "$seq"
   printf 'bytes=%s\n' "$bytes"
   printf 'sha256=%s\n' "$sha"
   printf 'reason=%s\n' "$reason"
@@ -114,6 +137,22 @@ rclone $rclone_opts copyto "$work/manifest" "$remote.manifest" 2> "$work/up.err"
   fail UploadFailed "cannot upload the manifest: $(tail -n 2 "$work/up.err")"
 remote_unfinished=''
 say "backup $STORE_PATH/$stem.sql complete: $bytes bytes, sha256 $sha"
+
+# Retention over the backups listed before this one (which is the newest and counts as the first kept).
+n=1
+# shellcheck disable=SC2034 # s: the sequence number, read to get past it
+while read -r s old; do
+  n=$((n + 1))
+  [ "$n" -gt "$keep" ] || continue
+  # shellcheck disable=SC2086 # rclone_opts: split on purpose
+  if rclone $rclone_opts deletefile "store:$STORE_PATH/$old.manifest" 2> "$work/err" &&
+    rclone $rclone_opts deletefile "store:$STORE_PATH/$old.sql" 2> "$work/err"; then
+    say "retention ($keep): removed $STORE_PATH/$old.sql"
+  else
+    say "warning: retention could not remove $STORE_PATH/$old.sql: $(tail -n 1 "$work/err")"
+  fi
+done < "$work/list.sorted"
+prune_stale_uploads
 
 cleanup
 report "{\"result\":\"BackedUp\",\"readOnly\":$read_only,\"file\":\"$STORE_PATH/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"

@@ -22,29 +22,7 @@ client=$(pick mariadb mysql) || fail MissingTool 'neither mariadb nor mysql is i
 make_work
 write_credentials
 
-# The instance's folder: `size;name` of each file (not recursive). A failure here is never "no backup".
-# shellcheck disable=SC2086 # rclone_opts: split on purpose
-rclone $rclone_opts lsf --files-only --format sp "store:$STORE_PATH" > "$work/objects" 2> "$work/err" ||
-  fail DownloadFailed "cannot list $STORE_PATH: $(tail -n 2 "$work/err")"
-dir=$work/manifests
-mkdir "$dir" || fail TempDirFailed 'cannot create a temporary directory'
-: > "$work/sizes"
-while IFS=';' read -r _size _name; do
-  case $_name in '' | *[!A-Za-z0-9._-]*) continue ;; esac
-  case $_name in
-    *.manifest)
-      # shellcheck disable=SC2086 # rclone_opts: split on purpose
-      rclone $rclone_opts cat "store:$STORE_PATH/$_name" > "$dir/$_name" 2> "$work/err" ||
-        fail DownloadFailed "cannot read $STORE_PATH/$_name: $(tail -n 2 "$work/err")"
-      ;;
-    *.sql)
-      # list_backups needs the dump to exist: an empty stand-in, the size kept beside it.
-      : > "$dir/$_name" || fail TempDirFailed 'cannot write in the temporary directory'
-      printf '%s %s\n' "${_name%.sql}" "$_size" >> "$work/sizes"
-      ;;
-  esac
-done < "$work/objects"
-
+read_store_folder
 list_backups || fail TempDirFailed 'cannot list the backups'
 if [ ! -s "$work/list.sorted" ]; then
   say "no complete backup of $INSTANCE_ID in $STORE_PATH: nothing to restore"
