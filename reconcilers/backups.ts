@@ -10,6 +10,7 @@ import type { KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { backupJobName, childNames } from "../templates/names.ts";
 import { type BackupReason, objectRef, renderBackupJob } from "../templates/mod.ts";
+import { objectStoreOf } from "../templates/store_env.ts";
 import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
 import type { StatusBuilder } from "./status.ts";
@@ -65,7 +66,8 @@ export async function settleBackupJobs(
     Object.assign(sb.status, r.status);
     sb.set(r.condition.type, r.condition.status, r.condition.reason, r.condition.message);
     await ctx.events.emit(obj, r.event.type, r.event.reason, r.event.message);
-    if (r.mark) await markBackupPVC(ctx, obj, r.mark.time, r.mark.file);
+    // The claim's marker says the volume has a backup: a backup in the object store is not on the volume.
+    if (r.mark && !objectStoreOf(obj)) await markBackupPVC(ctx, obj, r.mark.time, r.mark.file);
     if (r.ok) ctx.observe?.backupSucceeded?.(obj, new Date(r.mark!.time));
     else ctx.observe?.backupFailed?.(obj);
   }
@@ -108,7 +110,12 @@ export async function startBackup(
   host: string,
 ): Promise<string> {
   const jobName = backupJobName(objectRef(obj), reason, token);
-  const job = renderBackupJob(obj, { jobName, reason, host }, ctx.options.render);
+  // The cluster names the store's folder of its instances (ignored for the backup volume).
+  const job = renderBackupJob(
+    obj,
+    { jobName, reason, host, store: { cluster: ctx.cluster } },
+    ctx.options.render,
+  );
   try {
     await ctx.client.create(collectionPath(RESOURCES.job, obj.metadata.namespace), job, FIELD_MANAGER);
     await ctx.events.emit(obj, "Normal", REASONS.backupStarted, `${reason} backup Job ${jobName} started`);

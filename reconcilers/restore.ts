@@ -9,6 +9,7 @@ import type { KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { objectRef, renderRestoreJob } from "../templates/mod.ts";
+import { objectStoreOf, storePath } from "../templates/store_env.ts";
 import type { AfterStatus } from "./backups.ts";
 import type { ClusterContext } from "./context.ts";
 import { jobFailure, jobState, ownedBy, readJobReport } from "./jobs.ts";
@@ -55,10 +56,15 @@ async function observeRestore(
   input: { available: boolean; host?: string; backupPVC?: KubeObject },
   job: KubeObject | undefined,
 ): Promise<RestoreFacts> {
-  // The claim says a backup exists; failing that its volume does (it survives a deleted claim or namespace).
+  // The claim says a backup exists; failing that its volume does (it survives a deleted claim or namespace). The
+  // operator does not read an object store (its keys are the Jobs' alone): the restore Job looks, and says
+  // NothingToRestore only when the store answered with no backup of the instance.
+  const store = objectStoreOf(obj);
   const volume = input.backupPVC?.spec?.volumeName;
-  const lastBackup = input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] ??
-    (volume ? ctx.cache.pv(volume)?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] : undefined);
+  const lastBackup = store
+    ? `the newest backup in ${storePath(store, ctx.cluster, obj)}`
+    : input.backupPVC?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] ??
+      (volume ? ctx.cache.pv(volume)?.metadata?.annotations?.[ANNOTATIONS.lastBackupTime] : undefined);
   const serving = input.available && Boolean(input.host);
   let jobFacts: RestoreJobFacts | undefined;
   if (job) {
@@ -111,7 +117,7 @@ export async function reconcileRestore(
     try {
       await ctx.client.create(
         collectionPath(RESOURCES.job, ns),
-        renderRestoreJob(obj, { host: input.host! }, ctx.options.render),
+        renderRestoreJob(obj, { host: input.host!, store: { cluster: ctx.cluster } }, ctx.options.render),
         FIELD_MANAGER,
       );
     } catch (err) {

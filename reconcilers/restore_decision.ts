@@ -17,8 +17,8 @@ import type {
 import type { JobState } from "./jobs.ts";
 
 /**
- * Restore attempts that could not connect (a new Service IP not routed yet, mysqld restarting) before the restore
- * is recorded as failed: with the pauses below, about 15 minutes of trying.
+ * Restore attempts that could not connect (a new Service IP not routed yet, mysqld restarting, the object store
+ * unreachable) before the restore is recorded as failed: with the pauses below, about 15 minutes of trying.
  */
 export const MAX_RESTORE_ATTEMPTS = 8;
 
@@ -89,7 +89,10 @@ export interface RestoreFacts {
   jobName: string;
   /** `status.restore` as this pass has it: recorded once, never restored again. */
   recorded?: RestoreStatus;
-  /** Time of the newest backup of this instance (the backup claim's or its volume's marker). */
+  /**
+   * Time of the newest backup of this instance (the backup claim's or its volume's marker); with an object store,
+   * where the restore Job looks (the operator does not read the store).
+   */
   lastBackup?: string;
   /** mysqld is available and its Service has an IP. */
   serving: boolean;
@@ -195,7 +198,9 @@ export function decideRestore(f: RestoreFacts): RestorePlan {
     };
   }
   const failed = outcome.kind === "failed" ? outcome.report : undefined;
-  const connection = failed?.reason === "ConnectionFailed";
+  // Could not reach mysqld, or the object store (which the script tells apart from "no backup"): nothing was
+  // loaded, and another attempt may well succeed.
+  const connection = failed?.reason === "ConnectionFailed" || failed?.reason === "DownloadFailed";
   if (connection && job.uid === f.restoreRetriedJob) {
     return { progress: "waiting" }; // counted and deleted already: the cache has not seen the deletion yet
   }
@@ -205,8 +210,10 @@ export function decideRestore(f: RestoreFacts): RestorePlan {
     // Nothing was loaded: try again after a pause that grows with each attempt, then give up. The pause is
     // measured from the failed Job; the count is in status, so a restart of the operator neither resets nor
     // repeats it.
-    const message =
-      `could not connect to mysqld (${failed?.message}); attempt ${attempt} of ${MAX_RESTORE_ATTEMPTS}, retrying`;
+    const what = failed?.reason === "DownloadFailed"
+      ? "could not read the object store"
+      : "could not connect to mysqld";
+    const message = `${what} (${failed?.message}); attempt ${attempt} of ${MAX_RESTORE_ATTEMPTS}, retrying`;
     return pending(
       message,
       next === "retry"

@@ -36,6 +36,15 @@ const connFailed = (failedAtMs: number): RestoreJobFacts => ({
     report: { jobUid: "job-1", result: "Failed", reason: "ConnectionFailed", message: "refused" },
   },
 });
+const storeFailed = (failedAtMs: number): RestoreJobFacts => ({
+  ...JOB,
+  state: "failed",
+  failedAtMs,
+  outcome: {
+    kind: "failed",
+    report: { jobUid: "job-1", result: "Failed", reason: "DownloadFailed", message: "cannot list b/p" },
+  },
+});
 const at = (iso: string) => Date.parse(iso);
 
 // name, facts → progress, Restored [status, reason] (or unchanged), event "type reason" (or none), Job action
@@ -200,6 +209,22 @@ const ROWS: Array<
     undefined,
     undefined,
     undefined,
+  ],
+  [
+    "the object store could not be read (DownloadFailed, nothing loaded): retried like a connection",
+    { job: storeFailed(0), restoreAttempts: 0 },
+    "waiting",
+    ["False", "RestorePending"],
+    undefined,
+    "deleteNow",
+  ],
+  [
+    "the object store could not be read on the last attempt: gives up",
+    { job: storeFailed(0), restoreAttempts: MAX_RESTORE_ATTEMPTS - 1 },
+    "failed",
+    ["False", "RestoreFailed"],
+    "Warning RestoreFailed",
+    "deleteAfterStatus",
   ],
   [
     "could not connect on the last attempt: gives up",

@@ -18,7 +18,8 @@ export const MARIADB_REPO = "localhost/mysql-operator/mariadb";
 const BASE = {
   suite: "bookworm",
   variant: "minbase",
-  packages: ["mariadb-server", "mariadb-client"],
+  // rclone: the object store's backup and restore Jobs run in this image (spec.backup.objectStore).
+  packages: ["mariadb-server", "mariadb-client", "rclone"],
   // Removed after installation: caches and docs (size), the datadir the package's postinst initialised (the
   // entry point must see an empty datadir), host files debootstrap copied in (the kubelet provides its own).
   remove: [
