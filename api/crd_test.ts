@@ -2,6 +2,9 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { type MySQLStatus, validateMySQL } from "./mysql.ts";
 import {
+  BACKUP_FILE_MESSAGE,
+  BACKUP_FILE_REGEX,
+  BACKUP_FILE_RULE,
   BUCKET_MESSAGE,
   BUCKET_REGEX,
   BUCKET_RULE,
@@ -14,17 +17,27 @@ import {
   NAME_MESSAGE,
   NAME_REGEX,
   NAME_RULE,
+  NAMESPACE_REGEX,
   PASSWORD_MESSAGE,
   PASSWORD_RULE,
   PREFIX_MESSAGE,
   PREFIX_REGEX,
   PREFIX_RULE,
   QUANTITY_RULE,
+  RESTORE_FROM_MESSAGE,
+  RESTORE_FROM_RULE,
   SCHEDULE_REGEX,
   SCHEDULE_RULE,
   SECRET_NAME_MESSAGE,
   SECRET_NAME_PATTERN,
   SECRET_NAME_RULE,
+  SOURCE_CLUSTER_MESSAGE,
+  SOURCE_CLUSTER_REGEX,
+  SOURCE_CLUSTER_RULE,
+  SOURCE_NAME_MESSAGE,
+  SOURCE_NAME_RULE,
+  SOURCE_NAMESPACE_MESSAGE,
+  SOURCE_NAMESPACE_RULE,
   STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
 } from "./rules.ts";
@@ -50,6 +63,25 @@ mirrorRule(DATABASE_RULE, (self) => !isSystemSchema(self as string));
 mirrorRule(ENDPOINT_RULE, (self) => new RegExp(ENDPOINT_REGEX).test(self as string));
 mirrorRule(BUCKET_RULE, (self) => new RegExp(BUCKET_REGEX).test(self as string));
 mirrorRule(PREFIX_RULE, (self) => new RegExp(PREFIX_REGEX).test(self as string));
+mirrorRule(BACKUP_FILE_RULE, (self) => new RegExp(BACKUP_FILE_REGEX).test(self as string));
+mirrorRule(SOURCE_CLUSTER_RULE, (self) => new RegExp(SOURCE_CLUSTER_REGEX).test(self as string));
+mirrorRule(SOURCE_NAMESPACE_RULE, (self) => new RegExp(NAMESPACE_REGEX).test(self as string));
+mirrorRule(
+  SOURCE_NAME_RULE,
+  (self) => (self as string).length <= MAX_NAME_LENGTH && new RegExp(NAME_REGEX).test(self as string),
+);
+mirrorRule(RESTORE_FROM_RULE, (self) => {
+  const spec = self as { restoreFrom?: unknown; backup?: { objectStore?: unknown } };
+  return spec.restoreFrom === undefined || spec.backup?.objectStore !== undefined;
+});
+
+/** A valid restoreFrom (with an object store), with fields replaced (`undefined` removes one). */
+const restoreFrom = (fields: Record<string, unknown> = {}) => {
+  const merged: Record<string, unknown> = { namespace: "prod", name: "shop", ...fields };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  const withStore = store() as { spec: Record<string, unknown> };
+  return { ...withStore, spec: { ...withStore.spec, restoreFrom: merged } };
+};
 
 /** A valid object store target, with fields replaced (`undefined` removes one). */
 const store = (fields: Record<string, unknown> = {}) => {
@@ -161,6 +193,12 @@ Deno.test("the schema accepts the course object and complete valid objects", () 
         insecureSkipTLSVerify: true,
       },
     },
+    restoreFrom: {
+      cluster: "arn:aws:eks:eu-central-1:123456789012:cluster/prod",
+      namespace: "prod",
+      name: "shop",
+      backup: "prod_shop-20261204T120000Z-0a1b2c3d4e5f.sql",
+    },
   }, "a".repeat(MAX_NAME_LENGTH));
   deepStrictEqual(checkSchema(schema, full), []);
   const withStatus = {
@@ -241,6 +279,17 @@ const BAD: [string, unknown, string][] = [
   ["store without bucket", store({ bucket: undefined }), "bucket: Required"],
   ["store credentials '..'", store({ credentialsSecretRef: { name: ".." } }), STORE_SECRET_NAME_MESSAGE],
   ["store region in capitals", store({ region: "EU" }), "region: should match"],
+  [
+    "restoreFrom without a store",
+    variant({ restoreFrom: { namespace: "a", name: "b" } }),
+    RESTORE_FROM_MESSAGE,
+  ],
+  ["restoreFrom without name", restoreFrom({ name: undefined }), "name: Required"],
+  ["restoreFrom name in capitals", restoreFrom({ name: "Shop" }), SOURCE_NAME_MESSAGE],
+  ["restoreFrom namespace '..'", restoreFrom({ namespace: ".." }), SOURCE_NAMESPACE_MESSAGE],
+  ["restoreFrom cluster with a space", restoreFrom({ cluster: "prod eu" }), SOURCE_CLUSTER_MESSAGE],
+  ["restoreFrom backup with a path", restoreFrom({ backup: "../x/a.sql" }), BACKUP_FILE_MESSAGE],
+  ["restoreFrom backup not a dump", restoreFrom({ backup: "a.manifest" }), BACKUP_FILE_MESSAGE],
   ["upper-case name", variant({}, "MySQL"), NAME_MESSAGE],
   ["name starting with a digit", variant({}, "1db"), NAME_MESSAGE],
   ["name ending with a dash", variant({}, "db-"), NAME_MESSAGE],
@@ -278,6 +327,11 @@ const SHARED_MESSAGES = [
   BUCKET_MESSAGE,
   PREFIX_MESSAGE,
   STORE_SECRET_NAME_MESSAGE,
+  RESTORE_FROM_MESSAGE,
+  SOURCE_NAME_MESSAGE,
+  SOURCE_NAMESPACE_MESSAGE,
+  SOURCE_CLUSTER_MESSAGE,
+  BACKUP_FILE_MESSAGE,
 ];
 
 Deno.test("the run-time check (the same zod schema) refuses what the CRD refuses, with the CRD's rule messages", () => {

@@ -14,6 +14,7 @@ export type {
   MySQLSpec,
   ObjectStoreSpec,
   ResourceRequirements,
+  RestoreFromSpec,
   SecretKeyRef,
 } from "./spec_schema.ts";
 export type { Condition, MySQLStatus, RestoreStatus } from "./status_schema.ts";

@@ -116,3 +116,39 @@ export const PREFIX_MESSAGE =
   "digits, '.', '_' and '-', none starting with '.', without leading or trailing '/'";
 /** CEL rule on `spec.backup.objectStore.prefix`. */
 export const PREFIX_RULE = `self.matches('${PREFIX_REGEX}')`;
+
+/** Message of the restoreFrom rule. */
+export const RESTORE_FROM_MESSAGE =
+  "spec.restoreFrom needs spec.backup.objectStore: the source's backups are " +
+  "read from the same store";
+/** CEL rule on `spec`: restoreFrom only with an object store. */
+export const RESTORE_FROM_RULE =
+  "!has(self.restoreFrom) || (has(self.backup) && has(self.backup.objectStore))";
+
+/** A backup's file name as the scripts make it (`<tag>-<UTC time>-<random>.sql`); no path. */
+export const BACKUP_FILE_REGEX = "^[A-Za-z0-9_][A-Za-z0-9._-]*[.]sql$";
+/** Message of the backup file rule. */
+export const BACKUP_FILE_MESSAGE = "spec.restoreFrom.backup must be a backup's file name, e.g. " +
+  "ns_shop-20261204T120000Z-0a1b2c3d4e5f.sql (as `status.lastBackup` ends)";
+/** CEL rule on `spec.restoreFrom.backup`. */
+export const BACKUP_FILE_RULE = `self.matches('${BACKUP_FILE_REGEX}')`;
+/** Message of the rule on `spec.restoreFrom.name`. */
+export const SOURCE_NAME_MESSAGE = `spec.restoreFrom.name must be a MySQL object's name: ${
+  NAME_MESSAGE.slice("metadata.name must be ".length)
+}`;
+/** CEL rule on `spec.restoreFrom.name` (the name rule of the object, applied to a string). */
+export const SOURCE_NAME_RULE = `self.size() <= ${MAX_NAME_LENGTH} && self.matches('${NAME_REGEX}')`;
+/** A namespace's name (a DNS label). */
+export const NAMESPACE_REGEX = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/** Message of the rule on `spec.restoreFrom.namespace`. */
+export const SOURCE_NAMESPACE_MESSAGE = "spec.restoreFrom.namespace must be a namespace's name: at most 63 " +
+  "lowercase letters, digits and '-', starting and ending with a letter or digit";
+/** CEL rule on `spec.restoreFrom.namespace`. */
+export const SOURCE_NAMESPACE_RULE = `self.matches('${NAMESPACE_REGEX}')`;
+/** Message of the rule on `spec.restoreFrom.cluster`. */
+export const SOURCE_CLUSTER_MESSAGE = "spec.restoreFrom.cluster must be a kubeconfig context name as the " +
+  "operator serves it (letters, digits, '.', '_', '@', ':', '-' and '/')";
+/** A context name as the store's folders hold it (templates/names.ts `storeClusterName` maps `/` to `_`). */
+export const SOURCE_CLUSTER_REGEX = "^[A-Za-z0-9._@:/-]+$";
+/** CEL rule on `spec.restoreFrom.cluster`. */
+export const SOURCE_CLUSTER_RULE = `self.matches('${SOURCE_CLUSTER_REGEX}')`;

@@ -9,6 +9,9 @@
  */
 import { z } from "zod";
 import {
+  BACKUP_FILE_MESSAGE,
+  BACKUP_FILE_REGEX,
+  BACKUP_FILE_RULE,
   BUCKET_MESSAGE,
   BUCKET_REGEX,
   BUCKET_RULE,
@@ -19,6 +22,9 @@ import {
   ENDPOINT_RULE,
   isPositiveQuantity,
   isSystemSchema,
+  MAX_NAME_LENGTH,
+  NAME_REGEX,
+  NAMESPACE_REGEX,
   PASSWORD_MESSAGE,
   PASSWORD_RULE,
   PREFIX_MESSAGE,
@@ -27,11 +33,20 @@ import {
   QUANTITY_PATTERN,
   QUANTITY_RULE,
   quantityMessage,
+  RESTORE_FROM_MESSAGE,
+  RESTORE_FROM_RULE,
   SCHEDULE_MESSAGE,
   SCHEDULE_RULE,
   SECRET_NAME_MESSAGE,
   SECRET_NAME_PATTERN,
   SECRET_NAME_RULE,
+  SOURCE_CLUSTER_MESSAGE,
+  SOURCE_CLUSTER_REGEX,
+  SOURCE_CLUSTER_RULE,
+  SOURCE_NAME_MESSAGE,
+  SOURCE_NAME_RULE,
+  SOURCE_NAMESPACE_MESSAGE,
+  SOURCE_NAMESPACE_RULE,
   STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
 } from "./rules.ts";
@@ -130,6 +145,38 @@ export const backupSpecSchema = z.object({
   objectStore: objectStoreSchema.optional(),
 }).meta({ description: "Backup settings." });
 
+/**
+ * Restore another instance's backup when this one is created (from its folder in the same object store; from
+ * another cluster's folder when the store is shared). Only when this instance has no backup of its own: a
+ * re-created instance restores its own newest backup, never the source's again.
+ */
+export const restoreFromSchema = z.object({
+  cluster: matching(
+    SOURCE_CLUSTER_REGEX,
+    SOURCE_CLUSTER_RULE,
+    SOURCE_CLUSTER_MESSAGE,
+    253,
+    "Kubeconfig context of the source (default: this instance's cluster).",
+  ).optional(),
+  namespace: matching(
+    NAMESPACE_REGEX,
+    SOURCE_NAMESPACE_RULE,
+    SOURCE_NAMESPACE_MESSAGE,
+    63,
+    "Source namespace.",
+  ),
+  name: z.string().max(MAX_NAME_LENGTH, SOURCE_NAME_MESSAGE)
+    .refine((v) => new RegExp(NAME_REGEX).test(v), SOURCE_NAME_MESSAGE)
+    .meta({ description: "Source MySQL object's name.", ...celRule(SOURCE_NAME_RULE, SOURCE_NAME_MESSAGE) }),
+  backup: matching(
+    BACKUP_FILE_REGEX,
+    BACKUP_FILE_RULE,
+    BACKUP_FILE_MESSAGE,
+    253,
+    "One backup's file name (default: the source's newest good backup).",
+  ).optional(),
+}).meta({ description: "Restore another instance's backup on creation (needs spec.backup.objectStore)." });
+
 /** Desired state of a MySQL instance. Field names of the course (`storage_size`) are kept. */
 export const mysqlSpecSchema = z.object({
   image: z.string().min(1, "spec.image must not be empty").max(1024)
@@ -164,13 +211,23 @@ export const mysqlSpecSchema = z.object({
   resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() })
     .meta({ description: "Compute resources of mysqld." }).optional(),
   backup: backupSpecSchema.optional(),
+  restoreFrom: restoreFromSchema.optional(),
 }).refine((s) => (s.password === undefined) !== (s.passwordSecretRef === undefined), PASSWORD_MESSAGE)
-  .meta({ description: "Desired state of a MySQL instance.", ...celRule(PASSWORD_RULE, PASSWORD_MESSAGE) });
+  .refine((s) => !s.restoreFrom || Boolean(s.backup?.objectStore), RESTORE_FROM_MESSAGE)
+  .meta({
+    description: "Desired state of a MySQL instance.",
+    "x-kubernetes-validations": [
+      { rule: PASSWORD_RULE, message: PASSWORD_MESSAGE },
+      { rule: RESTORE_FROM_RULE, message: RESTORE_FROM_MESSAGE },
+    ],
+  });
 
 /** Desired state of a MySQL instance (`spec`). */
 export type MySQLSpec = z.infer<typeof mysqlSpecSchema>;
 /** Backup settings (`spec.backup`). */
 export type BackupSpec = z.infer<typeof backupSpecSchema>;
+/** Another instance's backup to restore on creation (`spec.restoreFrom`). */
+export type RestoreFromSpec = z.infer<typeof restoreFromSchema>;
 /** The object store target (`spec.backup.objectStore`). */
 export type ObjectStoreSpec = z.infer<typeof objectStoreSchema>;
 /** Reference to a key of a Secret in the object's namespace (`spec.passwordSecretRef`). */

@@ -17,7 +17,7 @@ import { MYSQL_PORT } from "./deployment.ts";
 import { podSpecDefaults } from "./pod.ts";
 import { BACKUP_SCRIPT, STORE_BACKUP_SCRIPT } from "./backup_script.ts";
 import { RESTORE_SCRIPT, STORE_RESTORE_SCRIPT } from "./restore_script.ts";
-import { objectStoreOf, storeEnv } from "./store_env.ts";
+import { objectStoreOf, restoreFromEnv, storeEnv } from "./store_env.ts";
 import type { RenderOptions } from "./options.ts";
 import type { Container, EnvVar, Job } from "./k8s_types.ts";
 
@@ -83,7 +83,10 @@ export function renderRestoreJob(mysql: MySQL, input: RestoreJobInput, opts: Ren
   const env = jobEnv(mysql, input.host, !store);
   if (!store) return job(mysql, name, labels, "restore", RESTORE_SCRIPT, env, opts);
   if (!input.store) throw new Error("a restore from an object store needs the cluster");
-  env.push(...storeEnv(store, input.store.cluster, mysql));
+  env.push(
+    ...storeEnv(store, input.store.cluster, mysql),
+    ...restoreFromEnv(store, input.store.cluster, mysql),
+  );
   return job(mysql, name, labels, "restore", STORE_RESTORE_SCRIPT, env, opts, false);
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { MySQL, ObjectStoreSpec } from "../api/mysql.ts";
-import { storeClusterName, storeInstancePath } from "./names.ts";
+import { instanceId, storeClusterName, storeInstancePath } from "./names.ts";
 import { objectRef } from "./owner.ts";
 import type { EnvVar } from "./k8s_types.ts";
 
@@ -74,5 +74,24 @@ export function storeEnv(store: ObjectStoreSpec, cluster: string, mysql: MySQL):
     keys.secretAccessKey,
   ];
   if (store.insecureSkipTLSVerify) env.push({ name: "RCLONE_NO_CHECK_CERTIFICATE", value: "true" });
+  return env;
+}
+
+/**
+ * The restore Job's part for `spec.restoreFrom`: the source's folder (its cluster, default this one) and identity,
+ * and the one backup asked for, if any. The script uses them only while the instance has no backup of its own.
+ */
+export function restoreFromEnv(store: ObjectStoreSpec, cluster: string, mysql: MySQL): EnvVar[] {
+  const from = mysql.spec.restoreFrom;
+  if (!from) return [];
+  const source = { namespace: from.namespace, name: from.name };
+  const env: EnvVar[] = [
+    {
+      name: "RESTORE_FROM_PATH",
+      value: `${store.bucket}/${storeInstancePath(store.prefix ?? "", from.cluster ?? cluster, source)}`,
+    },
+    { name: "RESTORE_FROM_ID", value: instanceId(source) },
+  ];
+  if (from.backup) env.push({ name: "RESTORE_FROM_BACKUP", value: from.backup });
   return env;
 }

@@ -112,3 +112,30 @@ Deno.test("the cluster's folder: a context name the scripts refuse is made safe,
   equal(value(job, "INSTANCE_CLUSTER"), "arn:aws:eks:eu-1:123:cluster_prod");
   equal(value(job, "STORE_PATH"), "team-backups/prod/arn:aws:eks:eu-1:123:cluster_prod/shop/db");
 });
+
+Deno.test("restoreFrom: the restore Job names the source's folder (its cluster, else this one) and the backup asked for", () => {
+  const from = (restoreFrom: Record<string, string>) =>
+    mysqlObject({
+      namespace: "shop",
+      name: "db",
+      spec: {
+        backup: { objectStore: STORE },
+        restoreFrom: restoreFrom as { namespace: string; name: string },
+      },
+    });
+  const restore = (mysql: ReturnType<typeof from>) =>
+    renderRestoreJob(mysql, { host: TEST_HOST, store: { cluster: "kwok-mo-1" } }, DEFAULT_RENDER_OPTIONS);
+  const same = restore(from({ namespace: "prod", name: "shop" }));
+  equal(value(same, "RESTORE_FROM_PATH"), "team-backups/prod/kwok-mo-1/prod/shop");
+  equal(value(same, "RESTORE_FROM_ID"), "prod/shop");
+  equal(env(same).has("RESTORE_FROM_BACKUP"), false);
+  const other = restore(
+    from({ cluster: "eks/prod", namespace: "prod", name: "shop", backup: "prod_shop-1.sql" }),
+  );
+  equal(value(other, "RESTORE_FROM_PATH"), "team-backups/prod/eks_prod/prod/shop");
+  equal(value(other, "RESTORE_FROM_BACKUP"), "prod_shop-1.sql");
+  // Its own folder stays the instance's: the source is read only while the instance has no backup of its own.
+  equal(value(other, "STORE_PATH"), "team-backups/prod/kwok-mo-1/shop/db");
+  const job = backup(from({ namespace: "prod", name: "shop" }));
+  ok([...env(job).keys()].every((k) => !k.startsWith("RESTORE_FROM")), "a backup Job reads no source");
+});

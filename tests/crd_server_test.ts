@@ -9,12 +9,14 @@ import { assert, assertStringIncludes } from "./_assert.ts";
 import { kubectlWithStdin } from "./_clusters.ts";
 import { clustersWithCRD } from "./_k8s.ts";
 import {
+  BACKUP_FILE_MESSAGE,
   BUCKET_MESSAGE,
   ENDPOINT_MESSAGE,
   MAX_NAME_LENGTH,
   NAME_MESSAGE,
   PASSWORD_MESSAGE,
   PREFIX_MESSAGE,
+  RESTORE_FROM_MESSAGE,
   SECRET_NAME_MESSAGE,
   STORE_SECRET_NAME_MESSAGE,
   SYSTEM_SCHEMA_MESSAGE,
@@ -123,6 +125,19 @@ Deno.test("the API server refuses each bad object with a message that says what 
       store({ credentialsSecretRef: undefined }),
       "credentialsSecretRef: Required",
     ],
+    [
+      "restoreFrom without a store",
+      inDefault({ restoreFrom: { namespace: "prod", name: "shop" } }),
+      RESTORE_FROM_MESSAGE,
+    ],
+    [
+      "restoreFrom backup with a path",
+      inDefault({
+        backup: { objectStore: VALID_STORE },
+        restoreFrom: { namespace: "prod", name: "shop", backup: "../a.sql" },
+      }),
+      BACKUP_FILE_MESSAGE,
+    ],
     ["name starting with a digit", inDefault({}, "1db"), NAME_MESSAGE],
     ["name too long", inDefault({}, "a".repeat(MAX_NAME_LENGTH + 1)), NAME_MESSAGE],
   ];
@@ -150,6 +165,12 @@ Deno.test("the API server accepts the course object and complete valid objects",
       retention: 1000,
       storage_size: "500Mi",
       objectStore: VALID_STORE,
+    },
+    restoreFrom: {
+      cluster: "arn:aws:eks:eu-central-1:123456789012:cluster/prod",
+      namespace: "prod",
+      name: "shop",
+      backup: "prod_shop-20261204T120000Z-0a1b2c3d4e5f.sql",
     },
   }, "a".repeat(MAX_NAME_LENGTH));
   assertStringIncludes(String(await dryRun(full) ?? "accepted"), "accepted");

@@ -13,6 +13,7 @@
  *   kubectl delete namespace <ns>                                  # the namespace, claims and all, is gone
  *   kubectl create namespace <ns>; kubectl apply -f (the same three)  # restore from the store → Ready
  *   CHECKSUM TABLE ...                                             # the rows of the final backup are back
+ *   (in another namespace) a MySQL with spec.restoreFrom naming it # a copy made from its newest backup
  *
  * Checked on the store's side as well: the bucket holds the instance's backups under
  * `<prefix>/<cluster>/<namespace>/<name>/`, each with its manifest; the store's secret is in no log or event.
@@ -36,6 +37,7 @@ import { readCatalog } from "../storage/store_backups.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 const NAME = "shop";
+const COPY = "shop-copy";
 const DATABASE = "shop_db";
 const ROOT_PASSWORD = "RootStore42";
 
@@ -63,7 +65,7 @@ if ("skip" in rn) {
 }
 
 /** SQL as root over the mysqld pod's unix socket (root@localhost uses unix_socket auth: no password). */
-function sql(ctx: string, ns: string, statements: string): Promise<string> {
+function sql(ctx: string, ns: string, statements: string, name = NAME): Promise<string> {
   return kubectlWithStdin(
     ctx,
     statements,
@@ -71,7 +73,7 @@ function sql(ctx: string, ns: string, statements: string): Promise<string> {
     "-i",
     "-n",
     ns,
-    `deploy/${NAME}`,
+    `deploy/${name}`,
     "-c",
     "mysql",
     "--",
@@ -85,8 +87,8 @@ function sql(ctx: string, ns: string, statements: string): Promise<string> {
   );
 }
 
-const checksum = async (ctx: string, ns: string) =>
-  (await sql(ctx, ns, "CHECKSUM TABLE orders EXTENDED")).trim().split("\t")[1];
+const checksum = async (ctx: string, ns: string, name = NAME) =>
+  (await sql(ctx, ns, "CHECKSUM TABLE orders EXTENDED", name)).trim().split("\t")[1];
 
 async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
   const ctx = rn.context;
@@ -95,6 +97,7 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
   const store = await startObjectStore(`${dir}/s3`, { buckets: ["backups"], hostname: POD_GATEWAY });
   const bucket = new S3Bucket({ ...store, bucket: "backups" });
   const ns = await freshNamespace(ctx, "store");
+  const copyNs = await freshNamespace(ctx, "store-copy");
   const args = [
     "--kubeconfig",
     rn.kubeconfig,
@@ -102,6 +105,8 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     ctx,
     "--namespace",
     ns.name,
+    "--namespace",
+    copyNs.name,
     "--lease-duration-seconds",
     "4",
     "--image-pull-policy",
@@ -214,6 +219,29 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     assertEquals(await checksum(ctx, ns.name), final, "the rows of the final backup");
     assertEquals((await sql(ctx, ns.name, "SELECT COUNT(*) FROM orders")).trim(), "6000");
 
+    // Another instance, in another namespace, made from this one's backup: restoreFrom names the source (its
+    // cluster spelled out, as it would be for another cluster sharing the store).
+    const [keys, password, mysql] = objects as [Record<string, unknown>, Record<string, unknown>, MySQL];
+    const inCopy = (o: Record<string, unknown>) => ({
+      ...o,
+      metadata: { ...(o.metadata as object), namespace: copyNs.name },
+    });
+    await kubectlApply(ctx, inCopy(keys));
+    await kubectlApply(ctx, inCopy(password));
+    await kubectlApply(ctx, {
+      ...inCopy(mysql as unknown as Record<string, unknown>),
+      metadata: { name: COPY, namespace: copyNs.name },
+      spec: { ...mysql.spec, restoreFrom: { cluster: ctx, namespace: ns.name, name: NAME } },
+    });
+    const copy: MySQL = await waitCondition(ctx, copyNs.name, COPY, "Ready", "True", undefined, 300_000);
+    uids.push(copy.metadata.uid);
+    assertEquals(copy.status?.restore?.result, "Restored", JSON.stringify(copy.status?.restore));
+    assert(
+      copy.status?.restore?.backup?.endsWith(`/${ns.name}/${NAME}/${afterDelete.backups[0].manifest.file}`),
+      `the copy restored ${copy.status?.restore?.backup}`,
+    );
+    assertEquals(await checksum(ctx, copyNs.name, COPY), final, "the copy has the source's rows");
+
     // The store's secret reached only the Jobs' environment: not the operator's log, not an event.
     const events = await kubectl(ctx, "get", "events", "-n", ns.name, "-o", "json");
     assert(!events.includes(store.secretAccessKey), "the store's secret in an event");
@@ -222,32 +250,35 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     console.error(`--- operator log (store) ---\n${(await op.logs()).slice(-20_000)}`);
     throw err;
   } finally {
-    if (await getMySQL(ctx, ns.name, NAME).catch(() => undefined)) {
+    for (const [n, name] of [[ns.name, NAME], [copyNs.name, COPY]]) {
+      if (!(await getMySQL(ctx, n, name).catch(() => undefined))) continue;
       await kubectl(
         ctx,
         "annotate",
         "mysql",
-        NAME,
+        name,
         "-n",
-        ns.name,
+        n,
         `${ANNOTATIONS.skipFinalBackup}=true`,
         "--overwrite",
       )
         .catch(() => "");
-      await kubectl(ctx, "delete", "mysql", NAME, "-n", ns.name, "--wait=false").catch(() => "");
-      await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns.name, NAME)), 120_000, 500)
+      await kubectl(ctx, "delete", "mysql", name, "-n", n, "--wait=false").catch(() => "");
+      await waitFor("the object to be gone", async () => !(await getMySQL(ctx, n, name)), 120_000, 500)
         .catch((e) => console.error(`cleanup: ${e.message}`));
     }
     await op.stop();
     await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
-    await removeVolumes(rn, ns.name, uids);
+    await copyNs.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
+    await removeVolumes(rn, ns.name, NAME, uids);
+    await removeVolumes(rn, copyNs.name, COPY, uids);
     await store.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
 /** Deletes the test namespace's PVs and the host folders of the volumes the test made (see the final-state test). */
-async function removeVolumes(rn: RealNodeCluster, ns: string, uids: string[]): Promise<void> {
+async function removeVolumes(rn: RealNodeCluster, ns: string, name: string, uids: string[]): Promise<void> {
   const pvs = JSON.parse(
     await kubectl(rn.context, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json"),
   ).items as Array<{ metadata: { name: string } }>;
@@ -255,8 +286,8 @@ async function removeVolumes(rn: RealNodeCluster, ns: string, uids: string[]): P
     await kubectl(rn.context, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
   }
   const names = new Set(pvs.map((p) => p.metadata.name));
-  names.add(childNames({ namespace: ns, name: NAME }).backupPV);
-  for (const uid of uids) names.add(childNames({ namespace: ns, name: NAME, uid }).dataPV);
+  names.add(childNames({ namespace: ns, name }).backupPV);
+  for (const uid of uids) names.add(childNames({ namespace: ns, name, uid }).dataPV);
   for (const pv of names) {
     if (/^mysql-[a-z0-9-]+$/.test(pv)) {
       await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});

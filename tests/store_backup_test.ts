@@ -460,6 +460,55 @@ Deno.test({
           ]);
         },
       );
+
+      await t.step(
+        "restoreFrom: an instance without backups of its own loads the source's (newest, or the one named); a " +
+          "source without it fails, never starts empty; once it has its own, those win",
+        async () => {
+          const source = (await readCatalog(bucket, prefix)).backups[0].manifest;
+          const copy = {
+            STORE_PATH: "backups/mo/mo-test-1/ns/db-copy",
+            INSTANCE_ID: "ns/db-copy",
+            RESTORE_FROM_PATH: "backups/mo/mo-test-1/ns/db",
+            RESTORE_FROM_ID: "ns/db",
+          };
+          const restore = (env: Record<string, string>) =>
+            spawnStoreJob(srv, store, root, { ...copy, ...env }, STORE_RESTORE_SCRIPT).done;
+          const newest = await restore({ MYSQL_DATABASE: "copy_1" });
+          ok(newest.report?.result === "Restored", `${newest.text}\n${newest.stderr}`);
+          ok(newest.report.backup === `backups/${prefix}${source.file}`, newest.text);
+          equal(await checksum("copy_1"), before);
+          const named = await restore({ MYSQL_DATABASE: "copy_2", RESTORE_FROM_BACKUP: source.file });
+          ok(named.report?.result === "Restored", named.text);
+          const refused: Record<string, string>[] = [
+            { RESTORE_FROM_BACKUP: "ns_db-20200101T000000Z-000000000009.sql" }, // not there
+            { RESTORE_FROM_BACKUP: "ns_db-20200101T000000Z-000000000003.sql" }, // a manifest not understood
+            { RESTORE_FROM_PATH: "backups/mo/mo-test-1/ns/nobody", RESTORE_FROM_ID: "ns/nobody" }, // empty
+            { RESTORE_FROM_ID: "ns/other" }, // the folder's manifests name another instance
+          ];
+          for (const env of refused) {
+            const run = await restore({ MYSQL_DATABASE: "copy_3", ...env });
+            ok(
+              run.report?.result === "Failed" && run.report.reason === "NoValidBackup",
+              `${JSON.stringify(env)}: ${run.text}`,
+            );
+            equal(
+              (await srv.sql("SHOW DATABASES LIKE 'copy_3'")).trim(),
+              "",
+              "a failed restore created the database",
+            );
+          }
+          // The copy's own backup (of another database) exists now: it is restored, not the source's.
+          await srv.sql(
+            "CREATE DATABASE tiny; CREATE TABLE tiny.t (id INT PRIMARY KEY); INSERT INTO tiny.t VALUES (1)",
+          );
+          const own = await spawnStoreJob(srv, store, root, { ...copy, MYSQL_DATABASE: "tiny" }).done;
+          equal(own.report?.result, "BackedUp", own.text);
+          const mine = await restore({ MYSQL_DATABASE: "copy_4" });
+          ok(mine.report?.result === "Restored" && mine.report.backup.includes("/ns/db-copy/"), mine.text);
+          equal((await srv.sql("SELECT COUNT(*) FROM copy_4.t")).trim(), "1");
+        },
+      );
     } finally {
       await store.stop();
       await srv.stop();

@@ -129,16 +129,21 @@ check_env() {
   dir=$BACKUP_DIR/$BACKUP_SUBDIR
 }
 
+# check_store_path NAME VALUE: VALUE is a folder of the store (`bucket/prefix/...`: no empty, . or .. part).
+check_store_path() {
+  case $2 in
+    '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment "$1 must be bucket/prefix/..." ;;
+  esac
+  case /$2/ in */../* | */./*) fail InvalidEnvironment "$1 must not hold . or .. parts" ;; esac
+}
+
 # check_store_env: the object store's variables (store_backup.sh, store_restore.sh); sets rclone_opts. The store is
 # rclone's remote `store`, configured by RCLONE_CONFIG_STORE_* variables (keys through secretKeyRef).
 check_store_env() {
   for _t in rclone mkfifo tee; do
     command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
   done
-  case ${STORE_PATH:-} in
-    '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'STORE_PATH must be bucket/prefix/...' ;;
-  esac
-  case /$STORE_PATH/ in */../* | */./*) fail InvalidEnvironment 'STORE_PATH must not hold . or .. parts' ;; esac
+  check_store_path STORE_PATH "${STORE_PATH:-}"
   case ${INSTANCE_CLUSTER:-} in
     *[!A-Za-z0-9._@:-]*) fail InvalidEnvironment 'INSTANCE_CLUSTER must be a context name' ;;
   esac
@@ -168,6 +173,7 @@ read_store_folder() {
   rclone $rclone_opts lsf --files-only --format sp "store:$STORE_PATH" > "$work/objects" 2> "$work/err" ||
     fail DownloadFailed "cannot list $STORE_PATH: $(tail -n 2 "$work/err")"
   dir=$work/manifests
+  rm -rf "$dir"
   mkdir "$dir" || fail TempDirFailed 'cannot create a temporary directory'
   : > "$work/sizes"
   while IFS=';' read -r _size _name; do

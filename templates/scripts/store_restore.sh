@@ -24,6 +24,32 @@ write_credentials
 
 read_store_folder
 list_backups || fail TempDirFailed 'cannot list the backups'
+# spec.restoreFrom: another instance's backups, only while this one has none of its own (a re-created instance
+# restores its own newest, never the source's again). The source must have the backup asked for: an empty or
+# mistyped source fails, it never starts this instance empty.
+if [ ! -s "$work/list.sorted" ] && [ -n "${RESTORE_FROM_PATH:-}" ]; then
+  check_store_path RESTORE_FROM_PATH "$RESTORE_FROM_PATH"
+  case ${RESTORE_FROM_ID:-} in
+    '' | */*/* | /* | */ | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment 'RESTORE_FROM_ID must be namespace/name' ;;
+  esac
+  say "no backup of $INSTANCE_ID in $STORE_PATH: restoring from $RESTORE_FROM_ID in $RESTORE_FROM_PATH"
+  STORE_PATH=$RESTORE_FROM_PATH
+  INSTANCE_ID=$RESTORE_FROM_ID
+  read_store_folder
+  list_backups || fail TempDirFailed 'cannot list the backups'
+  if [ -n "${RESTORE_FROM_BACKUP:-}" ]; then
+    case $RESTORE_FROM_BACKUP in
+      *.sql) ;;
+      *) fail InvalidEnvironment 'RESTORE_FROM_BACKUP must be a backup file name' ;;
+    esac
+    awk -v s="${RESTORE_FROM_BACKUP%.sql}" '$2 == s' "$work/list.sorted" > "$work/list.one" ||
+      fail TempDirFailed 'cannot list the backups'
+    mv "$work/list.one" "$work/list.sorted" || fail TempDirFailed 'cannot list the backups'
+    [ -s "$work/list.sorted" ] ||
+      fail NoValidBackup "$RESTORE_FROM_BACKUP is not a complete backup of $INSTANCE_ID in $STORE_PATH"
+  fi
+  [ -s "$work/list.sorted" ] || fail NoValidBackup "no complete backup of $INSTANCE_ID in $STORE_PATH"
+fi
 if [ ! -s "$work/list.sorted" ]; then
   say "no complete backup of $INSTANCE_ID in $STORE_PATH: nothing to restore"
   cleanup
