@@ -1,5 +1,5 @@
 /**
- * mysql-operator's entry point: `run`, `status`, `crd`, `diff`, `--help`, `--version`. The same file is what `deno task
+ * mysql-operator's entry point: `run`, `status`, `crd`, `diff`, `backups`, `--help`, `--version`. The same file is what `deno task
  * start`, `deno task dev`, the compiled binary and the container image run.
  *
  * @module
@@ -24,6 +24,8 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/crd.ts")).crdCommand(rest);
       case "diff":
         return await (await import("./cli/diff.ts")).diffCommand(rest);
+      case "backups":
+        return await (await import("./cli/backups.ts")).backupsCommand(rest);
       case "--version":
       case "version":
         console.log(`mysql-operator ${VERSION} (deno ${Deno.version.deno})`);
@@ -39,7 +41,9 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      const help = ["run", "status", "crd", "diff"].includes(command ?? "") ? `${command} --help` : "--help";
+      const help = ["run", "status", "crd", "diff", "backups"].includes(command ?? "")
+        ? `${command} --help`
+        : "--help";
       console.error(`mysql-operator: ${err.message}\nRun 'mysql-operator ${help}' for usage.`);
       return 2;
     }

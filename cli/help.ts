@@ -23,6 +23,7 @@ Usage:
   mysql-operator status [flags]    one table of every MySQL object across the selected contexts
   mysql-operator crd [--install]   print the CRD, or install it into the selected contexts
   mysql-operator diff [-f FILE|DIR] what applying MySQL manifests would make the operator do, per cluster
+  mysql-operator backups [flags]   every backup of every instance across the contexts and object stores
   mysql-operator --version         print the version
   mysql-operator COMMAND --help    help of a command
 
@@ -105,6 +106,26 @@ ${SELECTION}
 
 Output:
   -o, --output FMT         table (default) | json`,
+  backups:
+    `mysql-operator backups — every backup of every instance, newest first, across the selected contexts
+and the object stores their MySQL objects name.
+
+A store is listed whole (under its prefix): instances of other clusters, and of deleted ones, are shown too — their
+backups outlive them. A backup is listed only when complete (a manifest naming a dump of its size, what a restore
+may pick). For an instance on the backup volume the newest backup its status records is shown (the volume is not
+readable from here). The stores' keys are read from the Secrets the objects name, with your own access.
+
+Columns: TIME CLUSTER INSTANCE TARGET SIZE VERIFIED FILE. A context or store that cannot be read is reported with
+its error (exit status 1); the others are still shown.
+
+${SELECTION}
+
+Output:
+  -o, --output FMT         table (default) | json
+
+Examples:
+  mysql-operator backups --all-contexts
+  mysql-operator backups --context east --namespace prod -o json`,
   crd:
     `mysql-operator crd — print the CustomResourceDefinition of mysqls.otus.homework as YAML, or install it.
 

@@ -108,6 +108,14 @@ Deno.test("--version prints deno.json's version and the Deno version", async () 
   assertEquals(r.stdout.trim(), `mysql-operator ${denoJson.version} (deno ${Deno.version.deno})`);
 });
 
+Deno.test("backups --help documents every flag of backups and its columns", async () => {
+  const r = await mainProcess("backups", "--help");
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  assertHelpNames(r.stdout, STATUS_FLAGS);
+  assertStringIncludes(r.stdout, "TIME CLUSTER INSTANCE TARGET SIZE VERIFIED FILE");
+});
+
 Deno.test("an unknown flag is a usage error (exit 2) naming the flag, for every subcommand", async () => {
   for (
     const [args, flag] of [
@@ -115,6 +123,7 @@ Deno.test("an unknown flag is a usage error (exit 2) naming the flag, for every 
       [["status", "--outptu=json"], "--outptu"],
       [["crd", "--instal"], "--instal"],
       [["diff", "--prnue"], "--prnue"],
+      [["backups", "--all-context"], "--all-context"],
       [["--verison"], "--verison"],
     ] as const
   ) {
