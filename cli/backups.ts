@@ -8,13 +8,12 @@
  */
 import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { MySQL } from "../api/mysql.ts";
-import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { S3Bucket } from "../storage/s3.ts";
 import { listStoreBackups } from "../storage/store_listing.ts";
 import { oneOf, parse, STATUS_FLAGS } from "./args.ts";
-import { resolveSelection } from "./select.ts";
+import { resolveSelection, selectedTargets } from "./select.ts";
 import { table } from "./status.ts";
 import { HELP } from "./help.ts";
 import {
@@ -68,15 +67,12 @@ export async function backupsCommand(args: string[]): Promise<number> {
   }
   const output = oneOf(f.output, "output", ["table", "json"], "table");
   const sel = resolveSelection(f);
-  const targets = [
-    ...(sel.inCluster ? [{ name: IN_CLUSTER, conn: () => Promise.resolve(sel.inCluster!) }] : []),
-    ...sel.contexts.map((name) => ({ name, conn: () => connectionFor(sel.kubeconfig!, name) })),
-  ];
+  const targets = selectedTargets(sel);
   const namespaces = f.namespace?.length ? f.namespace : [undefined];
   const contexts: ContextRead[] = await Promise.all(targets.map(async (t) => {
     let client: KubeClient | undefined;
     try {
-      client = new KubeClient(await t.conn());
+      client = new KubeClient(await t.connect());
       client.requestTimeoutMs = 10_000;
       const objects: MySQL[] = [];
       for (const ns of namespaces) {

@@ -11,14 +11,13 @@ import { parseAllDocuments } from "yaml";
 import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { API_VERSION, KIND, type MySQL } from "../api/mysql.ts";
 import { ApiError, KubeClient } from "../runtime/kube/client.ts";
-import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { collectionPath, objectPath } from "../runtime/kube/resources.ts";
 import type { ClusterContext } from "../reconcilers/context.ts";
 import { observeChildren } from "../reconcilers/observe.ts";
 import { type ChildStep, planChildren, planDeletion, renderChildren } from "../reconcilers/child_plan.ts";
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from "../templates/options.ts";
 import { DIFF_FLAGS, oneOf, parse, UsageError } from "./args.ts";
-import { resolveSelection } from "./select.ts";
+import { resolveSelection, selectedTargets } from "./select.ts";
 import { HELP } from "./help.ts";
 
 /** The field manager of the dry-run apply (nothing is stored). */
@@ -184,15 +183,7 @@ export async function diffCommand(args: string[]): Promise<number> {
       console.error(`diff: ${manifests.skipped} object(s) of other kinds in the files skipped`);
     }
     const selection = resolveSelection(f);
-    const targets = [
-      ...(selection.inCluster
-        ? [{ name: IN_CLUSTER, connect: () => Promise.resolve(selection.inCluster!) }]
-        : []),
-      ...selection.contexts.map((name) => ({
-        name,
-        connect: () => connectionFor(selection.kubeconfig!, name),
-      })),
-    ];
+    const targets = selectedTargets(selection);
     // The operator's own render options (its flags of the same names), or diff would report its defaults as drift.
     const pull = f["image-pull-policy"];
     const render: RenderOptions = { ...DEFAULT_RENDER_OPTIONS };

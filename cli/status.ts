@@ -7,11 +7,10 @@
 import { MYSQL_RESOURCE } from "../api/resource.ts";
 import type { MySQL } from "../api/mysql.ts";
 import { CONDITIONS } from "../api/status.ts";
-import { connectionFor, IN_CLUSTER } from "../runtime/kube/config.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { oneOf, parse, STATUS_FLAGS } from "./args.ts";
-import { resolveSelection } from "./select.ts";
+import { resolveSelection, selectedTargets } from "./select.ts";
 import { HELP } from "./help.ts";
 
 /** One row of the table. */
@@ -94,15 +93,12 @@ export async function statusCommand(args: string[]): Promise<number> {
   }
   const output = oneOf(f.output, "output", ["table", "json"], "table");
   const sel = resolveSelection(f);
-  const targets = [
-    ...(sel.inCluster ? [{ name: IN_CLUSTER, conn: () => Promise.resolve(sel.inCluster!) }] : []),
-    ...sel.contexts.map((name) => ({ name, conn: () => connectionFor(sel.kubeconfig!, name) })),
-  ];
+  const targets = selectedTargets(sel);
   const namespaces = f.namespace?.length ? f.namespace : [undefined];
   const results = await Promise.all(targets.map(async (t) => {
     let client: KubeClient | undefined;
     try {
-      client = new KubeClient(await t.conn());
+      client = new KubeClient(await t.connect());
       client.requestTimeoutMs = 10_000;
       const items: MySQL[] = [];
       for (const ns of namespaces) {

@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { ensureNamedClusters } from "./_clusters.ts";
+import { ensureNamedClusters, kubectl, kubectlWithStdin } from "./_clusters.ts";
+import { childNames } from "../templates/names.ts";
 import { clusterPaths } from "../tools/cluster/paths.ts";
 import { withLock } from "../tools/cluster/lock.ts";
 import { realNodeOptions, taintFakeNodes } from "../tools/cluster/real_node.ts";
@@ -117,4 +118,75 @@ async function bringUp(): Promise<RealNodeCluster | RealNodeSkip> {
     image: result.image,
     timings,
   };
+}
+
+/** Installs the CRD of deploy/crd.yaml into `context` and waits until it is served. */
+export async function installCRD(context: string): Promise<void> {
+  const crd = await Deno.readTextFile(new URL("../deploy/crd.yaml", import.meta.url));
+  await kubectlWithStdin(context, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
+  await kubectl(context, "wait", "--for=condition=Established", "crd/mysqls.otus.homework", "--timeout=60s");
+}
+
+/**
+ * SQL as root over the unix socket of the mysqld pod of Deployment `deployment` (root@localhost uses unix_socket
+ * auth: no password), in `database`; the statements go on stdin. Tab-separated rows, no column names.
+ */
+export function socketSql(
+  context: string,
+  namespace: string,
+  deployment: string,
+  database: string,
+  statements: string,
+): Promise<string> {
+  return kubectlWithStdin(
+    context,
+    statements,
+    "exec",
+    "-i",
+    "-n",
+    namespace,
+    `deploy/${deployment}`,
+    "-c",
+    "mysql",
+    "--",
+    "mariadb",
+    "--protocol=socket",
+    "-u",
+    "root",
+    "--batch",
+    "--skip-column-names",
+    database,
+  );
+}
+
+/** The node directory under which the operator (with its default --hostpath-root) makes hostPath volumes. */
+export const HOSTPATH_ROOT = "/tmp/hostpath_pv";
+
+/**
+ * Deletes a test namespace's PVs (the backup volume outlives everything by design) and the host folders of the
+ * volumes the test made for instance `name`: those of PVs still there, and the data folders of its incarnations
+ * `uids` (the operator deletes a data PV after the final backup, but a hostPath folder stays on the node).
+ */
+export async function removeTestVolumes(
+  rn: RealNodeCluster,
+  namespace: string,
+  name: string,
+  uids: string[],
+): Promise<void> {
+  if (!namespace) return;
+  const pvs = JSON.parse(
+    await kubectl(rn.context, "get", "pv", "-l", `otus.homework/namespace=${namespace}`, "-o", "json"),
+  ).items as Array<{ metadata: { name: string } }>;
+  if (pvs.length) {
+    await kubectl(rn.context, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
+  }
+  const names = new Set(pvs.map((p) => p.metadata.name));
+  names.add(childNames({ namespace, name }).backupPV);
+  for (const uid of uids) names.add(childNames({ namespace, name, uid }).dataPV);
+  for (const pv of names) {
+    // Only the operator's folders of this test's objects (their names carry a hash of the namespace).
+    if (/^mysql-[a-z0-9-]+$/.test(pv)) {
+      await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
+    }
+  }
 }

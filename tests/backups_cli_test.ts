@@ -15,6 +15,7 @@ import { S3Bucket } from "../storage/s3.ts";
 import { instancePrefix } from "../storage/catalog.ts";
 import { publishBackup } from "../storage/store_backups.ts";
 import type { BackupRow } from "../cli/backups_list.ts";
+import { manifestText } from "./_manifest.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const { kubeconfig, contexts } = await clustersWithCRD(2);
@@ -41,21 +42,6 @@ async function backups(...args: string[]) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-function manifest(instance: string, stem: string, seq: number, bytes: number, time: string): string {
-  return [
-    "format=1",
-    `instance_id=${instance}`,
-    "instance_uid=u-1",
-    "database=otus",
-    `file=${stem}.sql`,
-    `time=${time}`,
-    `seq=${seq}`,
-    `bytes=${bytes}`,
-    `sha256=${"0".repeat(64)}`,
-    "reason=scheduled",
-  ].join("\n") + "\n";
-}
-
 Deno.test("backups: every complete backup under the objects' store prefix (other and deleted clusters too) and the volume's newest; a store without readable keys is an error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "backups-cli-" });
   const server = await startObjectStore(`${dir}/s3`, { buckets: ["backups"] });
@@ -67,7 +53,8 @@ Deno.test("backups: every complete backup under the objects' store prefix (other
     const dump = new TextEncoder().encode("-- a dump\n-- Dump completed\n");
     const publish = (prefix: string, instance: string, seq: number, time: string) => {
       const stem = `${instance.replace("/", "_")}-${seq}`;
-      return publishBackup(bucket, prefix, stem, dump, manifest(instance, stem, seq, dump.length, time));
+      const text = manifestText({ instance, stem, seq, bytes: dump.length, time, sha256: "0".repeat(64) });
+      return publishBackup(bucket, prefix, stem, dump, text);
     };
     const eastDb = instancePrefix("team", east, nsEast.name, "db");
     await publish(eastDb, `${nsEast.name}/db`, 1, "2026-12-01T10:00:00Z");

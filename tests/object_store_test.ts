@@ -8,6 +8,7 @@ import { S3Bucket, S3Error } from "../storage/s3.ts";
 import { prune, publishBackup, readCatalog } from "../storage/store_backups.ts";
 import { instancePrefix } from "../storage/catalog.ts";
 import { listStoreBackups } from "../storage/store_listing.ts";
+import { manifestText } from "./_manifest.ts";
 
 async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
@@ -20,18 +21,8 @@ async function manifestFor(
   dump: Uint8Array<ArrayBuffer>,
   instance = "ns/db",
 ): Promise<string> {
-  return [
-    "format=1",
-    `instance_id=${instance}`,
-    "instance_uid=u-1",
-    "database=otus",
-    `file=${stem}.sql`,
-    `time=2026-12-04T10:0${seq}:00Z`,
-    `seq=${seq}`,
-    `bytes=${dump.length}`,
-    `sha256=${await sha256(dump)}`,
-    "reason=scheduled",
-  ].join("\n") + "\n";
+  const time = `2026-12-04T10:0${seq}:00Z`;
+  return manifestText({ instance, stem, seq, bytes: dump.length, time, sha256: await sha256(dump) });
 }
 
 Deno.test("object store: published backups are listed newest first; a killed upload is never listed and is removed after the grace; retention keeps N and never the newest", async () => {

@@ -21,16 +21,19 @@
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
+import { kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { withOperator } from "./_operator.ts";
-import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
+import {
+  ensureRealNodeCluster,
+  installCRD,
+  type RealNodeCluster,
+  removeTestVolumes,
+  socketSql,
+} from "./_real_node.ts";
 import { type InserterStats, startInserter } from "./_inserter.ts";
 import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
-import { childNames } from "../templates/names.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 const NAME = "shop";
 const DATABASE = "shop_db";
 /** Letters and digits only: the clients' option files need no quoting (quoting is proven in real_node_test.ts). */
@@ -47,15 +50,7 @@ if ("skip" in rn) {
     fn() {},
   });
 } else {
-  const crd = await Deno.readTextFile(`${ROOT}deploy/crd.yaml`);
-  await kubectlWithStdin(rn.context, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
-  await kubectl(
-    rn.context,
-    "wait",
-    "--for=condition=Established",
-    "crd/mysqls.otus.homework",
-    "--timeout=60s",
-  );
+  await installCRD(rn.context);
   Deno.test({
     name: "real node: rows acknowledged while the object is deleted are all back after re-creation; " +
       "the final backup was taken read-only",
@@ -65,28 +60,8 @@ if ("skip" in rn) {
   });
 }
 
-/** SQL as root over the mysqld pod's unix socket (root@localhost uses unix_socket auth: no password). */
-function sql(ctx: string, ns: string, statements: string): Promise<string> {
-  return kubectlWithStdin(
-    ctx,
-    statements,
-    "exec",
-    "-i",
-    "-n",
-    ns,
-    `deploy/${NAME}`,
-    "-c",
-    "mysql",
-    "--",
-    "mariadb",
-    "--protocol=socket",
-    "-u",
-    "root",
-    "--batch",
-    "--skip-column-names",
-    DATABASE,
-  );
-}
+/** SQL as root over the mysqld pod's unix socket. */
+const sql = (ctx: string, ns: string, statements: string) => socketSql(ctx, ns, NAME, DATABASE, statements);
 
 async function finalState(rn: RealNodeCluster): Promise<void> {
   const ctx = rn.context;
@@ -240,30 +215,6 @@ async function finalState(rn: RealNodeCluster): Promise<void> {
       },
     );
   } finally {
-    await removeVolumes(rn, namespace, uids);
-  }
-}
-
-/**
- * Deletes the test namespace's PVs (the backup volume outlives everything by design) and the host folders of the
- * volumes the test made: those of PVs still there, and the data folders of both incarnations (the operator deletes
- * a data PV after the final backup, but a hostPath folder stays on the node).
- */
-async function removeVolumes(rn: RealNodeCluster, ns: string, uids: string[]): Promise<void> {
-  if (!ns) return;
-  const pvs = JSON.parse(
-    await kubectl(rn.context, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json"),
-  ).items as Array<{ metadata: { name: string } }>;
-  if (pvs.length) {
-    await kubectl(rn.context, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
-  }
-  const names = new Set(pvs.map((p) => p.metadata.name));
-  names.add(childNames({ namespace: ns, name: NAME }).backupPV);
-  for (const uid of uids) names.add(childNames({ namespace: ns, name: NAME, uid }).dataPV);
-  for (const pv of names) {
-    // Only the operator's folders of this test's objects (their names carry a hash of the namespace).
-    if (/^mysql-[a-z0-9-]+$/.test(pv)) {
-      await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
-    }
+    await removeTestVolumes(rn, namespace, NAME, uids);
   }
 }

@@ -22,10 +22,16 @@
  * @module
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { freshNamespace, kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
+import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { startOperatorProcess } from "./_operator.ts";
-import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
+import {
+  ensureRealNodeCluster,
+  installCRD,
+  type RealNodeCluster,
+  removeTestVolumes,
+  socketSql,
+} from "./_real_node.ts";
 import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
 import { childNames, storeClusterName } from "../templates/names.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
@@ -34,8 +40,6 @@ import { S3Bucket } from "../storage/s3.ts";
 import { instancePrefix } from "../storage/catalog.ts";
 import { readCatalog } from "../storage/store_backups.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 const NAME = "shop";
 const COPY = "shop-copy";
 const DATABASE = "shop_db";
@@ -46,15 +50,7 @@ if ("skip" in rn) {
   console.warn(`SKIPPED tests/real_node_store_test.ts: ${rn.skip}`);
   Deno.test({ name: `real node: object store (skipped: ${rn.skip})`, ignore: true, fn() {} });
 } else {
-  const crd = await Deno.readTextFile(`${ROOT}deploy/crd.yaml`);
-  await kubectlWithStdin(rn.context, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
-  await kubectl(
-    rn.context,
-    "wait",
-    "--for=condition=Established",
-    "crd/mysqls.otus.homework",
-    "--timeout=60s",
-  );
+  await installCRD(rn.context);
   Deno.test({
     name: "real node: backups stream to a real S3 store; after the namespace is deleted and re-created the " +
       "instance restores the final backup from the store",
@@ -64,28 +60,9 @@ if ("skip" in rn) {
   });
 }
 
-/** SQL as root over the mysqld pod's unix socket (root@localhost uses unix_socket auth: no password). */
-function sql(ctx: string, ns: string, statements: string, name = NAME): Promise<string> {
-  return kubectlWithStdin(
-    ctx,
-    statements,
-    "exec",
-    "-i",
-    "-n",
-    ns,
-    `deploy/${name}`,
-    "-c",
-    "mysql",
-    "--",
-    "mariadb",
-    "--protocol=socket",
-    "-u",
-    "root",
-    "--batch",
-    "--skip-column-names",
-    DATABASE,
-  );
-}
+/** SQL as root over the unix socket of instance `name`'s mysqld pod. */
+const sql = (ctx: string, ns: string, statements: string, name = NAME) =>
+  socketSql(ctx, ns, name, DATABASE, statements);
 
 const checksum = async (ctx: string, ns: string, name = NAME) =>
   (await sql(ctx, ns, "CHECKSUM TABLE orders EXTENDED", name)).trim().split("\t")[1];
@@ -270,27 +247,9 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     await op.stop();
     await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
     await copyNs.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
-    await removeVolumes(rn, ns.name, NAME, uids);
-    await removeVolumes(rn, copyNs.name, COPY, uids);
+    await removeTestVolumes(rn, ns.name, NAME, uids);
+    await removeTestVolumes(rn, copyNs.name, COPY, uids);
     await store.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Deletes the test namespace's PVs and the host folders of the volumes the test made (see the final-state test). */
-async function removeVolumes(rn: RealNodeCluster, ns: string, name: string, uids: string[]): Promise<void> {
-  const pvs = JSON.parse(
-    await kubectl(rn.context, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json"),
-  ).items as Array<{ metadata: { name: string } }>;
-  if (pvs.length) {
-    await kubectl(rn.context, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
-  }
-  const names = new Set(pvs.map((p) => p.metadata.name));
-  names.add(childNames({ namespace: ns, name }).backupPV);
-  for (const uid of uids) names.add(childNames({ namespace: ns, name, uid }).dataPV);
-  for (const pv of names) {
-    if (/^mysql-[a-z0-9-]+$/.test(pv)) {
-      await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
-    }
   }
 }

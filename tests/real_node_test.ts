@@ -25,14 +25,13 @@ import {
   waitCondition,
 } from "./_k8s.ts";
 import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
-import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
+import { ensureRealNodeCluster, installCRD, type RealNodeCluster } from "./_real_node.ts";
 import { ANNOTATIONS, FINALIZER, type MySQL } from "../api/mysql.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { selectorLabels } from "../templates/labels.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 const NAME = "shop";
 const DATABASE = "shop_db";
@@ -48,12 +47,6 @@ if ("skip" in rn) {
 } else {
   await installCRD(rn.context);
   registerTests(rn);
-}
-
-async function installCRD(context: string): Promise<void> {
-  const crd = await Deno.readTextFile(`${ROOT}deploy/crd.yaml`);
-  await kubectlWithStdin(context, crd, "apply", "--server-side", "--force-conflicts", "-f", "-");
-  await kubectl(context, "wait", "--for=condition=Established", "crd/mysqls.otus.homework", "--timeout=60s");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
