@@ -167,3 +167,24 @@ export async function withOperator(
     await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
   }
 }
+
+/** What a command run to its end printed, and its exit status. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `main.ts ...args` to its end exactly as the shipped binary would (same permission flags, no prompts). */
+export async function mainProcess(...args: string[]): Promise<CommandResult> {
+  const out = await new Deno.Command(DENO, {
+    args: ["run", "--no-prompt", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

@@ -8,8 +8,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { freshNamespace, kubectl } from "./_clusters.ts";
 import { clustersWithCRD, kubectlApply } from "./_k8s.ts";
-import { DENO } from "./_operator.ts";
-import { OPERATOR_FLAGS } from "../cli/permissions.ts";
+import { mainProcess } from "./_operator.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { S3Bucket } from "../storage/s3.ts";
 import { instancePrefix } from "../storage/catalog.ts";
@@ -17,30 +16,11 @@ import { publishBackup } from "../storage/store_backups.ts";
 import type { BackupRow } from "../cli/backups_list.ts";
 import { manifestText } from "./_manifest.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const { kubeconfig, contexts } = await clustersWithCRD(2);
 const [east, west] = contexts;
 
-async function backups(...args: string[]) {
-  const out = await new Deno.Command(DENO, {
-    args: [
-      "run",
-      "--no-prompt",
-      ...OPERATOR_FLAGS,
-      `${ROOT}main.ts`,
-      "backups",
-      "--kubeconfig",
-      kubeconfig,
-      ...args,
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+/** `mysql-operator backups --kubeconfig <the tests' kubeconfig> ...args`, as the binary runs it. */
+const backups = (...args: string[]) => mainProcess("backups", "--kubeconfig", kubeconfig, ...args);
 
 Deno.test("backups: every complete backup under the objects' store prefix (other and deleted clusters too) and the volume's newest; a store without readable keys is an error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "backups-cli-" });

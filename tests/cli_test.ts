@@ -6,7 +6,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { DENO } from "./_operator.ts";
+import { DENO, mainProcess } from "./_operator.ts";
 import { OPERATOR_FLAGS } from "../cli/permissions.ts";
 import { CRD_FLAGS, DIFF_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -15,26 +15,6 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 /** A flag table of cli/args.ts. */
 type FlagSpec = Record<string, { type: string; short?: string }>;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `main.ts ...args` exactly as the shipped binary would (same permission flags, no prompts). */
-async function mainProcess(...args: string[]): Promise<Result> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "--no-prompt", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** Every `--flag` (and `-x` short form) a flag table accepts. */
 function flagNames(spec: FlagSpec): string[] {
