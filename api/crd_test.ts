@@ -372,6 +372,7 @@ Deno.test("every status field the operator writes is in the CRD's status schema 
     conditions: true,
     lastBackupTime: true,
     lastBackup: true,
+    lastBackupBytes: true,
     lastBackupFailure: true,
     backupNowHandled: true,
     restore: true,

@@ -46,6 +46,8 @@ export const mysqlStatusSchema = z.object({
     .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }).optional(),
   lastBackupTime: time("Time of the last successful backup.").optional(),
   lastBackup: z.string().max(1024).meta({ description: "File of the last successful backup." }).optional(),
+  lastBackupBytes: count("int64").meta({ description: "Size in bytes of the last successful backup." })
+    .optional(),
   lastBackupFailure: z.object({
     time: time("When the backup failed."),
     reason: z.string().max(256),

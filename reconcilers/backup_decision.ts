@@ -91,6 +91,7 @@ export function recordBackup(
         lastBackupJob: name,
         lastBackupTime: done.time,
         lastBackup: done.file,
+        lastBackupBytes: done.bytes,
         ...(reason === "final" ? { finalBackupTime: done.time } : {}),
       },
       condition: {

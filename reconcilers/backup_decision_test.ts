@@ -126,6 +126,7 @@ for (const [name, reason, state, rep, ok, why] of RECORDS) {
     // Only a verified success marks the backup claim, sets lastBackupTime, and (final) lets the deletion go on.
     deepStrictEqual(Boolean(r.mark), ok);
     deepStrictEqual(r.status.lastBackupTime !== undefined, ok);
+    deepStrictEqual(r.status.lastBackupBytes, ok ? 10 : undefined, "the size the report vouches for");
     deepStrictEqual(r.status.finalBackupTime !== undefined, ok && reason === "final");
     // A failed final backup counts an attempt (the finalizer's backoff); other failures do not.
     deepStrictEqual(r.status.finalBackupAttempts, !ok && reason === "final" ? 3 : undefined);

@@ -16,6 +16,10 @@ export interface InstanceSeries {
   reason: string;
   /** `status.lastBackupTime`, Unix seconds. */
   lastBackupSeconds?: number;
+  /** `status.lastBackupBytes`. */
+  lastBackupBytes?: number;
+  /** Where the instance's backups go: `store` with `spec.backup.objectStore`, else `volume`. */
+  backupTarget: "volume" | "store";
   /** `metadata.creationTimestamp`, Unix seconds (the age of an instance that has no backup yet). */
   createdSeconds?: number;
   /** The longest gap between slots of `spec.backup.schedule` (none without a schedule, or one cron cannot read). */
@@ -36,6 +40,8 @@ export function instanceSeries(obj: MySQL, status: MySQLStatus, now: Date): Inst
     // While paused Ready is left as it was; Reconciling says Paused.
     reason: (status.phase === PHASES.paused ? reconciling?.reason : ready?.reason) ?? "",
     lastBackupSeconds: seconds(status.lastBackupTime),
+    lastBackupBytes: status.lastBackupBytes,
+    backupTarget: obj.spec.backup?.objectStore ? "store" : "volume",
     createdSeconds: seconds(obj.metadata.creationTimestamp),
     backupIntervalSeconds: backupIntervalSeconds(obj.spec.backup?.schedule, now),
   };

@@ -33,6 +33,7 @@ Deno.test("instance series: from status (phase, Ready's reason, last backup) and
   const s = instanceSeries(obj, {
     phase: "Deleting",
     lastBackupTime: "2026-12-02T03:00:05Z",
+    lastBackupBytes: 4096,
     conditions: [{
       type: "Ready",
       status: "False",
@@ -45,6 +46,8 @@ Deno.test("instance series: from status (phase, Ready's reason, last backup) and
     phase: "Deleting",
     reason: "FinalBackupFailed",
     lastBackupSeconds: Date.parse("2026-12-02T03:00:05Z") / 1000,
+    lastBackupBytes: 4096,
+    backupTarget: "volume",
     createdSeconds: Date.parse("2026-12-01T00:00:00Z") / 1000,
     backupIntervalSeconds: 24 * H,
   });
@@ -56,4 +59,15 @@ Deno.test("instance series: from status (phase, Ready's reason, last backup) and
     ],
   }, NOW);
   deepStrictEqual([paused.phase, paused.reason, paused.lastBackupSeconds], ["Paused", "Paused", undefined]);
+});
+
+Deno.test("instance series: the backup target is store with spec.backup.objectStore, else volume", () => {
+  const store = {
+    endpoint: "https://s3.example.com",
+    bucket: "b",
+    credentialsSecretRef: { name: "k" },
+  };
+  const inStore = mysqlObject({ spec: { backup: { objectStore: store } } });
+  deepStrictEqual(instanceSeries(inStore, { lastBackupBytes: 7 }, NOW).backupTarget, "store");
+  deepStrictEqual(instanceSeries(mysqlObject(), {}, NOW).backupTarget, "volume");
 });

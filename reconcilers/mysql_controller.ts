@@ -111,6 +111,8 @@ export function mysqlContext(env: ControllerEnv, options: ReconcileOptions): Clu
         const put = (g: Gauge, v: number | undefined) =>
           v === undefined ? g.delete(labels) : g.set(labels, v);
         put(m.lastBackup, s.lastBackupSeconds);
+        if (s.lastBackupBytes === undefined) m.lastBackupSize.deleteMatching(labels);
+        else m.lastBackupSize.setOnly(labels, { target: s.backupTarget }, s.lastBackupBytes);
         put(m.instanceCreated, s.createdSeconds);
         put(m.backupInterval, s.backupIntervalSeconds);
       },

@@ -151,6 +151,10 @@ export class OperatorMetrics {
     "mysql_operator_last_successful_backup_timestamp_seconds",
     "Unix time of the last successful backup per instance.",
   );
+  readonly lastBackupSize = new Gauge(
+    "mysql_operator_last_successful_backup_size_bytes",
+    "Size of the last successful backup per instance; target says where its backups go (volume or store).",
+  );
   readonly backupFailures = new Counter("mysql_operator_backup_failures_total", "Backup Jobs that failed.");
   readonly instanceStatus = new Gauge(
     "mysql_operator_instance_status",
@@ -196,7 +200,13 @@ export class OperatorMetrics {
 
   /** The gauges with one series per instance (labels `cluster`, `namespace`, `name`). */
   instanceGauges(): Gauge[] {
-    return [this.lastBackup, this.instanceStatus, this.instanceCreated, this.backupInterval];
+    return [
+      this.lastBackup,
+      this.lastBackupSize,
+      this.instanceStatus,
+      this.instanceCreated,
+      this.backupInterval,
+    ];
   }
 
   /** Drops every gauge series of a cluster no longer served (counters stay: they only ever count up). */

@@ -35,12 +35,18 @@ Deno.test("metrics: a cluster's per-instance series go when the process stops le
     m.instanceStatus.set({ ...labels, phase: "Ready", reason: "Available" }, 1);
     m.instanceCreated.set(labels, 1);
     m.backupInterval.set(labels, 60);
+    m.lastBackupSize.setOnly(labels, { target: "store" }, 4096);
   }
   m.leader.set({ cluster: "a" }, 1);
   m.forgetInstances("a");
   const text = m.render();
   for (
-    const name of ["last_successful_backup_timestamp_seconds", "instance_status", "backup_interval_seconds"]
+    const name of [
+      "last_successful_backup_timestamp_seconds",
+      "last_successful_backup_size_bytes",
+      "instance_status",
+      "backup_interval_seconds",
+    ]
   ) {
     assertEquals(text.includes(`mysql_operator_${name}{cluster="a"`), false, name);
     assertStringIncludes(text, `mysql_operator_${name}{cluster="b"`);

@@ -141,6 +141,14 @@ Deno.test("/metrics: the full set, labelled by cluster, with numbers that match 
     m = await scrape();
     assertEquals(total(m, "mysql_operator_last_successful_backup_timestamp_seconds", instance), stamp);
     assertEquals(samples(m, "mysql_operator_last_successful_backup_timestamp_seconds", cluster).length, 1);
+    // Its size as recorded in status (a simulated Job reports 0 bytes), labelled with where backups go.
+    assertEquals(backedUp.status?.lastBackupBytes, 0);
+    assertEquals(
+      samples(m, "mysql_operator_last_successful_backup_size_bytes", cluster).map((
+        s,
+      ) => [s.labels.target, s.value]),
+      [["volume", 0]],
+    );
 
     // One failed backup: counted once; the last successful backup's timestamp stays.
     await kubectl(
