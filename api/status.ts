@@ -81,6 +81,11 @@ export const REASONS = {
   backupSucceeded: "BackupSucceeded",
   backupFailed: "BackupFailed",
   invalidSchedule: "InvalidSchedule",
+  /**
+   * BackupReady=False (and the restore waits): the Secret named by spec.backup.objectStore.credentialsSecretRef is
+   * missing or lacks a key, so no Job could start (its pod would wait for the Secret until the Job's deadline).
+   */
+  storeCredentialsMissing: "StoreCredentialsMissing",
   // Deletion (condition Ready while the object is being deleted).
   finalBackupRunning: "FinalBackupRunning",
   finalBackupWaiting: "FinalBackupWaiting",

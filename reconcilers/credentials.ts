@@ -8,6 +8,7 @@ import type { MySQL } from "../api/mysql.ts";
 import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { objectRef, passwordSecretKeyRef } from "../templates/mod.ts";
+import { DEFAULT_STORE_KEYS, objectStoreOf } from "../templates/store_env.ts";
 import type { ClusterContext } from "./context.ts";
 import type { StatusBuilder } from "./status.ts";
 import { CONDITIONS, REASONS } from "../api/status.ts";
@@ -43,5 +44,28 @@ export async function checkCredentials(
     REASONS.secretReference,
     `the password is read from Secret ${ref.name}`,
   );
+  return undefined;
+}
+
+/**
+ * Checks the Secret of `spec.backup.objectStore.credentialsSecretRef` (its keys only; the values are the Jobs'):
+ * returns a problem message when a backup or restore Job could not start. Without an object store, none.
+ */
+export async function checkStoreCredentials(ctx: ClusterContext, obj: MySQL): Promise<string | undefined> {
+  const ref = objectStoreOf(obj)?.credentialsSecretRef;
+  if (!ref) return undefined;
+  const secret = await ctx.client.getOrUndefined(
+    objectPath(RESOURCES.secret, obj.metadata.namespace, ref.name),
+  );
+  const field = "spec.backup.objectStore.credentialsSecretRef";
+  if (!secret) return `Secret ${ref.name} named by ${field} does not exist`;
+  const keys = [
+    ref.accessKeyIdKey ?? DEFAULT_STORE_KEYS.accessKeyId,
+    ref.secretAccessKeyKey ?? DEFAULT_STORE_KEYS.secretAccessKey,
+  ];
+  const missing = keys.filter((k) => !(k in (secret.data ?? {})) && !(k in (secret.stringData ?? {})));
+  if (missing.length) {
+    return `Secret ${ref.name} (${field}) has no key ${missing.map((k) => JSON.stringify(k)).join(", ")}`;
+  }
   return undefined;
 }

@@ -27,7 +27,7 @@ import { settle, type StatusBuilder } from "./status.ts";
 import { REASONS } from "../api/status.ts";
 import type { DeletionReason } from "./readiness.ts";
 import { jobState } from "./jobs.ts";
-import { checkCredentials } from "./credentials.ts";
+import { checkCredentials, checkStoreCredentials } from "./credentials.ts";
 
 /** An operator-made volume (class `""`, see templates/volumes.ts), as opposed to one a storage class provisioned. */
 const operatorMade = (pv: KubeObject) => !pv.spec?.storageClassName; // the API server drops an empty class
@@ -132,7 +132,10 @@ function deleting(
  */
 async function finalBackup(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<CleanupResult> {
   const collecting = obj.metadata.finalizers?.includes(FOREGROUND_FINALIZER) ?? false;
-  const passwordProblem = collecting ? undefined : await checkCredentials(ctx, obj, sb);
+  // Without the password or the store's keys no backup Job can start: blocked, the data kept.
+  const passwordProblem = collecting
+    ? undefined
+    : await checkCredentials(ctx, obj, sb) ?? await checkStoreCredentials(ctx, obj);
   const applied = !collecting && passwordProblem === undefined
     ? await applyChildren(ctx, obj, sb)
     : undefined;

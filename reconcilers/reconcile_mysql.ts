@@ -29,11 +29,11 @@ import { type LiveFacts, liveStage, pausedStage } from "./readiness.ts";
 import { finalizer } from "./finalizer.ts";
 import { finalize } from "./finalize.ts";
 import { applyChildren } from "./apply_children.ts";
-import { checkCredentials } from "./credentials.ts";
+import { checkCredentials, checkStoreCredentials } from "./credentials.ts";
 import { conflictMessage } from "./ownership.ts";
 import { reconcileRestore } from "./restore.ts";
 import { settle, StatusBuilder, writeStatus } from "./status.ts";
-import { REASONS } from "../api/status.ts";
+import { CONDITIONS, REASONS } from "../api/status.ts";
 
 /** How long to wait before looking again at something that has no watch event of its own. */
 const RECHECK_MS = 30_000;
@@ -115,6 +115,8 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
   if (!v.ok) facts.invalidSpec = v.message; // nothing to retry: a spec change wakes us
   else facts.passwordProblem = await checkCredentials(ctx, obj, sb);
   if (facts.passwordProblem !== undefined) requeueAfterMs = ctx.options.secretRecheckMs; // Secrets are not watched
+  // mysqld runs without the store's keys; only backups and the restore wait for them.
+  const storeProblem = v.ok ? await checkStoreCredentials(ctx, obj) : undefined;
   const seen = v.ok && facts.passwordProblem === undefined ? await applyChildren(ctx, obj, sb) : undefined;
   if (seen?.conflicts.length) {
     // Someone else's object holds a child's name: nothing was written; retried until it goes.
@@ -122,13 +124,13 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
     requeueAfterMs = RECHECK_MS;
   } else if (seen) {
     facts.available = seen.available;
-    facts.restore = await reconcileRestore(ctx, obj, sb, seen, after);
+    facts.restore = await reconcileRestore(ctx, obj, sb, { ...seen, blocked: storeProblem }, after);
     facts.restoreMessage = sb.status.restore?.message;
     const busy = await settleBackupJobs(ctx, obj, sb, after);
     const restoring = facts.restore === "running" || facts.restore === "waiting";
     if (busy) requeueAfterMs = RECHECK_MS;
     else if (facts.restore === "waiting" && seen.available) requeueAfterMs = 5_000;
-    if (seen.available && seen.host && !restoring && !busy) {
+    if (seen.available && seen.host && !restoring && !busy && !storeProblem) {
       const trigger = backupTrigger({
         requested: obj.metadata.annotations?.[ANNOTATIONS.backupNow],
         handled: sb.status.backupNowHandled,
@@ -144,10 +146,27 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
       requeueAfterMs = trigger.recheckMs;
     }
     await reportSchedule(ctx, obj, sb);
+    if (storeProblem) {
+      await reportStoreProblem(ctx, obj, sb, storeProblem);
+      requeueAfterMs = ctx.options.secretRecheckMs;
+    }
   }
   await settle(ctx, obj, sb, liveStage(facts));
   sb.observe();
   return { requeueAfterMs };
+}
+
+/**
+ * `BackupReady=False StoreCredentialsMissing` while the object store's Secret cannot serve a Job (a backup due
+ * meanwhile starts once it can), with a Warning when that begins or its message changes.
+ */
+async function reportStoreProblem(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, problem: string) {
+  const message = `no backup can run: ${problem}`;
+  const before = obj.status?.conditions?.find((c) => c.type === CONDITIONS.backupReady);
+  sb.set(CONDITIONS.backupReady, "False", REASONS.storeCredentialsMissing, message);
+  if (before?.reason !== REASONS.storeCredentialsMissing || before.message !== message) {
+    await ctx.events.emit(obj, "Warning", REASONS.storeCredentialsMissing, message);
+  }
 }
 
 /** Sets `BackupReady` as the schedule and the recorded outcomes make it (backup_trigger.ts), with its Warning. */

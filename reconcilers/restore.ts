@@ -33,6 +33,17 @@ export {
   UNVERIFIED,
 } from "./restore_decision.ts";
 
+/**
+ * What the pass knows for the restore: mysqld Ready, the Service's IP, the backup claim (its marker), and why a
+ * restore Job could not start now (the object store's Secret), if it could not.
+ */
+export interface RestoreInput {
+  available: boolean;
+  host?: string;
+  backupPVC?: KubeObject;
+  blocked?: string;
+}
+
 /** When the Job's Failed condition was set. */
 function jobFailedAt(job: KubeObject): string | undefined {
   return (job.status?.conditions ?? []).find((c: { type: string }) => c.type === "Failed")
@@ -53,7 +64,7 @@ async function observeRestore(
   ctx: ClusterContext,
   obj: MySQL,
   sb: StatusBuilder,
-  input: { available: boolean; host?: string; backupPVC?: KubeObject },
+  input: RestoreInput,
   job: KubeObject | undefined,
 ): Promise<RestoreFacts> {
   // The claim says a backup exists; failing that its volume does (it survives a deleted claim or namespace). The
@@ -88,6 +99,7 @@ async function observeRestore(
     recorded: sb.status.restore,
     lastBackup,
     serving,
+    blocked: input.blocked,
     job: jobFacts,
     restoreAttempts: sb.status.restoreAttempts ?? 0,
     restoreRetriedJob: sb.status.restoreRetriedJob,
@@ -104,7 +116,7 @@ export async function reconcileRestore(
   ctx: ClusterContext,
   obj: MySQL,
   sb: StatusBuilder,
-  input: { available: boolean; host?: string; backupPVC?: KubeObject },
+  input: RestoreInput,
   after: AfterStatus,
 ): Promise<RestoreProgress> {
   const ns = obj.metadata.namespace;

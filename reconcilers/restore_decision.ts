@@ -96,6 +96,8 @@ export interface RestoreFacts {
   lastBackup?: string;
   /** mysqld is available and its Service has an IP. */
   serving: boolean;
+  /** Why the restore Job could not start now (the object store's Secret), if it could not. */
+  blocked?: string;
   job?: RestoreJobFacts;
   restoreAttempts: number;
   restoreRetriedJob?: string;
@@ -144,6 +146,8 @@ export function decideRestore(f: RestoreFacts): RestorePlan {
     ...extra,
   });
   if (!f.serving) return pending(`waiting for mysqld to be Ready to restore ${f.lastBackup}`);
+  // Not started: its pod would wait for the Secret until the Job's deadline. Never an empty start either.
+  if (f.blocked && !job) return pending(`cannot restore ${f.lastBackup}: ${f.blocked}`);
   if (job && !job.mine) {
     if (!job.earlierIncarnation) {
       const message = `Job ${jobName} exists and is not this MySQL's; the restore waits until it is gone`;

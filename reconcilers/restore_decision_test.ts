@@ -211,6 +211,22 @@ const ROWS: Array<
     undefined,
   ],
   [
+    "the object store's Secret is missing: no Job (its pod would hang), no empty start; waits",
+    { blocked: "Secret s3 does not exist" },
+    "waiting",
+    ["False", "RestorePending"],
+    undefined,
+    undefined,
+  ],
+  [
+    "the object store's Secret went missing while its Job runs: the Job's outcome still counts",
+    { blocked: "Secret s3 does not exist", job: { ...JOB, state: "succeeded", outcome: restored } },
+    "done",
+    ["True", "Restored"],
+    "Normal Restored",
+    "deleteAfterStatus",
+  ],
+  [
     "the object store could not be read (DownloadFailed, nothing loaded): retried like a connection",
     { job: storeFailed(0), restoreAttempts: 0 },
     "waiting",
