@@ -118,7 +118,7 @@ export interface FinalBackupFacts {
    * would be deleted under the backup, so nothing is made until it is done.
    */
   collecting: boolean;
-  /** Why the password cannot be read, if it cannot (nothing is written then). */
+  /** Why the password (or the object store's keys) cannot be read, if it cannot (nothing is written then). */
   passwordProblem?: string;
   /** Which children are held by others, if any (nothing is written then). */
   conflict?: string;
@@ -146,9 +146,10 @@ export interface FinalBackupStep {
 export const FINAL_RECHECK_MS = 30_000;
 
 /**
- * Decides the final backup step: waiting for a foreground deletion's garbage collection, blocked without a password, refused with a foreign object in the way, waiting for
- * mysqld, backing off after a failed attempt, or starting (unless a backup Job still runs). The data is kept in
- * every case; only decideFinal lets it go.
+ * Decides the final backup step: waiting for a foreground deletion's garbage collection, blocked without a
+ * password (or the object store's keys), refused with a foreign object in the way, waiting for mysqld, backing
+ * off after a failed attempt, or starting (unless a backup Job still runs). The data is kept in every case; only
+ * decideFinal lets it go.
  */
 export function decideFinalBackup(f: FinalBackupFacts): FinalBackupStep {
   const running = { reason: REASONS.finalBackupRunning, message: "deleting: the final backup is running" };

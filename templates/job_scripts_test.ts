@@ -3,7 +3,7 @@
  * option file that holds the password.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { COMMON_SH } from "./job_scripts.ts";
+import { COMMON_SH, STORE_SH } from "./job_scripts.ts";
 import { BACKUP_SCRIPT } from "./backup_script.ts";
 import { RESTORE_SCRIPT } from "./restore_script.ts";
 
@@ -51,7 +51,7 @@ Deno.test("the object store's variables: a path that climbs, a sequence that is 
     await Deno.writeTextFile(`${bin}/rclone`, "#!/bin/sh\nexit 99\n", { mode: 0o755 });
     const run = async (env: Record<string, string>, extra = "") => {
       const out = await new Deno.Command("sh", {
-        args: ["-c", COMMON_SH + "\ncheck_store_env\n" + extra + "echo checked\n"],
+        args: ["-c", COMMON_SH + STORE_SH + "\ncheck_store_env\n" + extra + "echo checked\n"],
         env: { PATH: `${bin}:/usr/bin:/bin`, REPORT_FILE: "/dev/null", ...env },
         clearEnv: true,
         stdout: "piped",

@@ -2,7 +2,7 @@
  * The object store's part of a Job's environment (`spec.backup.objectStore`): where the instance's backups are
  * (`STORE_PATH`, `INSTANCE_CLUSTER`) and rclone's remote `store`, configured entirely by `RCLONE_CONFIG_STORE_*`
  * variables. The keys come from the credentials Secret through secretKeyRef: never in the Job's text, arguments
- * or annotations. The contract is templates/scripts/common.sh `check_store_env`.
+ * or annotations. The contract is templates/scripts/store.sh `check_store_env`.
  *
  * @module
  */

@@ -21,6 +21,8 @@ export const JOB_SCRIPTS_MODULE = new URL("../templates/job_scripts.ts", import.
 /** The constants of the generated module and the file each is assembled from. */
 export const JOB_SCRIPTS: Record<string, string> = {
   COMMON_SH: "common.sh",
+  STORE_SH: "store.sh",
+  LOAD_SH: "load.sh",
   BACKUP_SH: "backup.sh",
   RESTORE_SH: "restore.sh",
   STORE_BACKUP_SH: "store_backup.sh",

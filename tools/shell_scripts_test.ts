@@ -15,6 +15,8 @@ const JOB_SCRIPTS = [
   "store_backup.sh",
   "store_restore.sh",
   "common.sh",
+  "store.sh",
+  "load.sh",
   "freeze.sh",
 ];
 const JOB_SCRIPTS_DIR = `${ROOT}templates/scripts`;

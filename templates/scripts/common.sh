@@ -129,30 +129,6 @@ check_env() {
   dir=$BACKUP_DIR/$BACKUP_SUBDIR
 }
 
-# check_store_path NAME VALUE: VALUE is a folder of the store (`bucket/prefix/...`: no empty, . or .. part).
-check_store_path() {
-  case $2 in
-    '' | /* | */ | *//* | *[!A-Za-z0-9._/-]*) fail InvalidEnvironment "$1 must be bucket/prefix/..." ;;
-  esac
-  case /$2/ in */../* | */./*) fail InvalidEnvironment "$1 must not hold . or .. parts" ;; esac
-}
-
-# check_store_env: the object store's variables (store_backup.sh, store_restore.sh); sets rclone_opts. The store is
-# rclone's remote `store`, configured by RCLONE_CONFIG_STORE_* variables (keys through secretKeyRef).
-check_store_env() {
-  for _t in rclone mkfifo tee; do
-    command -v "$_t" >/dev/null 2>&1 || fail MissingTool "$_t is not in the image"
-  done
-  check_store_path STORE_PATH "${STORE_PATH:-}"
-  case ${INSTANCE_CLUSTER:-} in
-    *[!A-Za-z0-9._@:-]*) fail InvalidEnvironment 'INSTANCE_CLUSTER must be a context name' ;;
-  esac
-  # rclone's own retries would repeat a streamed upload it cannot replay: one try, bounded waits. Parts of
-  # 16 MiB, two at a time: 32 MiB of memory, and a dump of up to 156 GiB (S3 allows 10000 parts).
-  rclone_opts='--retries 1 --low-level-retries 3 --contimeout 15s --timeout 60s'
-  rclone_opts="$rclone_opts --s3-chunk-size 16Mi --s3-upload-concurrency 2"
-}
-
 # retention_keep: how many complete backups retention keeps (BACKUP_RETENTION, default 7, at least 1), in keep.
 retention_keep() {
   case ${BACKUP_RETENTION:-} in
@@ -162,54 +138,6 @@ retention_keep() {
     *) keep=$BACKUP_RETENTION ;;
   esac
   [ "$keep" -ge 1 ] || keep=1
-}
-
-# read_store_folder: the instance's folder in the store, as list_backups reads a volume's: `dir` holds a copy of
-# every manifest and an empty stand-in of every dump (list_backups needs it to exist), `$work/sizes` each dump's
-# `stem size`, `$work/objects` the listing (`size;name`), `$work/names` the names alone. A folder that cannot be listed or read fails with
-# DownloadFailed: it never counts as "no backup".
-read_store_folder() {
-  # shellcheck disable=SC2086 # rclone_opts: split on purpose
-  rclone $rclone_opts lsf --files-only --format sp "store:$STORE_PATH" > "$work/objects" 2> "$work/err" ||
-    fail DownloadFailed "cannot list $STORE_PATH: $(tail -n 2 "$work/err")"
-  dir=$work/manifests
-  rm -rf "$dir"
-  mkdir "$dir" || fail TempDirFailed 'cannot create a temporary directory'
-  : > "$work/sizes"
-  while IFS=';' read -r _size _name; do
-    case $_name in '' | *[!A-Za-z0-9._-]*) continue ;; esac
-    case $_name in
-      *.manifest)
-        # shellcheck disable=SC2086 # rclone_opts: split on purpose
-        rclone $rclone_opts cat "store:$STORE_PATH/$_name" > "$dir/$_name" 2> "$work/err" ||
-          fail DownloadFailed "cannot read $STORE_PATH/$_name: $(tail -n 2 "$work/err")"
-        ;;
-      *.sql)
-        : > "$dir/$_name" || fail TempDirFailed 'cannot write in the temporary directory'
-        printf '%s %s\n' "${_name%.sql}" "$_size" >> "$work/sizes"
-        ;;
-    esac
-  done < "$work/objects"
-  cut -d ';' -f 2 "$work/objects" > "$work/names" || fail TempDirFailed 'cannot write in the temporary directory'
-}
-
-# require_empty_database CLIENT: fails with DatabaseNotEmpty unless MYSQL_DATABASE has no tables, routines or
-# events (a restore loads only into a fresh instance; checked before any backup is read).
-require_empty_database() {
-  "$1" --defaults-extra-file="$cnf" --batch --skip-column-names -e "SELECT
-  (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$MYSQL_DATABASE') +
-  (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '$MYSQL_DATABASE') +
-  (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '$MYSQL_DATABASE')" > "$work/count" 2> "$work/err"
-  _rc=$?
-  if [ "$_rc" -ne 0 ]; then
-    fail "$(classify "$work/err" ConnectionFailed)" "$1 exited with status $_rc: $(tail -n 2 "$work/err")"
-  fi
-  _objects=''
-  read -r _objects < "$work/count"
-  case $_objects in '' | *[!0-9]*) fail ConnectionFailed "unexpected answer from the server: $_objects" ;; esac
-  if [ "$_objects" -ne 0 ]; then
-    fail DatabaseNotEmpty "database $MYSQL_DATABASE already has $_objects tables, routines or events: nothing was loaded"
-  fi
 }
 
 # new_stem: the new backup's name, `<tag>-<UTC time>-<48 random bits>` (unique; callers check it as well), in
@@ -224,75 +152,6 @@ new_stem() {
   case $_rnd in '' | *[!0-9a-f]*) fail WriteFailed 'cannot read /dev/urandom' ;; esac
   [ ${#_rnd} -eq 12 ] || fail WriteFailed 'cannot read /dev/urandom'
   stem=$tag-$1-$_rnd
-}
-
-# create_database CLIENT: creates MYSQL_DATABASE when missing (the restore loads into it).
-create_database() {
-  "$1" --defaults-extra-file="$cnf" -e "CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`" 2> "$work/err"
-  _rc=$?
-  if [ "$_rc" -ne 0 ]; then
-    fail "$(classify "$work/err" RestoreFailed)" "cannot create database $MYSQL_DATABASE: $(tail -n 2 "$work/err")"
-  fi
-}
-
-# undo_partial_load CLIENT: after a failed load, drops and re-creates MYSQL_DATABASE so that a retry starts from
-# empty again; sets undo to what it could do.
-# shellcheck disable=SC2034 # undo: for the caller
-undo_partial_load() {
-  if "$1" --defaults-extra-file="$cnf" -e "DROP DATABASE IF EXISTS \`$MYSQL_DATABASE\`; CREATE DATABASE \`$MYSQL_DATABASE\`" \
-    2>/dev/null; then
-    undo='the partial load was removed'
-  else
-    undo='the database may hold a partial load'
-  fi
-}
-
-# report_restored LABEL MANIFEST SHA256 SKIPPED: the success report of a restore (LABEL names the dump loaded).
-report_restored() {
-  _taken=$(mget "$2" time)
-  case $_taken in '' | *[!0-9TZ:-]*) _taken='' ;; esac
-  _now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
-  _message="restored the backup taken at $_taken"
-  [ -z "$4" ] || _message="$_message; skipped newer backups that failed verification:$4"
-  say "$_message"
-  cleanup
-  report "{\"result\":\"Restored\",\"backup\":\"$1\",\"sha256\":\"$3\",\"time\":\"$_now\",\"backupTime\":\"$_taken\",\"message\":\"$(clean "$_message")\"}"
-}
-
-# read_dump STEM SINK...: streams STEM.sql from the store (under STORE_PATH) through tee to sha256sum, tail and
-# SINK (a command), each on a named pipe so that every exit status is seen; sets got (sha256), last (the last
-# line) and sink_rc; returns rclone's exit status. The store's backup reads its upload back with it, the store's
-# restore verifies and loads with it.
-# shellcheck disable=SC2034 # got, last, sink_rc: for the caller
-read_dump() {
-  _stem=$1
-  shift
-  rm -f "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink"
-  mkfifo "$work/p.in" "$work/p.sum" "$work/p.tail" "$work/p.sink" || return 1
-  sha256sum < "$work/p.sum" > "$work/sum.out" 2>/dev/null &
-  _sum_pid=$!
-  tail -n 1 < "$work/p.tail" > "$work/last.out" 2>/dev/null &
-  _tail_pid=$!
-  "$@" < "$work/p.sink" > /dev/null 2> "$work/sink.err" &
-  _sink_pid=$!
-  tee "$work/p.sum" "$work/p.tail" < "$work/p.in" > "$work/p.sink" 2>/dev/null &
-  _tee_pid=$!
-  pids="$_sum_pid $_tail_pid $_sink_pid $_tee_pid"
-  # shellcheck disable=SC2086 # rclone_opts: split on purpose
-  rclone $rclone_opts cat "store:$STORE_PATH/$_stem.sql" > "$work/p.in" 2> "$work/err" &
-  child=$!
-  wait "$child"
-  _dl_rc=$?
-  child=''
-  wait "$_tee_pid"
-  wait "$_sum_pid"
-  wait "$_tail_pid"
-  wait "$_sink_pid"
-  sink_rc=$?
-  pids=''
-  got=$(cut -d ' ' -f 1 < "$work/sum.out")
-  last=$(cat "$work/last.out")
-  return "$_dl_rc"
 }
 
 # pick NAME...: the first program found on PATH (MariaDB 11 images only have the mariadb-* names).

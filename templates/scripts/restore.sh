@@ -11,10 +11,11 @@
 ## all fail verification report `NoValidBackup`. A load that fails half-way drops and re-creates the database so
 ## that a retry starts from empty again.
 ##
-## Run as `/bin/sh -c RESTORE_SCRIPT` (templates/restore_script.ts): the build embeds common.sh where it is
-## sourced, so the Job carries one self-contained text.
+## Run as `/bin/sh -c RESTORE_SCRIPT` (templates/restore_script.ts): the build embeds common.sh and load.sh
+## where they are sourced, so the Job carries one self-contained text.
 # mysql-operator restore job (see templates/restore_script.ts)
 . ./common.sh
+. ./load.sh
 
 check_env
 check_tools

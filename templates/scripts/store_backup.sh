@@ -22,9 +22,10 @@
 ##   touched, and in it only complete backups and dumps without any manifest.
 ## - A final backup first stops writes for good and proves it (freeze.sh), as on the volume.
 ##
-## Run as `/bin/sh -c STORE_BACKUP_SCRIPT`: the build embeds common.sh and freeze.sh where they are sourced.
+## Run as `/bin/sh -c STORE_BACKUP_SCRIPT`: the build embeds common.sh, store.sh and freeze.sh where they are sourced.
 # mysql-operator backup job, object store (see templates/backup_script.ts)
 . ./common.sh
+. ./store.sh
 
 # prune_stale_uploads: dumps of runs killed outright (no trap ran) that never got a manifest, older than an hour.
 prune_stale_uploads() {

@@ -11,9 +11,11 @@
 ## fails or whose bytes differ drops and re-creates the database. A store that cannot be listed fails with
 ## `DownloadFailed`: only a store that answered with no backup gives `NothingToRestore`.
 ##
-## Run as `/bin/sh -c STORE_RESTORE_SCRIPT`: the build embeds common.sh where it is sourced.
+## Run as `/bin/sh -c STORE_RESTORE_SCRIPT`: the build embeds common.sh, load.sh and store.sh where they are sourced.
 # mysql-operator restore job, object store (see templates/restore_script.ts)
 . ./common.sh
+. ./load.sh
+. ./store.sh
 
 check_env_common
 check_tools
