@@ -101,19 +101,7 @@ mv -f "$tmp_dump" "$dir/$stem.sql" || fail WriteFailed 'cannot rename the dump'
 unfinished=$dir/$stem.sql
 tmp_dump=''
 tmp_manifest=$dir/.partial-$stem.manifest
-{
-  printf 'format=1\n'
-  printf 'instance_id=%s\n' "$INSTANCE_ID"
-  printf 'instance_uid=%s\n' "${INSTANCE_UID:-}"
-  printf 'database=%s\n' "$MYSQL_DATABASE"
-  printf 'file=%s\n' "$stem.sql"
-  printf 'time=%s\n' "$started"
-  printf 'seq=%s\n' "$seq"
-  printf 'bytes=%s\n' "$bytes"
-  printf 'sha256=%s\n' "$sha"
-  printf 'reason=%s\n' "$reason"
-  printf 'tool=%s\n' "$(clean "$tool")"
-} > "$tmp_manifest" || fail WriteFailed 'cannot write the manifest'
+print_manifest > "$tmp_manifest" || fail WriteFailed 'cannot write the manifest'
 sync_path "$tmp_manifest"
 # This rename is the commit point: from here on the backup exists.
 mv -f "$tmp_manifest" "$dir/$stem.manifest" || fail WriteFailed 'cannot rename the manifest'

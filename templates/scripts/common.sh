@@ -224,6 +224,24 @@ classify() {
   fi
 }
 
+# print_manifest: the new backup's manifest (format 1; `cluster=` only for a store's backup), from stem, started,
+# seq, bytes, sha, reason and tool: the one place its fields are written, by backup.sh and store_backup.sh.
+# shellcheck disable=SC2154 # stem, started, seq, bytes, sha, reason, tool: the backup script's
+print_manifest() {
+  printf 'format=1\n'
+  printf 'instance_id=%s\n' "$INSTANCE_ID"
+  printf 'instance_uid=%s\n' "${INSTANCE_UID:-}"
+  [ -z "${INSTANCE_CLUSTER:-}" ] || printf 'cluster=%s\n' "$INSTANCE_CLUSTER"
+  printf 'database=%s\n' "$MYSQL_DATABASE"
+  printf 'file=%s\n' "$stem.sql"
+  printf 'time=%s\n' "$started"
+  printf 'seq=%s\n' "$seq"
+  printf 'bytes=%s\n' "$bytes"
+  printf 'sha256=%s\n' "$sha"
+  printf 'reason=%s\n' "$reason"
+  printf 'tool=%s\n' "$(clean "$tool")"
+}
+
 # mget MANIFEST KEY: the value of KEY (empty when absent).
 mget() {
   sed -n "s/^$2=//p" "$1" 2>/dev/null

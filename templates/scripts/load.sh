@@ -54,3 +54,11 @@ report_restored() {
   cleanup
   report "{\"result\":\"Restored\",\"backup\":\"$1\",\"sha256\":\"$3\",\"time\":\"$_now\",\"backupTime\":\"$_taken\",\"message\":\"$(clean "$_message")\"}"
 }
+
+# report_nothing_to_restore WHERE: the restore's end when WHERE holds no complete backup of the instance.
+report_nothing_to_restore() {
+  say "no complete backup of $INSTANCE_ID in $1: nothing to restore"
+  cleanup
+  report "{\"result\":\"NothingToRestore\",\"message\":\"no complete backup of $INSTANCE_ID in $1\"}"
+  exit 0
+}

@@ -24,12 +24,7 @@ make_work
 write_credentials
 
 list_backups || fail BackupVolumeMissing 'cannot list the backups'
-if [ ! -s "$work/list.sorted" ]; then
-  say "no complete backup of $INSTANCE_ID in $BACKUP_SUBDIR: nothing to restore"
-  cleanup
-  report "{\"result\":\"NothingToRestore\",\"message\":\"no complete backup of $INSTANCE_ID in $BACKUP_SUBDIR\"}"
-  exit 0
-fi
+[ -s "$work/list.sorted" ] || report_nothing_to_restore "$BACKUP_SUBDIR"
 
 db=$MYSQL_DATABASE
 require_empty_database "$client"

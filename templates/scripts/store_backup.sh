@@ -118,20 +118,7 @@ read_dump "$stem" cat ||
   fail DownloadFailed "cannot read back $STORE_PATH/$stem.sql: $(tail -n 2 "$work/err")"
 [ "$got" = "$sha" ] || fail UploadMismatch "the stored dump's sha256 differs from the dump's"
 tool=$("$dump" --version 2>/dev/null) || tool=$dump
-{
-  printf 'format=1\n'
-  printf 'instance_id=%s\n' "$INSTANCE_ID"
-  printf 'instance_uid=%s\n' "${INSTANCE_UID:-}"
-  printf 'cluster=%s\n' "${INSTANCE_CLUSTER:-}"
-  printf 'database=%s\n' "$MYSQL_DATABASE"
-  printf 'file=%s\n' "$stem.sql"
-  printf 'time=%s\n' "$started"
-  printf 'seq=%s\n' "$seq"
-  printf 'bytes=%s\n' "$bytes"
-  printf 'sha256=%s\n' "$sha"
-  printf 'reason=%s\n' "$reason"
-  printf 'tool=%s\n' "$(clean "$tool")"
-} > "$work/manifest" || fail WriteFailed 'cannot write the manifest'
+print_manifest > "$work/manifest" || fail WriteFailed 'cannot write the manifest'
 # This upload is the commit point: from here on the backup exists.
 # shellcheck disable=SC2086 # rclone_opts: split on purpose
 rclone $rclone_opts copyto "$work/manifest" "$remote.manifest" 2> "$work/up.err" ||

@@ -52,12 +52,7 @@ if [ ! -s "$work/list.sorted" ] && [ -n "${RESTORE_FROM_PATH:-}" ]; then
   fi
   [ -s "$work/list.sorted" ] || fail NoValidBackup "no complete backup of $INSTANCE_ID in $STORE_PATH"
 fi
-if [ ! -s "$work/list.sorted" ]; then
-  say "no complete backup of $INSTANCE_ID in $STORE_PATH: nothing to restore"
-  cleanup
-  report "{\"result\":\"NothingToRestore\",\"message\":\"no complete backup of $INSTANCE_ID in $STORE_PATH\"}"
-  exit 0
-fi
+[ -s "$work/list.sorted" ] || report_nothing_to_restore "$STORE_PATH"
 
 db=$MYSQL_DATABASE
 require_empty_database "$client"
