@@ -1,5 +1,5 @@
 /**
- * Every instance's backups under one prefix of a bucket, newest first: what `mysql-operator backups` will show
+ * Every instance's backups under one prefix of a bucket, newest first: what `mysql-operator backups` shows
  * for an object store. One listing of the prefix, one read per manifest; each instance's folder is judged by
  * storage/catalog.ts, so what is listed here is exactly what a restore could pick.
  *

@@ -1,6 +1,6 @@
 /**
  * The restore Job's script: constant POSIX sh text, every value from the environment (see templates/jobs.ts). The
- * source is templates/scripts/restore.sh (with common.sh), where what it guarantees is written down: it restores
+ * source is templates/scripts/restore.sh (with common.sh and load.sh), where what it guarantees is written down: it restores
  * only into an empty database, picks this instance's newest backup that matches its manifest (size, completion line,
  * sha256), reports `NothingToRestore` when there is none and `NoValidBackup` when none verifies, and undoes a load
  * that fails half-way. `deno task gen` embeds the files (tools/gen_job_scripts.ts).
