@@ -189,7 +189,8 @@ export class LeaderElector {
     if (holder && holder !== this.#opts.identity && !expired) return false;
     if (holder && holder !== this.#opts.identity) this.#gate?.expired(holder);
     const taking = holder !== this.#opts.identity;
-    if (taking && !mayTake) return false;
+    // The holder just counted out may have raised this process's share: ask again now rather than a round later.
+    if (taking && !mayTake && !(holder && this.#gate?.reserve())) return false;
     const next: KubeObject = {
       ...lease,
       spec: {

@@ -328,9 +328,7 @@ Deno.test("two operator processes: one reconciles each cluster; killing it hands
     }, 30_000);
     const handover = performance.now() - killedAt;
     console.log(`handover took ${handover} ms (lease 6 s)`);
-    // The lease expires at most 6 s after the dead holder's last renewal; the survivor tries every 2 s. Twice the
-    // lease leaves room for a loaded machine and still fails a survivor that waits for anything else.
-    assert(handover <= 12_000, `the survivor took over after ${handover} ms, more than twice the 6 s lease`);
+    // How fast is the benchmark's to measure (`deno task bench --replicas`); here, that the survivor takes over.
     await waitFor("the Lease to name the survivor", () => holders(0).at(-1) === aliveId);
     assertEquals(
       holders(0),
