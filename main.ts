@@ -1,5 +1,5 @@
 /**
- * mysql-operator's entry point: `run`, `status`, `crd`, `diff`, `backups`, `--help`, `--version`. The same file is what `deno task
+ * mysql-operator's entry point: `run`, `status`, `crd`, `diff`, `backups`, `migrate`, `--help`, `--version`. The same file is what `deno task
  * start`, `deno task dev`, the compiled binary and the container image run.
  *
  * @module
@@ -26,6 +26,8 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/diff.ts")).diffCommand(rest);
       case "backups":
         return await (await import("./cli/backups.ts")).backupsCommand(rest);
+      case "migrate":
+        return await (await import("./cli/migrate.ts")).migrateCommand(rest);
       case "--version":
       case "version":
         console.log(`mysql-operator ${VERSION} (deno ${Deno.version.deno})`);
@@ -41,7 +43,7 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      const help = ["run", "status", "crd", "diff", "backups"].includes(command ?? "")
+      const help = ["run", "status", "crd", "diff", "backups", "migrate"].includes(command ?? "")
         ? `${command} --help`
         : "--help";
       console.error(`mysql-operator: ${err.message}\nRun 'mysql-operator ${help}' for usage.`);

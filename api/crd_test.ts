@@ -375,6 +375,8 @@ Deno.test("every status field the operator writes is in the CRD's status schema 
     lastBackupBytes: true,
     lastBackupFailure: true,
     backupNowHandled: true,
+    migrateBackupHandled: true,
+    migrateBackup: true,
     restore: true,
     serviceIP: true,
     lastBackupJob: true,

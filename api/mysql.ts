@@ -43,6 +43,13 @@ export const ANNOTATIONS = {
   /** Any new value asks for one backup now; the operator records the value it handled in status. */
   backupNow: `${GROUP}/backup-now`,
   /**
+   * Any new value asks for one read-only backup (`mysql-operator migrate` sets it): writes are stopped for good
+   * first, the tables' sums go into the manifest, and `status.migrateBackup` names the backup and the value.
+   */
+  migrateBackup: `${GROUP}/migrate-backup`,
+  /** On a MySQL made by `mysql-operator migrate`: `CONTEXT/NAMESPACE/NAME` of its source (what a re-run continues). */
+  migratedFrom: `${GROUP}/migrated-from`,
+  /**
    * `paused`: the operator changes nothing of this instance (no child written or put back, no backup or restore
    * started) until the annotation goes or says `active`; a deletion is still guarded by the final backup. Any
    * other value pauses too (the safe side of a typo) and the status says the value was not understood.

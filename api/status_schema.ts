@@ -35,6 +35,8 @@ export const restoreStatusSchema = z.object({
   backup: z.string().max(1024).optional(),
   time: time("When the result was recorded."),
   message: z.string().max(4096).optional(),
+  /** Tables whose row count and checksum the restore compared with the backup's manifest (read-only backups). */
+  verifiedTables: z.number().int().min(0).optional(),
 });
 
 /** Observed state of a MySQL instance. */
@@ -55,6 +57,14 @@ export const mysqlStatusSchema = z.object({
   }).optional(),
   backupNowHandled: z.string().max(256)
     .meta({ description: "Value of the backup-now annotation that was acted on." }).optional(),
+  migrateBackupHandled: z.string().max(256)
+    .meta({ description: "Value of the migrate-backup annotation that was acted on." }).optional(),
+  migrateBackup: z.object({
+    token: z.string().max(256).meta({ description: "The migrate-backup value it answers." }),
+    backup: z.string().max(1024).meta({ description: "File of the read-only backup." }),
+    time: time("When the backup started (writes were stopped before)."),
+  }).meta({ description: "The read-only backup `mysql-operator migrate` asked for; writes stay stopped." })
+    .optional(),
   /** Outcome of the one restore at first creation. */
   restore: restoreStatusSchema.optional(),
   serviceIP: z.string().max(64).meta({ description: "ClusterIP of the Service (what the Jobs connect to)." })

@@ -53,6 +53,16 @@ export const DIFF_FLAGS = {
 /** Flags of `status`. */
 export const STATUS_FLAGS = { ...SELECTION_FLAGS, output: { type: "string", short: "o" } } as const;
 
+/** Flags of `migrate`. */
+export const MIGRATE_FLAGS = {
+  from: { type: "string" },
+  to: { type: "string" },
+  "delete-source": { type: "boolean" },
+  kubeconfig: { type: "string" },
+  "timeout-seconds": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Flags of `crd`. */
 export const CRD_FLAGS = {
   install: { type: "boolean" },

@@ -24,6 +24,8 @@ Usage:
   mysql-operator crd [--install]   print the CRD, or install it into the selected contexts
   mysql-operator diff [-f FILE|DIR] what applying MySQL manifests would make the operator do, per cluster
   mysql-operator backups [flags]   every backup of every instance across the contexts and object stores
+  mysql-operator migrate --from CTX/NS/NAME --to CTX/NS [--delete-source]
+                                   move an instance to another cluster through its object store
   mysql-operator --version         print the version
   mysql-operator COMMAND --help    help of a command
 
@@ -126,6 +128,34 @@ Output:
 Examples:
   mysql-operator backups --all-contexts
   mysql-operator backups --context east --namespace prod -o json`,
+  migrate:
+    `mysql-operator migrate — move a MySQL instance to another cluster (or namespace) through its object store.
+
+Steps, each read back from the objects, so that a run killed anywhere continues when run again:
+  1. backup   the source takes a read-only backup: writes stop for good first (a write acknowledged after the
+              copy would be lost), and each table's row count and checksum go into the backup's manifest
+              (annotation otus.homework/migrate-backup, answered in status.migrateBackup)
+  2. target   a MySQL with the source's spec is created in the target with spec.restoreFrom naming that backup
+              (annotation otus.homework/migrated-from); the Secrets it names are copied when missing there
+  3. restore  its restore Job loads the backup and compares every table's row count and checksum with the
+              manifest (a mismatch undoes the load and fails); the target is then Ready
+  4. delete   with --delete-source only: the source is deleted through its guarded deletion (final backup first)
+Without --delete-source the source stays, read-only. The source must keep its backups in an object store
+(spec.backup.objectStore) that the target's cluster reaches; the operator must serve both clusters.
+A target of that name not made by this migration is never touched (exit status 1).
+
+  --from CTX/NS/NAME       the source: kubeconfig context, namespace, name
+  --to CTX/NS              the target: kubeconfig context and namespace (the name stays)
+  --delete-source          delete the source once the target has restored and verified the data
+  --kubeconfig PATH        kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config)
+  --timeout-seconds N      give up after N seconds (default 1800; run again to continue)
+  -h, --help               this help
+
+Exit status: 0 done, 1 a step failed or the time ran out (the message says which), 2 usage.
+
+Examples:
+  mysql-operator migrate --from east/shop/db --to west/shop
+  mysql-operator migrate --from east/shop/db --to west/shop --delete-source`,
   crd:
     `mysql-operator crd — print the CustomResourceDefinition of mysqls.otus.homework as YAML, or install it.
 

@@ -71,20 +71,22 @@ export interface BackupRecord {
 }
 
 /**
- * What a finished backup Job amounts to. Success needs the Job's own verified report, and for a final backup also
- * `readOnly: true` (writes were stopped before the dump); a Job that completed without that is a failure with
- * reason `Unverified` (for a final backup a failed attempt: the data is kept and the finalizer retries).
+ * What a finished backup Job amounts to. Success needs the Job's own verified report, and for a final or migrate
+ * backup also `readOnly: true` (writes were stopped before the dump); a Job that completed without that is a
+ * failure with reason `Unverified` (for a final backup a failed attempt: the data is kept and the finalizer
+ * retries). A migrate backup's success names the `migrate-backup` value it answers in `status.migrateBackup`.
  */
 export function recordBackup(
   job: FinishedBackup,
   now: string,
-  status: Pick<MySQLStatus, "finalBackupAttempts">,
+  status: Pick<MySQLStatus, "finalBackupAttempts" | "migrateBackupHandled">,
 ): BackupRecord {
   const { name, reason, report } = job;
   const done = report?.result === "BackedUp" ? report : undefined;
   const failed = report?.result === "Failed" ? report : undefined;
-  if (job.state === "succeeded" && done && (reason !== "final" || done.readOnly)) {
-    const how = reason === "final" ? ", taken read-only" : "";
+  const readOnly = reason === "final" || reason === "migrate";
+  if (job.state === "succeeded" && done && (!readOnly || done.readOnly)) {
+    const how = readOnly ? ", taken read-only" : "";
     return {
       ok: true,
       status: {
@@ -93,6 +95,9 @@ export function recordBackup(
         lastBackup: done.file,
         lastBackupBytes: done.bytes,
         ...(reason === "final" ? { finalBackupTime: done.time } : {}),
+        ...(reason === "migrate" && status.migrateBackupHandled
+          ? { migrateBackup: { token: status.migrateBackupHandled, backup: done.file, time: done.time } }
+          : {}),
       },
       condition: {
         type: CONDITIONS.backupReady,

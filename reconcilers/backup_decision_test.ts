@@ -80,6 +80,15 @@ const RECORDS: Array<
     false,
     "Unverified",
   ],
+  ["a migrate backup taken read-only", "migrate", "succeeded", report(), true, undefined],
+  [
+    "a migrate backup not taken read-only: Unverified (the source could still take writes)",
+    "migrate",
+    "succeeded",
+    report({ readOnly: false }),
+    false,
+    "Unverified",
+  ],
   ["completed without a report: Unverified", "manual", "succeeded", undefined, false, "Unverified"],
   [
     "completed with a Failed report: the script's reason",
@@ -111,7 +120,7 @@ const RECORDS: Array<
 for (const [name, reason, state, rep, ok, why] of RECORDS) {
   Deno.test(`recordBackup: ${name}`, () => {
     const job: FinishedBackup = { name: "db-backup-x", reason, state, report: rep, failure: JOB_FAILURE };
-    const r = recordBackup(job, NOW, { finalBackupAttempts: 2 });
+    const r = recordBackup(job, NOW, { finalBackupAttempts: 2, migrateBackupHandled: "m1" });
     deepStrictEqual([r.ok, r.condition.reason, r.status.lastBackupFailure?.reason], [
       ok,
       ok ? "BackupSucceeded" : "BackupFailed",
@@ -128,6 +137,13 @@ for (const [name, reason, state, rep, ok, why] of RECORDS) {
     deepStrictEqual(r.status.lastBackupTime !== undefined, ok);
     deepStrictEqual(r.status.lastBackupBytes, ok ? 10 : undefined, "the size the report vouches for");
     deepStrictEqual(r.status.finalBackupTime !== undefined, ok && reason === "final");
+    // Only a verified migrate backup answers the migrate-backup value (what `mysql-operator migrate` waits for).
+    deepStrictEqual(
+      r.status.migrateBackup,
+      ok && reason === "migrate"
+        ? { token: "m1", backup: "ns_db/x.sql", time: "2026-12-02T11:59:00Z" }
+        : undefined,
+    );
     // A failed final backup counts an attempt (the finalizer's backoff); other failures do not.
     deepStrictEqual(r.status.finalBackupAttempts, !ok && reason === "final" ? 3 : undefined);
   });

@@ -15,6 +15,9 @@ export interface TriggerFacts {
   requested?: string;
   /** `status.backupNowHandled`: the value last acted on. */
   handled?: string;
+  /** Value of the `migrate-backup` annotation, and `status.migrateBackupHandled`. */
+  migrateRequested?: string;
+  migrateHandled?: string;
   /** `spec.backup.schedule`. */
   schedule?: string;
   /** The object's creation (a slot before it is not owed). */
@@ -27,6 +30,7 @@ export interface TriggerFacts {
 /** A backup to start, and the status fact that records it was started (so it is started once). */
 export type Due =
   | { reason: "manual"; token: string; status: Pick<MySQLStatus, "backupNowHandled"> }
+  | { reason: "migrate"; token: string; status: Pick<MySQLStatus, "migrateBackupHandled"> }
   | { reason: "scheduled"; token: string; status: Pick<MySQLStatus, "lastScheduledSlot"> };
 
 /** The decision: a backup to start now, and when to look again for the schedule's next slot. */
@@ -39,11 +43,19 @@ export interface Trigger {
 export const STARTED_RECHECK_MS = 30_000;
 
 /**
- * Whether a backup is due: a new `backup-now` value first, then the newest schedule slot since the object's
+ * Whether a backup is due: a new `migrate-backup` value first (the migration waits on it), a new `backup-now`
+ * value next, then the newest schedule slot since the object's
  * creation and the last slot served (missed slots are not caught up one by one: one backup covers them).
  * An unreadable schedule starts nothing ({@linkcode scheduleCondition} says why).
  */
 export function backupTrigger(f: TriggerFacts): Trigger {
+  if (f.migrateRequested && f.migrateRequested !== f.migrateHandled) {
+    const token = f.migrateRequested;
+    return {
+      due: { reason: "migrate", token, status: { migrateBackupHandled: token } },
+      recheckMs: STARTED_RECHECK_MS,
+    };
+  }
   if (f.requested && f.requested !== f.handled) {
     return {
       due: { reason: "manual", token: f.requested, status: { backupNowHandled: f.requested } },

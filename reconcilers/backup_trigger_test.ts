@@ -35,6 +35,18 @@ const ROWS: Array<[string, Partial<TriggerFacts>, Trigger]> = [
     due: { reason: "manual", token: "2", status: { backupNowHandled: "2" } },
     recheckMs: STARTED_RECHECK_MS,
   }],
+  ["a new migrate-backup value, before a new backup-now value", {
+    migrateRequested: "m1",
+    requested: "2",
+    handled: "1",
+  }, {
+    due: { reason: "migrate", token: "m1", status: { migrateBackupHandled: "m1" } },
+    recheckMs: STARTED_RECHECK_MS,
+  }],
+  ["the migrate-backup value handled already (a failed one is not repeated)", {
+    migrateRequested: "m1",
+    migrateHandled: "m1",
+  }, {}],
   ["a slot since creation not served yet", { schedule: "0 3 * * *" }, {
     due: {
       reason: "scheduled",

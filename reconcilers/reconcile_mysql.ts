@@ -134,6 +134,8 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
       const trigger = backupTrigger({
         requested: obj.metadata.annotations?.[ANNOTATIONS.backupNow],
         handled: sb.status.backupNowHandled,
+        migrateRequested: obj.metadata.annotations?.[ANNOTATIONS.migrateBackup],
+        migrateHandled: sb.status.migrateBackupHandled,
         schedule: obj.spec.backup?.schedule,
         createdMs: Date.parse(obj.metadata.creationTimestamp ?? "") || 0,
         lastSlotMs: Date.parse(sb.status.lastScheduledSlot ?? "") || 0,

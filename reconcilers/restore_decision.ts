@@ -193,6 +193,9 @@ export function decideRestore(f: RestoreFacts): RestorePlan {
           result,
           time: f.now,
           ...(restored ? { backup: outcome.report.backup } : {}),
+          ...(restored && outcome.report.verifiedTables
+            ? { verifiedTables: outcome.report.verifiedTables }
+            : {}),
           ...(message ? { message } : {}),
         },
       },

@@ -117,11 +117,12 @@ Deno.test("functions only assign _-prefixed variables or the script's declared g
     "got",
     "last",
     "sink_rc",
-    // retention_keep, new_stem, undo_partial_load: their outputs
+    // retention_keep, new_stem, undo_partial_load, verify_tables: their outputs
     "keep",
     "stem",
     "started",
     "undo",
+    "verified",
   ]);
   const bodies = [BACKUP_SCRIPT, STORE_BACKUP_SCRIPT, STORE_RESTORE_SCRIPT].flatMap((script) => [
     ...script.matchAll(/^([a-z_]+)\(\) \{\n([\s\S]*?)^\}/gm),

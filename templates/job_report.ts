@@ -35,6 +35,8 @@ export interface RestoredReport {
   backupTime?: string;
   /** Says when newer backups failed verification and were skipped. */
   message?: string;
+  /** Tables whose row count and checksum matched the backup's manifest (a backup taken read-only has them). */
+  verifiedTables?: number;
 }
 
 /** The restore found no complete backup of the instance (not an error). */
@@ -98,6 +100,8 @@ export const FAILURE_REASONS = [
    * backup could not read back what it uploaded and wrote no manifest.
    */
   "DownloadFailed",
+  /** The loaded tables' row counts or checksums differ from the backup's (the load was undone). */
+  "ChecksumMismatch",
 ] as const;
 
 /** One of the known failure reasons. */
@@ -137,6 +141,8 @@ function fromObject(o: Record<string, unknown>): JobReport | undefined {
       const report: RestoredReport = { result: "Restored", ...uid, backup, sha256, time };
       const backupTime = str(o.backupTime), message = str(o.message);
       if (backupTime) report.backupTime = backupTime;
+      const v = o.verifiedTables;
+      if (typeof v === "number" && Number.isSafeInteger(v) && v > 0) report.verifiedTables = v;
       if (message) report.message = message;
       return report;
     }

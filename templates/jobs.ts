@@ -22,7 +22,8 @@ import type { RenderOptions } from "./options.ts";
 import type { Container, EnvVar, Job } from "./k8s_types.ts";
 
 /** Why a backup runs. */
-export type BackupReason = "final" | "scheduled" | "manual";
+/** Why a backup runs: `final` and `migrate` stop writes for good first (freeze.sh) and record table sums. */
+export type BackupReason = "final" | "scheduled" | "manual" | "migrate";
 
 /** Per-request inputs of a backup Job. */
 export interface BackupJobInput {

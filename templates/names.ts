@@ -77,10 +77,10 @@ export function childNames(ref: ObjectRef): ChildNames {
  */
 export function backupJobName(
   ref: ObjectRef,
-  reason: "final" | "scheduled" | "manual",
+  reason: "final" | "scheduled" | "manual" | "migrate",
   token: string,
 ): string {
-  const short = { final: "f", scheduled: "s", manual: "m" }[reason];
+  const short = { final: "f", scheduled: "s", manual: "m", migrate: "x" }[reason];
   return `${ref.name}-backup-${short}${shortHash(ref.uid ?? "", reason, token).slice(0, 8)}`;
 }
 

@@ -9,6 +9,7 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { BACKUP_SCRIPT } from "../templates/backup_script.ts";
+import { RESTORE_SCRIPT } from "../templates/restore_script.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 import { ensureMariaDB, type MariaDBServer, startMariaDB } from "./_mariadb.ts";
 import { startInserter } from "./_inserter.ts";
@@ -32,12 +33,26 @@ interface Run {
 }
 
 /** Runs the backup script as a Job does, against `srv`, with `reason`. */
-async function backup(srv: MariaDBServer, reason: string): Promise<Run> {
-  const dir = await Deno.makeTempDir({ prefix: "freeze-test-" });
-  await Deno.mkdir(`${dir}/backup`);
-  await Deno.mkdir(`${dir}/tmp`);
+function backup(srv: MariaDBServer, reason: string): Promise<Run> {
+  return runJob(BACKUP_SCRIPT, srv, { BACKUP_REASON: reason });
+}
+
+/**
+ * Runs `script` as a Job does against `srv` with the backup volume at `dir`/backup (a new directory by default).
+ */
+async function runJob(
+  script: string,
+  srv: MariaDBServer,
+  extra: Record<string, string>,
+  dir?: string,
+): Promise<Run> {
+  if (!dir) {
+    dir = await Deno.makeTempDir({ prefix: "freeze-test-" });
+    await Deno.mkdir(`${dir}/backup`);
+    await Deno.mkdir(`${dir}/tmp`);
+  }
   const out = await new Deno.Command("sh", {
-    args: ["-c", BACKUP_SCRIPT],
+    args: ["-c", script],
     env: {
       PATH,
       TMPDIR: `${dir}/tmp`,
@@ -53,7 +68,7 @@ async function backup(srv: MariaDBServer, reason: string): Promise<Run> {
       BACKUP_DIR: `${dir}/backup`,
       BACKUP_SUBDIR: "ns_shop",
       BACKUP_RETENTION: "7",
-      BACKUP_REASON: reason,
+      ...extra,
     },
     clearEnv: true,
     stdout: "piped",
@@ -225,6 +240,70 @@ Deno.test({
       }
     } finally {
       await srv.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a migrate backup freezes like the final one and sums every table; the restore compares the sums",
+  ignore: !availability.ok,
+  sanitizeResources: false,
+  async fn() {
+    const srv = await server();
+    const target = await startMariaDB({ rootPassword: ROOT_PASSWORD });
+    try {
+      // Names the shell must never see as text: a space, a backquote, a quote; and an empty table.
+      await srv.sql(
+        `INSERT INTO ${DB}.t VALUES ('a', 1), ('a', 2), ('b', 3);\n` +
+          `CREATE TABLE ${DB}.\`odd \`\`name'\` (v VARCHAR(10)); INSERT INTO ${DB}.\`odd \`\`name'\` VALUES ('x'), (NULL);\n` +
+          `CREATE TABLE ${DB}.empty (id INT);`,
+      );
+      const run = await backup(srv, "migrate");
+      const report = backedUp(run);
+      equal(report.readOnly, true, "taken read-only");
+      ok(/read-only/.test(String(await canWrite(srv, "app", APP_PASSWORD))), "the source stays read-only");
+      const manifestPath = `${run.dir}/backup/${report.file.replace(/\.sql$/, ".manifest")}`;
+      const manifest = await Deno.readTextFile(manifestPath);
+      const sums = manifest.split("\n").filter((l) => l.startsWith("table="));
+      const hex = (name: string) =>
+        [...new TextEncoder().encode(name)].map((b) => b.toString(16).padStart(2, "0")).join("")
+          .toUpperCase();
+      deepStrictEqual(
+        sums.map((l) => l.split(" ").slice(0, 2).join(" ")).sort(),
+        [`table=${hex("empty")} 0`, `table=${hex("odd `name'")} 2`, `table=${hex("t")} 3`].sort(),
+        manifest,
+      );
+      ok(manifest.includes("reason=migrate"), manifest);
+
+      // Restored into another server: the same rows, checked by the script against the manifest's sums.
+      const restore = () => runJob(RESTORE_SCRIPT, target, {}, run.dir);
+      const restored = await restore();
+      ok(restored.report?.result === "Restored", `${restored.reportText}\n${restored.stderr}`);
+      equal(restored.report.verifiedTables, 3, restored.reportText);
+      const checksum = (s: MariaDBServer) => s.sql(`CHECKSUM TABLE ${DB}.t, ${DB}.\`odd \`\`name'\``);
+      equal(await checksum(target), await checksum(srv));
+
+      // A manifest whose sums do not match what loads (one row more for t): the load is undone and the run fails.
+      await Deno.writeTextFile(
+        manifestPath,
+        manifest.replace(`table=${hex("t")} 3 `, `table=${hex("t")} 4 `),
+      );
+      await target.sql(`DROP DATABASE ${DB}`);
+      const bad = await restore();
+      ok(
+        bad.report?.result === "Failed" && bad.report.reason === "ChecksumMismatch",
+        `${bad.reportText}\n${bad.stderr}`,
+      );
+      ok(bad.report.message.includes(`table=${hex("t")} 4`), bad.report.message);
+      equal(
+        (await target.sql(`SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${DB}'`))
+          .trim(),
+        "0",
+        "the mismatching load was undone",
+      );
+    } finally {
+      await srv.stop();
+      await target.stop();
     }
   },
 });

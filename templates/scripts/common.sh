@@ -224,8 +224,9 @@ classify() {
   fi
 }
 
-# print_manifest: the new backup's manifest (format 1; `cluster=` only for a store's backup), from stem, started,
-# seq, bytes, sha, reason and tool: the one place its fields are written, by backup.sh and store_backup.sh.
+# print_manifest: the new backup's manifest (format 1; `cluster=` only for a store's backup, `table=` lines only
+# for one taken read-only: freeze.sh), from stem, started, seq, bytes, sha, reason and tool: the one place its
+# fields are written, by backup.sh and store_backup.sh.
 # shellcheck disable=SC2154 # stem, started, seq, bytes, sha, reason, tool: the backup script's
 print_manifest() {
   printf 'format=1\n'
@@ -240,6 +241,7 @@ print_manifest() {
   printf 'sha256=%s\n' "$sha"
   printf 'reason=%s\n' "$reason"
   printf 'tool=%s\n' "$(clean "$tool")"
+  [ ! -s "$work/tables" ] || cat "$work/tables"
 }
 
 # mget MANIFEST KEY: the value of KEY (empty when absent).

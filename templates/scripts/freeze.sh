@@ -2,7 +2,8 @@
 # shellcheck disable=SC2154 # work, cnf and reason are backup.sh's, set before it sources this part
 ## The final backup's first step: stop writes for good, and prove it, before the dump starts, so that no write
 ## acknowledged to a client after the dump's snapshot can be missing from it (the data is deleted after this
-## backup). Sourced by backup.sh, run only when `BACKUP_REASON=final`.
+## backup). Sourced by backup.sh and store_backup.sh, run only when `BACKUP_REASON` is `final` or `migrate` (the
+## source of `mysql-operator migrate` stays read-only: a write it acknowledged after the copy would be lost).
 ##
 ## How, per server (found out on MariaDB 10.11, the real node's server; proven by tests/backup_freeze_test.ts and
 ## tests/real_node_final_state_test.ts):
@@ -38,6 +39,8 @@
 ## the server (QUOTE), never by the shell. READ_ONLY ADMIN is bit 33 and SUPER bit 15 of `mysql.global_priv`'s
 ## stored access mask (ALL PRIVILEGES is every bit).
 
+. ./tables.sh
+
 # freeze_fail MESSAGE: the step failed; ConnectionFailed when the server went away, else ReadOnlyFailed.
 freeze_fail() {
   if [ "$(classify "$work/freeze.err" ReadOnlyFailed)" = ConnectionFailed ]; then fail ConnectionFailed "$1"; fi
@@ -45,9 +48,9 @@ freeze_fail() {
 }
 
 read_only=false
-if [ "$reason" = final ]; then
+if [ "$reason" = final ] || [ "$reason" = migrate ]; then
   client=$(pick mariadb mysql) || fail MissingTool 'neither mariadb nor mysql is in the image'
-  say "final backup: stopping writes to $INSTANCE_ID before the dump"
+  say "$reason backup: stopping writes to $INSTANCE_ID before the dump"
   server=$("$client" --defaults-extra-file="$cnf" --batch --skip-column-names -e 'SELECT VERSION()' \
     2> "$work/freeze.err") ||
     fail "$(classify "$work/freeze.err" ReadOnlyFailed)" "cannot read the server version: $(tail -n 2 "$work/freeze.err")"
@@ -133,4 +136,7 @@ SQL
   # shellcheck disable=SC2034 # read by backup.sh, in its report
   read_only=true
   say "writes stopped: $flag is ON and a write of $MYSQL_USER is refused"
+  # Nothing changes from here on: each table's rows and checksum go into the manifest for the restore to compare.
+  table_sums "$client" "$work/tables" ||
+    fail "$(classify "$work/tables.err" DumpFailed)" "cannot sum the tables: $(tail -n 2 "$work/tables.err")"
 fi

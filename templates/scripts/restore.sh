@@ -68,5 +68,6 @@ if [ "$rc" -ne 0 ]; then
   fail "$reason" "loading $BACKUP_SUBDIR/$chosen.sql failed with status $rc: $detail; $undo"
 fi
 
+verify_tables "$client" "$dir/$chosen.manifest" "$BACKUP_SUBDIR/$chosen.sql"
 report_restored "$BACKUP_SUBDIR/$chosen.sql" "$dir/$chosen.manifest" "$want" "$skipped"
 exit 0

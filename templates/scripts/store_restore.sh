@@ -96,5 +96,6 @@ else
   fail "$reason" "loading $STORE_PATH/$chosen.sql failed with $detail; $undo"
 fi
 
+verify_tables "$client" "$dir/$chosen.manifest" "$STORE_PATH/$chosen.sql"
 report_restored "$STORE_PATH/$chosen.sql" "$dir/$chosen.manifest" "$want" "$skipped"
 exit 0
