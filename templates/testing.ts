@@ -53,7 +53,7 @@ export const TEST_HOST = "10.96.12.34";
 
 /** Every object the renderers make for one MySQL object (undefined ones left out), with Jobs of every reason. */
 export function renderAll(mysql: MySQL, opts: RenderOptions = DEFAULT_RENDER_OPTIONS): RenderedObject[] {
-  const jobs = (["final", "scheduled", "manual"] as const).map((reason) =>
+  const jobs = (["final", "scheduled", "manual", "migrate"] as const).map((reason) =>
     renderBackupJob(
       mysql,
       { jobName: backupJobName(mysql.metadata, reason, "token"), reason, host: TEST_HOST },

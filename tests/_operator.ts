@@ -188,3 +188,34 @@ export async function mainProcess(...args: string[]): Promise<CommandResult> {
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/**
+ * Runs `main.ts ...args` until its output has a line matching `until`, then kills it outright (SIGKILL: no
+ * clean-up of its own); to its end when `until` is not given or never printed. `killed` says whether it was.
+ */
+export async function mainProcessKilledAt(
+  until: RegExp | undefined,
+  ...args: string[]
+): Promise<CommandResult & { killed: boolean }> {
+  const child = new Deno.Command(DENO, {
+    args: ["run", "--no-prompt", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "", killed = false;
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    const from = stdout.lastIndexOf("\n") + 1;
+    stdout += chunk;
+    const lines = stdout.slice(from).split("\n").slice(0, -1); // the complete lines this chunk ended
+    if (!killed && until && lines.some((l) => until.test(l))) {
+      child.kill("SIGKILL");
+      killed = true;
+    }
+  }
+  const { code } = await child.status;
+  return { code, stdout, stderr: await stderr, killed };
+}
