@@ -187,6 +187,11 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     const second: MySQL = await waitCondition(ctx, ns.name, NAME, "Ready", "True", undefined, 300_000);
     uids.push(second.metadata.uid);
     assertEquals(second.status?.restore?.result, "Restored", JSON.stringify(second.status?.restore));
+    assertEquals(
+      second.status?.restore?.verifiedTables,
+      1,
+      "the final backup's table sums, compared after the load",
+    );
     assert(
       second.status?.restore?.backup?.endsWith(`/${afterDelete.backups[0].manifest.file}`),
       `restored ${second.status?.restore?.backup}, not the final backup ${
