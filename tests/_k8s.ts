@@ -12,7 +12,7 @@ import { ensureClusters, kubectl, kubectlWithStdin, type TestClusters, waitFor }
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, type Resource } from "../runtime/kube/resources.ts";
-import type { Condition, MySQL } from "../api/mysql.ts";
+import { ANNOTATIONS, type Condition, type MySQL } from "../api/mysql.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -174,4 +174,26 @@ export function claimGoing(seen: Seen[], name: string): Seen | undefined {
   return seen.find((s) =>
     s.obj.metadata?.name === name && (s.type === "DELETED" || Boolean(s.obj.metadata?.deletionTimestamp))
   );
+}
+
+/**
+ * A test's clean-up: deletes MySQL `name` without its final backup (annotated skip-final-backup first) and waits
+ * until it is gone; errors are printed, never thrown (a clean-up must not hide the test's own failure).
+ */
+export async function deleteWithoutFinalBackup(context: string, ns: string, name: string): Promise<void> {
+  if (!(await getMySQL(context, ns, name).catch(() => undefined))) return;
+  await kubectl(
+    context,
+    "annotate",
+    "mysql",
+    name,
+    "-n",
+    ns,
+    `${ANNOTATIONS.skipFinalBackup}=true`,
+    "--overwrite",
+  )
+    .catch(() => "");
+  await kubectl(context, "delete", "mysql", name, "-n", ns, "--wait=false").catch(() => "");
+  await waitFor("the object to be gone", async () => !(await getMySQL(context, ns, name)), 120_000, 500)
+    .catch((e) => console.error(`cleanup: ${e.message}`));
 }

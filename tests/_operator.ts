@@ -177,21 +177,14 @@ export interface CommandResult {
 
 /** Runs `main.ts ...args` to its end exactly as the shipped binary would (same permission flags, no prompts). */
 export async function mainProcess(...args: string[]): Promise<CommandResult> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "--no-prompt", ...OPERATOR_FLAGS, `${ROOT}main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const { code, stdout, stderr } = await mainProcessKilledAt(undefined, ...args);
+  return { code, stdout, stderr };
 }
 
 /**
- * Runs `main.ts ...args` until its output has a line matching `until`, then kills it outright (SIGKILL: no
- * clean-up of its own); to its end when `until` is not given or never printed. `killed` says whether it was.
+ * Runs `main.ts ...args` as the shipped binary would (same permission flags, no prompts) until its output has a
+ * line matching `until`, then kills it outright (SIGKILL: no clean-up of its own); to its end when `until` is not
+ * given or never printed. `killed` says whether it was.
  */
 export async function mainProcessKilledAt(
   until: RegExp | undefined,

@@ -22,7 +22,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { kubectl, waitFor } from "./_clusters.ts";
-import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
+import { deleteWithoutFinalBackup, getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { withOperator } from "./_operator.ts";
 import {
   ensureRealNodeCluster,
@@ -32,7 +32,7 @@ import {
   socketSql,
 } from "./_real_node.ts";
 import { type InserterStats, startInserter } from "./_inserter.ts";
-import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
+import type { MySQL } from "../api/mysql.ts";
 
 const NAME = "shop";
 const DATABASE = "shop_db";
@@ -196,21 +196,7 @@ async function finalState(rn: RealNodeCluster): Promise<void> {
           console.error(`[final-state] ${rows.size} rows restored; every acknowledged row is among them`);
         } finally {
           // Leave nothing behind: no final backup for the test's second incarnation.
-          if (await getMySQL(ctx, ns, NAME)) {
-            await kubectl(
-              ctx,
-              "annotate",
-              "mysql",
-              NAME,
-              "-n",
-              ns,
-              `${ANNOTATIONS.skipFinalBackup}=true`,
-              "--overwrite",
-            );
-            await kubectl(ctx, "delete", "mysql", NAME, "-n", ns, "--wait=false");
-            await waitFor("the object to be gone", async () => !(await getMySQL(ctx, ns, NAME)), 120_000, 500)
-              .catch((e) => console.error(`cleanup: ${e.message}`));
-          }
+          await deleteWithoutFinalBackup(ctx, ns, NAME);
         }
       },
     );

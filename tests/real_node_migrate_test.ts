@@ -17,7 +17,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
-import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
+import { deleteWithoutFinalBackup, getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { mainProcessKilledAt, startOperatorProcess } from "./_operator.ts";
 import {
   ensureRealNodeCluster,
@@ -189,23 +189,7 @@ async function migrateRoundTrip(rn: RealNodeCluster): Promise<void> {
     throw err;
   } finally {
     await writer?.stop();
-    for (const n of [ns.name, to.name]) {
-      if (!(await getMySQL(ctx, n, NAME).catch(() => undefined))) continue;
-      await kubectl(
-        ctx,
-        "annotate",
-        "mysql",
-        NAME,
-        "-n",
-        n,
-        `${ANNOTATIONS.skipFinalBackup}=true`,
-        "--overwrite",
-      )
-        .catch(() => "");
-      await kubectl(ctx, "delete", "mysql", NAME, "-n", n, "--wait=false").catch(() => "");
-      await waitFor("the object to be gone", async () => !(await getMySQL(ctx, n, NAME)), 120_000, 500)
-        .catch((e) => console.error(`cleanup: ${e.message}`));
-    }
+    for (const n of [ns.name, to.name]) await deleteWithoutFinalBackup(ctx, n, NAME);
     await op.stop();
     await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
     await to.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));

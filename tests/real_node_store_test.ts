@@ -23,7 +23,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { freshNamespace, kubectl, waitFor } from "./_clusters.ts";
-import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
+import { deleteWithoutFinalBackup, getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { startOperatorProcess } from "./_operator.ts";
 import {
   ensureRealNodeCluster,
@@ -233,21 +233,7 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
     throw err;
   } finally {
     for (const [n, name] of [[ns.name, NAME], [copyNs.name, COPY]]) {
-      if (!(await getMySQL(ctx, n, name).catch(() => undefined))) continue;
-      await kubectl(
-        ctx,
-        "annotate",
-        "mysql",
-        name,
-        "-n",
-        n,
-        `${ANNOTATIONS.skipFinalBackup}=true`,
-        "--overwrite",
-      )
-        .catch(() => "");
-      await kubectl(ctx, "delete", "mysql", name, "-n", n, "--wait=false").catch(() => "");
-      await waitFor("the object to be gone", async () => !(await getMySQL(ctx, n, name)), 120_000, 500)
-        .catch((e) => console.error(`cleanup: ${e.message}`));
+      await deleteWithoutFinalBackup(ctx, n, name);
     }
     await op.stop();
     await ns.cleanup().catch((e) => console.error(`cleanup: ${e.message}`));
