@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO, mainProcess } from "./_operator.ts";
 import { OPERATOR_FLAGS } from "../cli/permissions.ts";
-import { CRD_FLAGS, DIFF_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
+import { CRD_FLAGS, DIFF_FLAGS, MIGRATE_FLAGS, RUN_FLAGS, STATUS_FLAGS } from "../cli/args.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -96,6 +96,25 @@ Deno.test("backups --help documents every flag of backups and its columns", asyn
   assertStringIncludes(r.stdout, "TIME CLUSTER INSTANCE TARGET SIZE VERIFIED FILE");
 });
 
+Deno.test("migrate --help documents every flag of migrate, its steps and exit status; a bad route is a usage error", async () => {
+  const r = await mainProcess("migrate", "--help");
+  assertEquals(r.code, 0, r.stderr);
+  assertHelpNames(r.stdout, MIGRATE_FLAGS);
+  assertMatch(r.stdout, /1\. backup[\s\S]*2\. target[\s\S]*3\. restore[\s\S]*4\. delete/);
+  assertStringIncludes(r.stdout, "Exit status: 0 done, 1");
+  for (
+    const [args, says] of [
+      [["--from", "ctx/ns", "--to", "b/ns"], "--from must be CONTEXT/NAMESPACE/NAME"],
+      [["--from", "a/ns/db", "--to", "b"], "--to must be CONTEXT/NAMESPACE"],
+      [["--from", "a/ns/db", "--to", "a/ns"], "--to must differ"],
+    ] as const
+  ) {
+    const bad = await mainProcess("migrate", ...args);
+    assertEquals(bad.code, 2, bad.stderr);
+    assertStringIncludes(bad.stderr, says);
+  }
+});
+
 Deno.test("an unknown flag is a usage error (exit 2) naming the flag, for every subcommand", async () => {
   for (
     const [args, flag] of [
@@ -104,6 +123,7 @@ Deno.test("an unknown flag is a usage error (exit 2) naming the flag, for every 
       [["crd", "--instal"], "--instal"],
       [["diff", "--prnue"], "--prnue"],
       [["backups", "--all-context"], "--all-context"],
+      [["migrate", "--delete-sourc"], "--delete-sourc"],
       [["--verison"], "--verison"],
     ] as const
   ) {
