@@ -22,6 +22,8 @@ table_sums() {
   "$1" --defaults-extra-file="$cnf" --batch --skip-column-names "$MYSQL_DATABASE" < "$work/tables.sql" \
     > "$work/tables.out" 2> "$work/tables.err" || return 1
   # Three lines per table: its hex name, COUNT(*), and CHECKSUM TABLE's `name<TAB>checksum` (the last field).
+  # Not piped into sort: a pipeline's status is its last command's, and awk's says whether the answer was whole.
   awk -F '\t' 'NR % 3 == 1 { h = $1 } NR % 3 == 2 { n = $1 } NR % 3 == 0 { print "table=" h " " n " " $NF }
-    END { exit NR % 3 != 0 }' "$work/tables.out" | sort > "$2"
+    END { exit NR % 3 != 0 }' "$work/tables.out" > "$work/tables.unsorted" || return 1
+  sort "$work/tables.unsorted" > "$2"
 }
