@@ -1,5 +1,5 @@
 /**
- * `table_sums` (templates/scripts/tables.sh) with a stand-in client: the three lines per table become one manifest
+ * `table_sums` (templates/scripts/tables.sh) with a stand-in client: the two lines per table become one manifest
  * line, and an answer cut short is a failure, never a shorter list of sums (a restore would then compare fewer
  * tables than the backup had).
  */
@@ -25,17 +25,19 @@ async function tableSums(names: string, answer: string): Promise<{ code: number;
   }
 }
 
-Deno.test("table_sums: one sorted line per table from the client's three (hex name, COUNT, CHECKSUM TABLE's last field)", async () => {
-  const r = await tableSums("74\\n61\\n", "74\\n3\\nshop.t\\t123\\n61\\n0\\nshop.a b\\t0\\n");
+Deno.test("table_sums: one sorted line per table from the client's two (hex name, then rows and sum)", async () => {
+  const r = await tableSums("74\\n61\\n", "74\\n3\\t123\\n61\\n0\\t0\\n");
   deepStrictEqual(r.out.trim().split("\n"), ["rc=0", "table=61 0 0", "table=74 3 123"]);
 });
 
 Deno.test("table_sums: an answer cut short fails instead of summing fewer tables", async () => {
-  const r = await tableSums("74\\n61\\n", "74\\n3\\nshop.t\\t123\\n61\\n0\\n");
-  equal(r.out.split("\n")[0], "rc=1", r.out);
+  for (const answer of ["74\\n3\\t123\\n61\\n", "74\\n3\\t123\\n61\\n0\\n"]) {
+    const r = await tableSums("74\\n61\\n", answer);
+    equal(r.out.split("\n")[0], "rc=1", `${answer}: ${r.out}`);
+  }
 });
 
 Deno.test("table_sums: a listing line that is not a hex name fails (nothing from the server is spliced into SQL)", async () => {
-  const r = await tableSums("74\\nt;DROP\\n", "74\\n3\\nshop.t\\t1\\n");
+  const r = await tableSums("74\\nt;DROP\\n", "74\\n3\\t1\\n");
   equal(r.out.split("\n")[0], "rc=1", r.out);
 });

@@ -255,7 +255,10 @@ Deno.test({
       // Names the shell must never see as text: a space, a backquote, a quote; and an empty table.
       await srv.sql(
         `INSERT INTO ${DB}.t VALUES ('a', 1), ('a', 2), ('b', 3);\n` +
-          `CREATE TABLE ${DB}.\`odd \`\`name'\` (v VARCHAR(10)); INSERT INTO ${DB}.\`odd \`\`name'\` VALUES ('x'), (NULL);\n` +
+          // FLOAT: the dump writes 6 significant digits, so a reloaded 1.2345679 is 1.23457 (CHECKSUM TABLE
+          // differs; what the dump carries, and so what the sums compare, does not).
+          `CREATE TABLE ${DB}.\`odd \`\`name'\` (v VARCHAR(10), f FLOAT, b BLOB);\n` +
+          `INSERT INTO ${DB}.\`odd \`\`name'\` VALUES ('x', 1.2345679, 0x00ff27), (NULL, NULL, NULL);\n` +
           `CREATE TABLE ${DB}.empty (id INT);`,
       );
       const run = await backup(srv, "migrate");
@@ -280,7 +283,7 @@ Deno.test({
       const restored = await restore();
       ok(restored.report?.result === "Restored", `${restored.reportText}\n${restored.stderr}`);
       equal(restored.report.verifiedTables, 3, restored.reportText);
-      const checksum = (s: MariaDBServer) => s.sql(`CHECKSUM TABLE ${DB}.t, ${DB}.\`odd \`\`name'\``);
+      const checksum = (s: MariaDBServer) => s.sql(`CHECKSUM TABLE ${DB}.t`);
       equal(await checksum(target), await checksum(srv));
 
       // A manifest whose sums do not match what loads (one row more for t): the load is undone and the run fails.
