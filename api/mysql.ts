@@ -49,6 +49,8 @@ export const ANNOTATIONS = {
   migrateBackup: `${GROUP}/migrate-backup`,
   /** On a MySQL made by `mysql-operator migrate`: `CONTEXT/NAMESPACE/NAME` of its source (what a re-run continues). */
   migratedFrom: `${GROUP}/migrated-from`,
+  /** On a MySQL made by `mysql-operator migrate`: the UID of the source object it was made from. */
+  migratedFromUid: `${GROUP}/migrated-from-uid`,
   /**
    * `paused`: the operator changes nothing of this instance (no child written or put back, no backup or restore
    * started) until the annotation goes or says `active`; a deletion is still guarded by the final backup. Any

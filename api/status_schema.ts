@@ -61,9 +61,13 @@ export const mysqlStatusSchema = z.object({
     .meta({ description: "Value of the migrate-backup annotation that was acted on." }).optional(),
   migrateBackup: z.object({
     token: z.string().max(256).meta({ description: "The migrate-backup value it answers." }),
-    backup: z.string().max(1024).meta({ description: "File of the read-only backup." }),
-    time: time("When the backup started (writes were stopped before)."),
-  }).meta({ description: "The read-only backup `mysql-operator migrate` asked for; writes stay stopped." })
+    backup: z.string().max(1024).meta({ description: "File of the read-only backup (when it succeeded)." })
+      .optional(),
+    time: time("When the backup started (writes were stopped before), or failed."),
+    tables: z.number().int().min(0).meta({ description: "How many tables' sums its manifest holds." })
+      .optional(),
+    failure: z.object({ reason: z.string().max(256), message: z.string().max(4096).optional() }).optional(),
+  }).meta({ description: "The read-only backup `mysql-operator migrate` asked for, or why it failed." })
     .optional(),
   /** Outcome of the one restore at first creation. */
   restore: restoreStatusSchema.optional(),

@@ -17,6 +17,8 @@ import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { intFlag, MIGRATE_FLAGS, parse, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type MigrateRoute, planMigration, sourceId } from "./migrate_plan.ts";
+import { selectorLabels } from "../templates/labels.ts";
+import { objectRef } from "../templates/mod.ts";
 
 const POLL_MS = 2_000;
 
@@ -53,56 +55,46 @@ export async function migrateCommand(args: string[]): Promise<number> {
     if (m !== said) console.log(`migrate: ${m}`);
     said = m;
   };
+  const pause = () => new Promise((r) => setTimeout(r, POLL_MS));
+  const deleteSource = Boolean(f["delete-source"]);
   try {
-    for (let firstLook = true; Date.now() < deadline; firstLook = false) {
-      let source: MySQL | undefined, target: MySQL | undefined;
+    let firstLook = true;
+    while (Date.now() < deadline) {
       try {
-        [source, target] = await Promise.all([
+        const [source, target] = await Promise.all([
           from.getOrUndefined<MySQL>(sourcePath),
           to.getOrUndefined<MySQL>(targetPath),
         ]);
-      } catch (err) {
-        // An API server that does not answer for a while (restart, network) is waited for, as everything else.
-        if (!transient(err)) throw err;
-        say(`cannot read the objects (${(err as Error).message}); trying again`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
-        continue;
-      }
-      const a = planMigration({
-        route,
-        source,
-        target,
-        deleteSource: Boolean(f["delete-source"]),
-        firstLook,
-      });
-      switch (a.kind) {
-        case "fail":
+        // Only a deletion needs to know whether the source's mysqld started again since its freeze.
+        const sourceStarts = deleteSource && source && target ? await mysqldStarts(from, source) : undefined;
+        const a = planMigration({ route, source, target, deleteSource, firstLook, sourceStarts });
+        firstLook = false;
+        if (a.kind === "fail") {
           console.error(`migrate: error: ${a.message}`);
           return 1;
-        case "done":
-          say(a.message);
-          return 0;
-        case "ask-backup":
-          say(a.message);
+        }
+        say(a.message);
+        if (a.kind === "done") return 0;
+        if (a.kind === "ask-backup") {
           await from.mergePatch(sourcePath, {
             metadata: { uid: source!.metadata.uid, annotations: { [ANNOTATIONS.migrateBackup]: a.token } },
           }, FIELD_MANAGER);
-          break;
-        case "create-target":
-          say(a.message);
+        } else if (a.kind === "create-target") {
           for (const name of a.secrets) await copySecret(from, to, route, name);
-          await to.create(collectionPath(MYSQL_RESOURCE, route.toNamespace), a.target, FIELD_MANAGER)
-            .catch((err) => {
-              if ((err as { status?: number }).status !== 409) throw err; // made by a run killed just after
-            });
-          break;
-        case "delete-source":
-          say(a.message);
+          await ignoreConflict(
+            to.create(collectionPath(MYSQL_RESOURCE, route.toNamespace), a.target, FIELD_MANAGER),
+          );
+        } else if (a.kind === "delete-source") {
           await from.delete(sourcePath, "Background", source!.metadata.uid);
-          break;
-        case "wait":
-          say(a.message);
-          await new Promise((r) => setTimeout(r, POLL_MS));
+        } else {
+          await pause();
+        }
+      } catch (err) {
+        // An API server that does not answer for a while (restart, network) is waited for; every step is read
+        // back on the next round, so a write that failed half-way is simply looked at again.
+        if (!transient(err)) throw err;
+        say(`the API server did not answer (${(err as Error).message}); trying again`);
+        await pause();
       }
     }
     console.error(
@@ -113,6 +105,28 @@ export async function migrateCommand(args: string[]): Promise<number> {
     from.close();
     if (to !== from) to.close();
   }
+}
+
+/** A create that found the object made already (by a run killed just after its create) is not an error. */
+async function ignoreConflict(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { status?: number }).status !== 409) throw err;
+  }
+}
+
+/** When the containers named `mysql` of the source's mysqld pods started (running ones). */
+async function mysqldStarts(client: KubeClient, source: MySQL): Promise<string[]> {
+  const selector = Object.entries(selectorLabels(objectRef(source))).map(([k, v]) => `${k}=${v}`).join(",");
+  const pods = await client.list(collectionPath(RESOURCES.pod, source.metadata.namespace), {
+    labelSelector: selector,
+  });
+  return pods.items.flatMap((p) =>
+    (p.status?.containerStatuses ?? []).filter((c: { name: string }) => c.name === "mysql")
+      .map((c: { state?: { running?: { startedAt?: string } } }) => c.state?.running?.startedAt)
+      .filter((t: string | undefined): t is string => Boolean(t))
+  );
 }
 
 /** A failure worth waiting out: no answer, a server error, or too many requests. */
@@ -129,13 +143,11 @@ async function copySecret(from: KubeClient, to: KubeClient, r: MigrateRoute, nam
   if (await to.getOrUndefined(objectPath(RESOURCES.secret, r.toNamespace, name))) return;
   const secret = await from.getOrUndefined(objectPath(RESOURCES.secret, r.namespace, name));
   if (!secret) throw new Error(`the source's Secret ${r.namespace}/${name} was not found`);
-  await to.create(collectionPath(RESOURCES.secret, r.toNamespace), {
+  await ignoreConflict(to.create(collectionPath(RESOURCES.secret, r.toNamespace), {
     apiVersion: "v1",
     kind: "Secret",
     metadata: { name, namespace: r.toNamespace, annotations: { [ANNOTATIONS.migratedFrom]: sourceId(r) } },
     type: secret.type,
     data: secret.data,
-  }, FIELD_MANAGER).catch((err) => {
-    if ((err as { status?: number }).status !== 409) throw err;
-  });
+  }, FIELD_MANAGER));
 }

@@ -7,8 +7,6 @@
  * @module
  */
 import { ANNOTATIONS, API_VERSION, KIND, type MySQL } from "../api/mysql.ts";
-import { backupJobName } from "../templates/names.ts";
-import { objectRef } from "../templates/mod.ts";
 
 /** Where from and where to. */
 export interface MigrateRoute {
@@ -27,6 +25,8 @@ export interface MigrateFacts {
   deleteSource: boolean;
   /** The run's first look: a backup that failed before it is asked for again (once per run). */
   firstLook: boolean;
+  /** When the source's mysqld containers started (their pods' `state.running.startedAt`). */
+  sourceStarts?: string[];
 }
 
 /** The next step: `step` names the stage for the progress lines. */
@@ -76,8 +76,9 @@ export function planMigration(f: MigrateFacts): MigrateAction {
   const uid = src.metadata.uid ?? "";
   const asked = src.metadata.annotations?.[ANNOTATIONS.migrateBackup];
   const n = attemptOf(asked, uid);
-  const done = src.status?.migrateBackup;
-  if (n > 0 && done && done.token === asked) return createTarget(f, src, done.backup);
+  const record = src.status?.migrateBackup;
+  const done = n > 0 && record?.token === asked ? record : undefined;
+  if (done?.backup) return createTarget(f, src, done.backup);
   const token = `${uid}.${n + 1}`;
   const ask = (why: string): MigrateAction => ({
     kind: "ask-backup",
@@ -87,11 +88,8 @@ export function planMigration(f: MigrateFacts): MigrateAction {
       `${why}: asked ${id} for a read-only backup (writes stop for good) with ${ANNOTATIONS.migrateBackup}=${token}`,
   });
   if (n === 0) return ask("no migration backup yet");
-  const failed = src.status?.migrateBackupHandled === asked &&
-    src.status?.lastBackupJob === backupJobName(objectRef(src), "migrate", asked!);
-  if (failed) {
-    const why = src.status?.lastBackupFailure;
-    const detail = why ? `${why.reason}: ${why.message ?? ""}` : "see its events";
+  if (done?.failure) {
+    const detail = `${done.failure.reason}: ${done.failure.message ?? ""}`;
     if (f.firstLook) return ask(`the last read-only backup failed (${detail}); trying again`);
     return {
       kind: "fail",
@@ -116,7 +114,10 @@ function createTarget(f: MigrateFacts, src: MySQL, backup: string): MigrateActio
     metadata: {
       name: r.name,
       namespace: r.toNamespace,
-      annotations: { [ANNOTATIONS.migratedFrom]: sourceId(r) },
+      annotations: {
+        [ANNOTATIONS.migratedFrom]: sourceId(r),
+        [ANNOTATIONS.migratedFromUid]: src.metadata.uid,
+      },
     },
     spec: { ...spec, restoreFrom: { cluster, namespace: r.namespace, name: r.name, backup: file } },
   };
@@ -140,6 +141,14 @@ function withTarget(f: MigrateFacts, target: MySQL, id: string): MigrateAction {
       message: `${at} exists and was not made by a migration from ${id}: nothing was changed`,
     };
   }
+  const fromUid = target.metadata.annotations?.[ANNOTATIONS.migratedFromUid];
+  if (f.source && fromUid !== f.source.metadata.uid) {
+    return {
+      kind: "fail",
+      message:
+        `${at} was migrated from an earlier object named ${id}, not the one there now: nothing was changed`,
+    };
+  }
   const want = target.spec.restoreFrom?.backup;
   const restore = target.status?.restore;
   if (!restore) return { kind: "wait", step: "restore", message: `waiting for ${at} to restore ${want}` };
@@ -156,15 +165,37 @@ function withTarget(f: MigrateFacts, target: MySQL, id: string): MigrateAction {
   }
   const verified =
     `${at} restored ${want}; ${restore.verifiedTables ?? 0} tables match the source's row counts ` +
-    "and checksums";
+    "and sums";
   if (!f.deleteSource) return { kind: "done", message: `${verified}; the source stays, read-only` };
   if (!f.source) return { kind: "done", message: `${verified}; the source is deleted` };
+  const migrated = f.source.status?.migrateBackup;
   // Only the incarnation whose read-only backup the target restored is deleted, never a later one of that name.
-  if (!f.source.status?.migrateBackup?.backup.endsWith(`/${want}`)) {
+  if (!migrated?.backup?.endsWith(`/${want}`)) {
     return {
       kind: "fail",
       message:
         `${verified}; ${id} is not the object migrated (its migration backup is not ${want}): not deleted`,
+    };
+  }
+  // Every table the backup summed was compared after the load (a target whose operator does not verify says 0).
+  if (migrated.tables === undefined || (restore.verifiedTables ?? 0) !== migrated.tables) {
+    return {
+      kind: "fail",
+      message: `${verified}, but the backup summed ${
+        migrated.tables ?? "an unknown number of"
+      } tables: the source is kept`,
+    };
+  }
+  // A mysqld started after the freeze takes writes again (read_only is not persistent): they are not in the target.
+  const restarted = (f.sourceStarts ?? []).filter((t) => Date.parse(t) > Date.parse(migrated.time));
+  if (restarted.length) {
+    return {
+      kind: "fail",
+      message:
+        `${verified}, but the source's mysqld started again at ${
+          restarted.join(", ")
+        }, after the read-only ` +
+        `backup of ${migrated.time}: it may have taken writes the target lacks; the source is kept`,
     };
   }
   if (f.source.metadata.deletionTimestamp) {

@@ -2,8 +2,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
 import { mysqlObject } from "../templates/testing.ts";
-import { backupJobName } from "../templates/names.ts";
-import { objectRef } from "../templates/mod.ts";
 import { type MigrateAction, type MigrateFacts, planMigration } from "./migrate_plan.ts";
 
 const UID = "6c0f3c1e-0000-4000-8000-000000000001";
@@ -15,12 +13,6 @@ const STORE = {
   credentialsSecretRef: { name: "s3-keys" },
 };
 const FILE = "b/p/east/shop/db/shop_db-20261204T100000Z-0a0b0c0d0e0f.sql";
-const JOB = backupJobName(
-  objectRef(mysqlObject({ namespace: "shop", name: "db", uid: UID })),
-  "migrate",
-  `${UID}.1`,
-);
-
 /** The source: on the store, with `annotation` and `status`. */
 function source(annotation?: string, status: MySQL["status"] = {}, deleting = false): MySQL {
   const o = mysqlObject({
@@ -34,18 +26,29 @@ function source(annotation?: string, status: MySQL["status"] = {}, deleting = fa
   o.status = status;
   return o;
 }
+const BACKUP_TIME = "2026-12-04T10:00:00Z";
 const backedUp = {
   migrateBackupHandled: `${UID}.1`,
-  migrateBackup: { token: `${UID}.1`, backup: FILE, time: "t" },
+  migrateBackup: { token: `${UID}.1`, backup: FILE, time: BACKUP_TIME, tables: 3 },
+  // A scheduled backup recorded after it: the migration still finds its own record.
+  lastBackupJob: "db-backup-s1234",
 };
 const failed = {
   migrateBackupHandled: `${UID}.1`,
-  lastBackupJob: JOB,
-  lastBackupFailure: { time: "t", reason: "ReadOnlyFailed", message: "no" },
+  migrateBackup: {
+    token: `${UID}.1`,
+    time: BACKUP_TIME,
+    failure: { reason: "ReadOnlyFailed", message: "no" },
+  },
+  lastBackupJob: "db-backup-s1234", // a later scheduled backup's: not what tells the failure
 };
 
 /** The target as the plan makes it, with `restore`. */
-function target(restore?: NonNullable<MySQL["status"]>["restore"], from = "east/shop/db"): MySQL {
+function target(
+  restore?: NonNullable<MySQL["status"]>["restore"],
+  from = "east/shop/db",
+  fromUid = UID,
+): MySQL {
   const o = mysqlObject({
     namespace: "prod",
     name: "db",
@@ -54,7 +57,7 @@ function target(restore?: NonNullable<MySQL["status"]>["restore"], from = "east/
       restoreFrom: { cluster: "east", namespace: "shop", name: "db", backup: FILE.split("/").at(-1) },
     },
   });
-  o.metadata.annotations = { [ANNOTATIONS.migratedFrom]: from };
+  o.metadata.annotations = { [ANNOTATIONS.migratedFrom]: from, [ANNOTATIONS.migratedFromUid]: fromUid };
   o.status = restore ? { restore } : {};
   return o;
 }
@@ -164,12 +167,61 @@ const ROWS: Array<[string, Partial<MigrateFacts>, MigrateAction["kind"], RegExp?
     "a new object of the source's name (not the one migrated) is never deleted",
     {
       source: source(),
+      target: target(restored, "east/shop/db", "the-uid-of-an-earlier-object"),
+      deleteSource: true,
+    },
+    "fail",
+    /earlier object/,
+  ],
+  [
+    "a new object of the source's name: not reported done either",
+    {
+      source: source(),
+      target: target(restored, "east/shop/db", "the-uid-of-an-earlier-object"),
+    },
+    "fail",
+    /earlier object/,
+  ],
+  [
+    "a new object of the source's name whose migration backup is not the one restored: never deleted",
+    {
+      source: source(`${UID}.1`, {
+        ...backedUp,
+        migrateBackup: { ...backedUp.migrateBackup, backup: "b/p/x.sql" },
+      }),
       target: target(restored),
       deleteSource: true,
     },
     "fail",
     /not the object migrated/,
   ],
+  [
+    "the target compared fewer tables than the backup summed (an operator that does not verify): kept",
+    {
+      source: source(`${UID}.1`, backedUp),
+      target: target({ ...restored, verifiedTables: undefined }),
+      deleteSource: true,
+    },
+    "fail",
+    /summed 3 tables: the source is kept/,
+  ],
+  [
+    "the source's mysqld started again after the freeze (it may have taken writes): kept",
+    {
+      source: source(`${UID}.1`, backedUp),
+      target: target(restored),
+      deleteSource: true,
+      sourceStarts: ["2026-12-04T09:00:00Z", "2026-12-04T10:00:05Z"],
+    },
+    "fail",
+    /started again at 2026-12-04T10:00:05Z.*kept/,
+  ],
+  ["the source's mysqld running since before the freeze: deleted", {
+    source: source(`${UID}.1`, backedUp),
+    target: target(restored),
+    deleteSource: true,
+    sourceStarts: ["2026-12-04T09:00:00Z"],
+  }, "delete-source"],
 ];
 
 for (const [name, facts, kind, says] of ROWS) {
@@ -189,7 +241,7 @@ Deno.test("planMigration: the target is the source's spec restoring the backup b
   deepStrictEqual(a.target.metadata, {
     name: "db",
     namespace: "prod",
-    annotations: { [ANNOTATIONS.migratedFrom]: "east/shop/db" },
+    annotations: { [ANNOTATIONS.migratedFrom]: "east/shop/db", [ANNOTATIONS.migratedFromUid]: UID },
   });
   deepStrictEqual(a.target.spec.restoreFrom, {
     cluster: "east",

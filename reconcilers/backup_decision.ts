@@ -96,7 +96,14 @@ export function recordBackup(
         lastBackupBytes: done.bytes,
         ...(reason === "final" ? { finalBackupTime: done.time } : {}),
         ...(reason === "migrate" && status.migrateBackupHandled
-          ? { migrateBackup: { token: status.migrateBackupHandled, backup: done.file, time: done.time } }
+          ? {
+            migrateBackup: {
+              token: status.migrateBackupHandled,
+              backup: done.file,
+              time: done.time,
+              ...(done.tables === undefined ? {} : { tables: done.tables }),
+            },
+          }
           : {}),
       },
       condition: {
@@ -122,6 +129,12 @@ export function recordBackup(
       lastBackupJob: name,
       lastBackupFailure: { time: now, reason: why, message },
       ...(reason === "final" ? { finalBackupAttempts: (status.finalBackupAttempts ?? 0) + 1 } : {}),
+      // The failure answers the migrate-backup value, whatever backups are recorded after it.
+      ...(reason === "migrate" && status.migrateBackupHandled
+        ? {
+          migrateBackup: { token: status.migrateBackupHandled, time: now, failure: { reason: why, message } },
+        }
+        : {}),
     },
     condition: {
       type: CONDITIONS.backupReady,

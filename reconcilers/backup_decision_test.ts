@@ -80,7 +80,15 @@ const RECORDS: Array<
     false,
     "Unverified",
   ],
-  ["a migrate backup taken read-only", "migrate", "succeeded", report(), true, undefined],
+  ["a migrate backup taken read-only", "migrate", "succeeded", report({ tables: 4 }), true, undefined],
+  [
+    "a migrate backup that failed: the failure answers its value",
+    "migrate",
+    "failed",
+    failed,
+    false,
+    "AccessDenied",
+  ],
   [
     "a migrate backup not taken read-only: Unverified (the source could still take writes)",
     "migrate",
@@ -140,9 +148,11 @@ for (const [name, reason, state, rep, ok, why] of RECORDS) {
     // Only a verified migrate backup answers the migrate-backup value (what `mysql-operator migrate` waits for).
     deepStrictEqual(
       r.status.migrateBackup,
-      ok && reason === "migrate"
-        ? { token: "m1", backup: "ns_db/x.sql", time: "2026-12-02T11:59:00Z" }
-        : undefined,
+      reason !== "migrate"
+        ? undefined
+        : ok
+        ? { token: "m1", backup: "ns_db/x.sql", time: "2026-12-02T11:59:00Z", tables: 4 }
+        : { token: "m1", time: NOW, failure: { reason: why, message: r.status.lastBackupFailure?.message } },
     );
     // A failed final backup counts an attempt (the finalizer's backoff); other failures do not.
     deepStrictEqual(r.status.finalBackupAttempts, !ok && reason === "final" ? 3 : undefined);

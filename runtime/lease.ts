@@ -139,7 +139,8 @@ export class LeaderElector {
 
   /**
    * One attempt to acquire or renew. Returns true when we hold the lease afterwards. With `mayTake` false, a lease
-   * held by another process, free or expired is only looked at (its holder still reported).
+   * held by another process or free is only looked at (its holder still reported); an expired one is reported to
+   * the gate, which is asked once more (counting the holder out may have raised this process's share).
    */
   async tryAcquireOrRenew(mayTake = true): Promise<boolean> {
     const now = new Date();

@@ -13,13 +13,15 @@ export interface BackedUpReport {
   result: "BackedUp";
   /** UID of the Job that took it (env `JOB_UID`); the operator trusts the report only for that Job. */
   jobUid: string;
-  /** True only when writes were stopped, and that was verified, before the dump (final backups). */
+  /** True only when writes were stopped, and that was verified, before the dump (final and migrate backups). */
   readOnly: boolean;
   file: string;
   bytes: number;
   sha256: string;
   /** When the dump started (RFC 3339, UTC). */
   time: string;
+  /** How many tables' sums the manifest holds (backups taken read-only). */
+  tables?: number;
 }
 
 /** A restore that loaded `backup` (relative to the backup volume). */
@@ -133,7 +135,11 @@ function fromObject(o: Record<string, unknown>): JobReport | undefined {
       if (!uid.jobUid || !file || !time || !sha256 || !SHA256.test(sha256)) return undefined;
       if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0) return undefined;
       if (typeof readOnly !== "boolean") return undefined;
-      return { result: "BackedUp", jobUid: uid.jobUid, readOnly, file, bytes, sha256, time };
+      const tables = o.tables;
+      const summed = typeof tables === "number" && Number.isSafeInteger(tables) && tables >= 0
+        ? { tables }
+        : {};
+      return { result: "BackedUp", jobUid: uid.jobUid, readOnly, file, bytes, sha256, time, ...summed };
     }
     case "Restored": {
       const backup = str(o.backup), sha256 = str(o.sha256), time = str(o.time);

@@ -264,6 +264,7 @@ Deno.test({
       const run = await backup(srv, "migrate");
       const report = backedUp(run);
       equal(report.readOnly, true, "taken read-only");
+      equal(report.tables, 3, "the report counts the tables summed");
       ok(/read-only/.test(String(await canWrite(srv, "app", APP_PASSWORD))), "the source stays read-only");
       const manifestPath = `${run.dir}/backup/${report.file.replace(/\.sql$/, ".manifest")}`;
       const manifest = await Deno.readTextFile(manifestPath);
@@ -303,6 +304,22 @@ Deno.test({
           .trim(),
         "0",
         "the mismatching load was undone",
+      );
+
+      // Retention never removes the newest migrate backup (a migration may still restore it): with a retention
+      // of 1, two later backups leave the newest of them and the migrate backup.
+      await Deno.writeTextFile(manifestPath, manifest);
+      for (let i = 0; i < 2; i++) {
+        backedUp(
+          await runJob(BACKUP_SCRIPT, srv, { BACKUP_REASON: "manual", BACKUP_RETENTION: "1" }, run.dir),
+        );
+      }
+      const left = [...Deno.readDirSync(`${run.dir}/backup/ns_shop`)].map((e) => e.name)
+        .filter((n) => n.endsWith(".manifest"));
+      equal(left.length, 2, left.join(", "));
+      ok(
+        left.includes(manifestPath.split("/").at(-1)!),
+        `the migrate backup was removed: ${left.join(", ")}`,
       );
     } finally {
       await srv.stop();

@@ -98,12 +98,14 @@ Deno.test("migrate between two clusters: asks the source, makes the target in th
         token,
         backup: `backups/team/${east}/${from.name}/db/${file}`,
         time: "2026-12-04T10:00:00Z",
+        tables: 2,
       },
     });
     const second = await migrate(...route);
     assertEquals(second.code, 1, `${second.stdout}\n${second.stderr}`);
     const target = (await getMySQL(west, to.name, "db")) as MySQL;
     assertEquals(target.metadata.annotations?.[ANNOTATIONS.migratedFrom], `${east}/${from.name}/db`);
+    assertEquals(target.metadata.annotations?.[ANNOTATIONS.migratedFromUid], source.metadata.uid);
     assertEquals(target.metadata.labels?.["argocd.argoproj.io/instance"], undefined, "a GitOps label copied");
     assertEquals(target.spec.restoreFrom, { cluster: east, namespace: from.name, name: "db", backup: file });
     assertEquals(target.spec.backup, source.spec.backup);
@@ -118,7 +120,18 @@ Deno.test("migrate between two clusters: asks the source, makes the target in th
     assert(/to restore/.test(waiting.stdout), waiting.stdout);
     assert(await getMySQL(east, from.name, "db"), "the source was deleted before the target restored");
 
-    // 4. (The operator's part: the target restored that backup and its tables matched.)
+    // 4. (The operator's part: the target restored that backup; first as an operator that does not compare the
+    // tables would say it, then with both tables compared.) Unverified, the source is never deleted.
+    const restored = {
+      result: "Restored",
+      backup: `backups/team/${east}/${from.name}/db/${file}`,
+      time: "2026-12-04T10:05:00Z",
+    };
+    await patchStatus(west, to.name, "db", { restore: restored });
+    const unverified = await migrate(...route, "--delete-source");
+    assertEquals(unverified.code, 1, `${unverified.stdout}\n${unverified.stderr}`);
+    assert(/summed 2 tables: the source is kept/.test(unverified.stderr), unverified.stderr);
+    assert(await getMySQL(east, from.name, "db"), "the source was deleted after an unverified restore");
     await patchStatus(west, to.name, "db", {
       restore: {
         result: "Restored",

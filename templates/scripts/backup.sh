@@ -13,7 +13,8 @@
 ##   that orders backups independent of clocks, and a format version. A killed or failed run leaves no manifest,
 ##   so no restore can pick its file, and the previous backups are untouched.
 ## - Retention keeps the newest `BACKUP_RETENTION` complete backups of this instance (identity read from the
-##   manifests, so other instances' files in the same directory are never touched) and never the one just made.
+##   manifests, so other instances' files in the same directory are never touched) and never the one just made,
+##   nor the newest `migrate` backup (a migration may still restore it).
 ## - Credentials go to a client option file (mode 600, in a temporary directory removed on exit) passed with
 ##   `--defaults-extra-file`; the password is never on a command line. See common.sh for the quoting.
 ## - A final backup (`BACKUP_REASON=final`) first stops writes for good and proves it (freeze.sh); its
@@ -110,14 +111,16 @@ unfinished=''
 sync_path "$dir"
 say "backup $BACKUP_SUBDIR/$stem.sql complete: $bytes bytes, sha256 $sha"
 
-# Retention: newest first by sequence; the backup just made is never deleted.
+# Retention: newest first by sequence; the backup just made and the newest migrate backup are never deleted.
 if list_backups; then
+  pinned=$(newest_migrate)
   n=0
   # shellcheck disable=SC2034 # s: the sequence number, read to get past it
   while read -r s old; do
     n=$((n + 1))
     [ "$n" -gt "$keep" ] || continue
     [ "$old" != "$stem" ] || continue
+    [ "$old" != "$pinned" ] || continue
     if rm -f "$dir/$old.manifest" && rm -f "$dir/$old.sql"; then
       say "retention ($keep): removed $BACKUP_SUBDIR/$old.sql"
     else
@@ -130,5 +133,5 @@ fi
 prune_stale
 
 cleanup
-report "{\"result\":\"BackedUp\",\"readOnly\":$read_only,\"file\":\"$BACKUP_SUBDIR/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"
+report "{\"result\":\"BackedUp\",\"readOnly\":$read_only$summed,\"file\":\"$BACKUP_SUBDIR/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"
 exit 0

@@ -290,3 +290,11 @@ list_backups() {
   fi
   sort -k1,1nr -k2,2r "$work/list" > "$work/list.sorted"
 }
+
+# newest_migrate: the newest of list_backups' backups taken for `mysql-operator migrate`, which a migration may
+# still restore from: retention never removes it.
+newest_migrate() {
+  while read -r _s _stem; do
+    if [ "$(mget "$dir/$_stem.manifest" reason)" = migrate ]; then printf '%s' "$_stem"; return 0; fi
+  done < "$work/list.sorted"
+}

@@ -48,6 +48,7 @@ freeze_fail() {
 }
 
 read_only=false
+summed=''
 if [ "$reason" = final ] || [ "$reason" = migrate ]; then
   client=$(pick mariadb mysql) || fail MissingTool 'neither mariadb nor mysql is in the image'
   say "$reason backup: stopping writes to $INSTANCE_ID before the dump"
@@ -136,7 +137,12 @@ SQL
   # shellcheck disable=SC2034 # read by backup.sh, in its report
   read_only=true
   say "writes stopped: $flag is ON and a write of $MYSQL_USER is refused"
-  # Nothing changes from here on: each table's rows and checksum go into the manifest for the restore to compare.
+  # Nothing changes from here on: each table's rows and sum go into the manifest for the restore to compare, and
+  # their number into the report (what `migrate` requires the target's restore to have verified).
   table_sums "$client" "$work/tables" ||
     fail "$(classify "$work/tables.err" DumpFailed)" "cannot sum the tables: $(tail -n 2 "$work/tables.err")"
+  _n=$(wc -l < "$work/tables" | tr -d ' ')
+  case $_n in '' | *[!0-9]*) fail WriteFailed 'cannot count the table sums' ;; esac
+  # shellcheck disable=SC2034 # read by backup.sh, in its report
+  summed=",\"tables\":$_n"
 fi

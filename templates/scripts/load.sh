@@ -50,7 +50,7 @@ undo_partial_load() {
 # with ChecksumMismatch. Sets verified to the number of tables compared (0: the backup has no sums).
 verify_tables() {
   verified=0
-  grep '^table=' "$2" | sort > "$work/tables.want" || return 0
+  grep '^table=' "$2" | sort > "$work/tables.want"
   [ -s "$work/tables.want" ] || return 0
   if ! table_sums "$1" "$work/tables.got"; then
     _why=$(classify "$work/tables.err" RestoreFailed)

@@ -17,7 +17,8 @@
 ##   next backup removes what is left after an hour (the Job's deadline is one hour: no upload runs longer).
 ## - The sequence number is one more than the highest of the folder's complete backups, read before the dump (a
 ##   folder that cannot be read fails the backup with DownloadFailed before anything is frozen or written).
-## - Retention keeps the newest `BACKUP_RETENTION` complete backups, the new one included and never removed; an
+## - Retention keeps the newest `BACKUP_RETENTION` complete backups, the new one included and never removed (nor
+##   the newest `migrate` backup: a migration may still restore it); an
 ##   old backup goes manifest first, so no half of it is ever listed as a backup. Only this instance's folder is
 ##   touched, and in it only complete backups and dumps without any manifest.
 ## - A final backup first stops writes for good and proves it (freeze.sh), as on the volume.
@@ -126,12 +127,15 @@ rclone $rclone_opts copyto "$work/manifest" "$remote.manifest" 2> "$work/up.err"
 remote_unfinished=''
 say "backup $STORE_PATH/$stem.sql complete: $bytes bytes, sha256 $sha"
 
-# Retention over the backups listed before this one (which is the newest and counts as the first kept).
+# Retention over the backups listed before this one (which is the newest and counts as the first kept); the
+# newest migrate backup stays.
 n=1
+pinned=$(newest_migrate)
 # shellcheck disable=SC2034 # s: the sequence number, read to get past it
 while read -r s old; do
   n=$((n + 1))
   [ "$n" -gt "$keep" ] || continue
+  [ "$old" != "$pinned" ] || continue
   # shellcheck disable=SC2086 # rclone_opts: split on purpose
   if rclone $rclone_opts deletefile "store:$STORE_PATH/$old.manifest" 2> "$work/err" &&
     rclone $rclone_opts deletefile "store:$STORE_PATH/$old.sql" 2> "$work/err"; then
@@ -143,5 +147,5 @@ done < "$work/list.sorted"
 prune_stale_uploads
 
 cleanup
-report "{\"result\":\"BackedUp\",\"readOnly\":$read_only,\"file\":\"$STORE_PATH/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"
+report "{\"result\":\"BackedUp\",\"readOnly\":$read_only$summed,\"file\":\"$STORE_PATH/$stem.sql\",\"bytes\":$bytes,\"sha256\":\"$sha\",\"time\":\"$started\"}"
 exit 0
