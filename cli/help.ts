@@ -133,13 +133,15 @@ Examples:
 
 Steps, each read back from the objects, so that a run killed anywhere continues when run again:
   1. backup   the source takes a read-only backup: writes stop for good first (a write acknowledged after the
-              copy would be lost), and each table's row count and checksum go into the backup's manifest
+              copy would be lost), and each table's row count and sum go into the backup's manifest
               (annotation otus.homework/migrate-backup, answered in status.migrateBackup)
   2. target   a MySQL with the source's spec is created in the target with spec.restoreFrom naming that backup
               (annotation otus.homework/migrated-from); the Secrets it names are copied when missing there
-  3. restore  its restore Job loads the backup and compares every table's row count and checksum with the
+  3. restore  its restore Job loads the backup and compares every table's row count and sum with the
               manifest (a mismatch undoes the load and fails); the target is then Ready
-  4. delete   with --delete-source only: the source is deleted through its guarded deletion (final backup first)
+  4. delete   with --delete-source only, and only when the target compared every table the backup summed and
+              the source's mysqld has not started again since its freeze: the source is deleted through its
+              guarded deletion (final backup first)
 Without --delete-source the source stays, read-only. The source must keep its backups in an object store
 (spec.backup.objectStore) that the target's cluster reaches; the operator must serve both clusters.
 A target of that name not made by this migration is never touched (exit status 1).

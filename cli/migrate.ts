@@ -1,7 +1,7 @@
 /**
  * `migrate --from CTX/NS/NAME --to CTX/NS [--delete-source]`: moves an instance to another cluster or namespace
  * through the object store. The source takes a read-only backup (writes stop for good first, so no acknowledged
- * write is missing from it, and the tables' row counts and checksums go into its manifest); a MySQL with the
+ * write is missing from it, and the tables' row counts and sums go into its manifest); a MySQL with the
  * source's spec is created in the target, restoring that backup with `spec.restoreFrom`; its restore Job compares
  * every table with the manifest's sums; then, with `--delete-source`, the source goes through its normal guarded
  * deletion (final backup first). Each step is read back from the objects (cli/migrate_plan.ts decides), so a

@@ -46,7 +46,7 @@ undo_partial_load() {
 }
 
 # verify_tables CLIENT MANIFEST LABEL: when the manifest holds table sums (a backup taken read-only), the loaded
-# database must have exactly those tables, rows and checksums; otherwise the load is undone and the run fails
+# database must have exactly those tables, rows and sums; otherwise the load is undone and the run fails
 # with ChecksumMismatch. Sets verified to the number of tables compared (0: the backup has no sums).
 verify_tables() {
   verified=0
@@ -65,7 +65,7 @@ verify_tables() {
     fail ChecksumMismatch "the loaded tables differ from $3's sums (< backup, > loaded, table names in hex): $_diff; $undo"
   fi
   verified=$(wc -l < "$work/tables.want" | tr -d ' ')
-  say "$verified tables match the backup's row counts and checksums"
+  say "$verified tables match the backup's row counts and sums"
 }
 
 # report_restored LABEL MANIFEST SHA256 SKIPPED: the success report of a restore (LABEL names the dump loaded).
@@ -74,7 +74,7 @@ report_restored() {
   case $_taken in '' | *[!0-9TZ:-]*) _taken='' ;; esac
   _now=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
   _message="restored the backup taken at $_taken"
-  [ "${verified:-0}" -eq 0 ] || _message="$_message; $verified tables match its row counts and checksums"
+  [ "${verified:-0}" -eq 0 ] || _message="$_message; $verified tables match its row counts and sums"
   [ -z "$4" ] || _message="$_message; skipped newer backups that failed verification:$4"
   say "$_message"
   cleanup
