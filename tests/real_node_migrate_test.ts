@@ -31,6 +31,7 @@ import { storeClusterName } from "../templates/names.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { POD_GATEWAY } from "../tools/real_node/paths.ts";
 import { S3Bucket } from "../storage/s3.ts";
+import { objectStoreSpec, storeKeysSecret } from "./_manifest.ts";
 import { instancePrefix } from "../storage/catalog.ts";
 import { readCatalog } from "../storage/store_backups.ts";
 
@@ -100,12 +101,7 @@ async function migrateRoundTrip(rn: RealNodeCluster): Promise<void> {
   let writer: ReturnType<typeof startWriter> | undefined;
   let frozen = "";
   try {
-    await kubectlApply(ctx, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "s3-keys", namespace: ns.name },
-      stringData: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey },
-    });
+    await kubectlApply(ctx, storeKeysSecret(ns.name, store));
     await kubectlApply(ctx, {
       apiVersion: "otus.homework/v1",
       kind: "MySQL",
@@ -116,13 +112,7 @@ async function migrateRoundTrip(rn: RealNodeCluster): Promise<void> {
         password: "RootMigrate42",
         storage_size: "1Gi",
         backup: {
-          objectStore: {
-            endpoint: store.endpoint,
-            bucket: "backups",
-            prefix: "e2e",
-            region: store.region,
-            credentialsSecretRef: { name: "s3-keys" },
-          },
+          objectStore: objectStoreSpec(store, "e2e"),
         },
       },
     });

@@ -37,6 +37,7 @@ import { childNames, storeClusterName } from "../templates/names.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
 import { POD_GATEWAY } from "../tools/real_node/paths.ts";
 import { S3Bucket } from "../storage/s3.ts";
+import { objectStoreSpec, storeKeysSecret } from "./_manifest.ts";
 import { instancePrefix } from "../storage/catalog.ts";
 import { readCatalog } from "../storage/store_backups.ts";
 
@@ -92,12 +93,7 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
   const op = await startOperatorProcess(args);
   const uids: string[] = [];
   const objects = [
-    {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "s3-keys", namespace: ns.name },
-      stringData: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey },
-    },
+    storeKeysSecret(ns.name, store),
     {
       apiVersion: "v1",
       kind: "Secret",
@@ -114,13 +110,7 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
         storage_size: "1Gi",
         passwordSecretRef: { name: "db-root" },
         backup: {
-          objectStore: {
-            endpoint: store.endpoint,
-            bucket: "backups",
-            prefix: "e2e",
-            region: store.region,
-            credentialsSecretRef: { name: "s3-keys" },
-          },
+          objectStore: objectStoreSpec(store, "e2e"),
         },
       },
     },
