@@ -178,7 +178,16 @@ export async function removeTestVolumes(
     await kubectl(rn.context, "get", "pv", "-l", `otus.homework/namespace=${namespace}`, "-o", "json"),
   ).items as Array<{ metadata: { name: string } }>;
   if (pvs.length) {
-    await kubectl(rn.context, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
+    // --ignore-not-found: a data PV the operator is deleting (after its final backup) can go between the list and
+    // this delete.
+    await kubectl(
+      rn.context,
+      "delete",
+      "pv",
+      ...pvs.map((p) => p.metadata.name),
+      "--ignore-not-found",
+      "--wait=false",
+    );
   }
   const names = new Set(pvs.map((p) => p.metadata.name));
   names.add(childNames({ namespace, name }).backupPV);

@@ -25,14 +25,19 @@ import {
   waitCondition,
 } from "./_k8s.ts";
 import { type OperatorProcess, startOperatorProcess } from "./_operator.ts";
-import { ensureRealNodeCluster, installCRD, type RealNodeCluster } from "./_real_node.ts";
+import {
+  ensureRealNodeCluster,
+  HOSTPATH_ROOT,
+  installCRD,
+  type RealNodeCluster,
+  removeTestVolumes,
+} from "./_real_node.ts";
 import { ANNOTATIONS, FINALIZER, type MySQL } from "../api/mysql.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 import { selectorLabels } from "../templates/labels.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 
-const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 const NAME = "shop";
 const DATABASE = "shop_db";
 /** A quote, `$`, spaces (one at the end) and a newline, plus a backslash and a double quote. */
@@ -230,19 +235,7 @@ async function cleanup(rn: RealNodeCluster, ns: string, uids: string[], op: Oper
     120_000,
     500,
   );
-  const pvs = JSON.parse(
-    await kubectl(ctx, "get", "pv", "-l", `otus.homework/namespace=${ns}`, "-o", "json"),
-  ).items as { metadata: { name: string } }[];
-  const names = new Set(pvs.map((p) => p.metadata.name));
-  names.add(childNames({ namespace: ns, name: NAME }).backupPV);
-  for (const uid of uids) names.add(childNames({ namespace: ns, name: NAME, uid }).dataPV);
-  if (pvs.length) await kubectl(ctx, "delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
-  for (const pv of names) {
-    // Only the operator's directories of this test's objects (their names carry a hash of the namespace).
-    if (/^mysql-[a-z0-9-]+$/.test(pv)) {
-      await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
-    }
-  }
+  await removeTestVolumes(rn, ns, NAME, uids);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
