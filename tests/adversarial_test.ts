@@ -265,9 +265,10 @@ Deno.test("a relabelled and then hand-deleted data claim never leads to data del
       events.some((e) => e.reason === "BackupSucceeded" && /final/.test(e.message)),
       JSON.stringify(events),
     );
-    assert(
-      !(await getJson("pv", undefined, names.dataPV)),
-      "data volume deleted after the verified final backup",
+    // The operator deletes the volume and drops its finalizer; pv-protection lets the volume go once its claim has.
+    await waitFor(
+      "the data volume to go after the verified final backup",
+      async () => !(await getJson("pv", undefined, names.dataPV)),
     );
   });
 });
@@ -411,7 +412,8 @@ Deno.test("a volume a storage class provisions (reclaim Delete) is set to Retain
         !after || after.spec.persistentVolumeReclaimPolicy === "Delete",
         "the data volume handed back to Delete",
       );
-      assert(!(await getJson("pvc", ns, "mysql-instance-data")), "the data claim deleted");
+      // pvc-protection holds the deleted claim until the garbage collector has removed mysqld's pod.
+      await waitFor("the data claim to go", async () => !(await getJson("pvc", ns, "mysql-instance-data")));
       const kept = await getJson("pv", undefined, backup);
       assertEquals(kept?.spec.persistentVolumeReclaimPolicy, "Retain", "the backup volume stays");
     });

@@ -15,7 +15,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { samples, scrape, total } from "./_metrics.ts";
-import { ensureRealNodeCluster, type RealNodeCluster } from "./_real_node.ts";
+import { ensureRealNodeCluster, type RealNodeCluster, removeTestVolumes } from "./_real_node.ts";
 import { loadKubeconfig } from "../runtime/kube/config.ts";
 import { ensureOperatorImage, OPERATOR_REPO } from "../tools/images/operator/build.ts";
 import { ANNOTATIONS, FINALIZER } from "../api/mysql.ts";
@@ -31,7 +31,6 @@ const GATEWAY = { hostname: POD_GATEWAY, port: 16443 };
 const OPERATOR_NS = "mysql-operator";
 const LEASE_SECONDS = 15;
 const NAME = "shop";
-const HOSTPATH_ROOT = "/tmp/hostpath_pv";
 
 const rn = await ensureRealNodeCluster();
 if ("skip" in rn) {
@@ -147,19 +146,7 @@ function registerTests(rn: RealNodeCluster): void {
       120_000,
       500,
     );
-    const pvs = JSON.parse(await k("get", "pv", "-l", `otus.homework/namespace=${NS}`, "-o", "json"))
-      .items as Array<
-        { metadata: { name: string } }
-      >;
-    const names = new Set(pvs.map((p) => p.metadata.name));
-    names.add(childNames({ namespace: NS, name: NAME }).backupPV);
-    for (const uid of uids) names.add(childNames({ namespace: NS, name: NAME, uid }).dataPV);
-    if (pvs.length) await k("delete", "pv", ...pvs.map((p) => p.metadata.name), "--wait=false");
-    for (const pv of names) {
-      if (/^mysql-[a-z0-9-]+$/.test(pv)) {
-        await Deno.remove(`${HOSTPATH_ROOT}/${pv}`, { recursive: true }).catch(() => {});
-      }
-    }
+    await removeTestVolumes(rn, NS, NAME, uids);
   }
 
   /**

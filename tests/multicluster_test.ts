@@ -186,14 +186,19 @@ Deno.test("one cluster down for a minute: the others converge meanwhile, it catc
     const downSince = performance.now();
     await Promise.all(healthy.map(async (c) => kubectlApply(c, await courseObject(ns.name, {}, "during"))));
     await Promise.all(healthy.map((c) => waitCondition(c, ns.name, "during", "Ready", "True")));
-    const r = JSON.parse((await op.http("/readyz")).body);
-    const down = r.clusters.find((c: { cluster: string }) => c.cluster === outageCtx);
+    // Noticing the stopped cluster takes a failed request or a watch timing out: waited for, not assumed.
+    const r = await waitFor("the stopped cluster to show as down", async () => {
+      const r = JSON.parse((await op.http("/readyz")).body);
+      const down = r.clusters.find((c: { cluster: string }) => c.cluster === outageCtx);
+      return down?.connected === false ? r : undefined;
+    }, 60_000);
     const up = r.clusters.filter((c: { cluster: string }) => c.cluster !== outageCtx);
-    assertEquals(down.connected, false, "the stopped cluster shows as down");
     assert(up.every((c: { connected: boolean }) => c.connected), "the others show as up");
-    const m = (await op.http("/metrics")).body;
     // The series must be there and say 0 (a missing series is not "down").
-    assertEquals(metricSum(m, "mysql_operator_cluster_up", { cluster: outageCtx }), 0);
+    const m = await waitFor("mysql_operator_cluster_up 0 for the stopped cluster", async () => {
+      const m = (await op.http("/metrics")).body;
+      return metricSum(m, "mysql_operator_cluster_up", { cluster: outageCtx }) === 0 ? m : undefined;
+    });
     for (const c of healthy) assertEquals(metricSum(m, "mysql_operator_cluster_up", { cluster: c }), 1);
     // Keep it down for a minute in all.
     await new Promise((res) => setTimeout(res, Math.max(0, 60_000 - (performance.now() - downSince))));
