@@ -49,3 +49,13 @@ Deno.test("Kubeconfig.parse: malformed entries are errors that say where", () =>
   assertThrows(() => Kubeconfig.parse("- a"), "not a kubeconfig");
   assertEquals(Kubeconfig.parse("").getContexts(), []);
 });
+
+Deno.test("Kubeconfig.parse: YAML 1.2's core schema (a timestamp stays text); broken YAML and duplicate keys throw", () => {
+  const kc = Kubeconfig.parse(
+    "users: [{name: u, user: {auth-provider: {name: oidc, config: {expiry: 2026-01-01T00:00:00Z}}}}]",
+  );
+  const provider = kc.getUser("u")!.authProvider as { config: { expiry: unknown } };
+  assertEquals(provider.config.expiry, "2026-01-01T00:00:00Z");
+  assertThrows(() => Kubeconfig.parse("clusters: [{name: x"));
+  assertThrows(() => Kubeconfig.parse("current-context: a\ncurrent-context: b\n"));
+});
