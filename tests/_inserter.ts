@@ -46,6 +46,8 @@ export interface InserterStats {
 export interface Inserter {
   /** Acknowledged row numbers so far, with the time (ms since epoch) each was acknowledged. */
   readonly acked: Array<{ n: number; at: number }>;
+  /** The last error lines of failed connections so far (newest last, at most 20). */
+  readonly errors: readonly string[];
   /** Stops inserting (kills the client in flight) and returns what was seen. */
   stop(): Promise<InserterStats>;
 }
@@ -146,6 +148,7 @@ export function startInserter(opts: InserterOptions): Inserter {
 
   return {
     acked,
+    errors,
     async stop(): Promise<InserterStats> {
       stopped = true;
       try {

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { ensureNamedClusters, kubectl, kubectlWithStdin } from "./_clusters.ts";
+import { ensureNamedClusters, kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
 import { childNames } from "../templates/names.ts";
 import { clusterPaths } from "../tools/cluster/paths.ts";
 import { withLock } from "../tools/cluster/lock.ts";
@@ -156,6 +156,27 @@ export function socketSql(
     "--batch",
     "--skip-column-names",
     database,
+  );
+}
+
+/**
+ * Waits until a Service's ClusterIP reaches a serving pod from the node. kube-proxy programs its rules a moment
+ * after the pod turns Ready, and a Job that connects in that moment fails with `ConnectionFailed`; a restore is
+ * retried, a requested backup is not. This host is the node, so kube-proxy's rules apply to its connections too.
+ */
+export async function waitServiceRoutes(ip: string, port = 3306, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `the Service ${ip}:${port} to reach its pod from the node`,
+    async () => {
+      const probe = await new Deno.Command("timeout", {
+        args: ["2", "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', ip, String(port)],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return probe.success;
+    },
+    timeoutMs,
+    500,
   );
 }
 

@@ -220,6 +220,7 @@ Deno.test("scheduled backups run at their slot, one at a time, and never before 
       await waitFor(
         "the never-ready mysqld pod counted by the quota",
         async () => (await quotaPodsUsed()) === "1",
+        60_000,
       );
       await kubectlApply(ctx, await courseObject(ns, every, "scheduled"));
       await waitCondition(ctx, ns, "scheduled", "Ready", "True");

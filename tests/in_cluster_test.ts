@@ -15,7 +15,12 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { samples, scrape, total } from "./_metrics.ts";
-import { ensureRealNodeCluster, type RealNodeCluster, removeTestVolumes } from "./_real_node.ts";
+import {
+  ensureRealNodeCluster,
+  type RealNodeCluster,
+  removeTestVolumes,
+  waitServiceRoutes,
+} from "./_real_node.ts";
 import { loadKubeconfig } from "../runtime/kube/config.ts";
 import { ensureOperatorImage, OPERATOR_REPO } from "../tools/images/operator/build.ts";
 import { ANNOTATIONS, FINALIZER } from "../api/mysql.ts";
@@ -239,6 +244,8 @@ function registerTests(rn: RealNodeCluster): void {
         uids.push(ready.metadata.uid);
         assert(ready.metadata.finalizers?.includes(FINALIZER));
         lap("ready");
+        // The requested backup is the first to connect through the new Service, and it is not retried.
+        await waitServiceRoutes(ready.status!.serviceIP!);
         await k("annotate", "mysql", NAME, "-n", NS, `${ANNOTATIONS.backupNow}=1`);
         const backedUp = await waitCondition(
           ctx,

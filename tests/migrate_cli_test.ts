@@ -72,14 +72,11 @@ Deno.test("migrate between two clusters: asks the source, makes the target in th
       metadata: { name: "db", namespace: from.name, labels: { "argocd.argoproj.io/instance": "east-apps" } },
       spec,
     });
-    const route = [
-      "--from",
-      `${east}/${from.name}/db`,
-      "--to",
-      `${west}/${to.name}`,
-      "--timeout-seconds",
-      "2",
-    ];
+    const path = ["--from", `${east}/${from.name}/db`, "--to", `${west}/${to.name}`];
+    // Runs that must stop at a step the operator has not done yet get 2 s; runs that must finish get a minute
+    // (they return as soon as they are done; deleting the source takes a second round of reads).
+    const route = [...path, "--timeout-seconds", "2"];
+    const finishing = [...path, "--timeout-seconds", "60"];
 
     // 1. The request for the read-only backup lands on the source; nothing is made before it is done.
     const first = await migrate(...route);
@@ -140,14 +137,14 @@ Deno.test("migrate between two clusters: asks the source, makes the target in th
         verifiedTables: 2,
       },
     });
-    const kept = await migrate(...route);
+    const kept = await migrate(...finishing);
     assertEquals(kept.code, 0, `${kept.stdout}\n${kept.stderr}`);
     assert(/2 tables match.*the source stays, read-only/.test(kept.stdout), kept.stdout);
     assert(await getMySQL(east, from.name, "db"), "deleted without --delete-source");
-    const done = await migrate(...route, "--delete-source");
+    const done = await migrate(...finishing, "--delete-source");
     assertEquals(done.code, 0, `${done.stdout}\n${done.stderr}`);
     assertEquals(await getMySQL(east, from.name, "db"), undefined, "the source is still there");
-    const again = await migrate(...route, "--delete-source");
+    const again = await migrate(...finishing, "--delete-source");
     assertEquals([again.code, /the source is deleted/.test(again.stdout)], [0, true], again.stdout);
 
     // A same-named object in the target that no migration made: refused, left exactly as it was.

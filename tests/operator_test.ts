@@ -247,8 +247,13 @@ Deno.test("drift is corrected and spec changes roll out", async () => {
         )) === "mysql:8.4",
       30_000,
     );
-    const obj = await waitCondition(ctx, ns, "mysql-instance", "Ready", "True");
-    assertEquals(obj.status?.observedGeneration, obj.metadata.generation);
+    // Ready for the new generation: the pass applies the Deployment before it writes its status, so a read in
+    // between still shows the earlier generation's Ready.
+    await waitFor("Ready with the new spec observed", async () => {
+      const o = await getMySQL(ctx, ns, "mysql-instance");
+      return o?.status?.observedGeneration === o?.metadata.generation &&
+        condition(o, "Ready")?.status === "True";
+    }, 60_000);
     const strategy = await kubectl(
       ctx,
       "get",

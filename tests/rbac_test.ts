@@ -210,6 +210,19 @@ async function identity(prefix: string, clusterRules: Rule[], roleRules: Rule[])
     },
   ];
   await kIn(paths, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }), "apply", "-f", "-");
+  // The API server authorizes from caches of the bindings: wait until it applies these, or the operator's first
+  // requests could be refused for a moment and be taken for a missing rule.
+  const as = `system:serviceaccount:${ns}:${sa.name}`;
+  for (const [rules, scope] of [[clusterRules, ["-A"]], [roleRules, ["-n", ns]]] as const) {
+    const rule = rules.find((r) => r.verbs.length && r.resources.length && !r.verbs.includes("*"));
+    if (!rule) continue;
+    const resource = [rule.resources[0], rule.apiGroups[0]].filter(Boolean).join(".");
+    await waitFor(
+      `${as} may ${rule.verbs[0]} ${resource}`,
+      async () =>
+        (await k(paths, "auth", "can-i", rule.verbs[0], resource, ...scope, "--as", as)).trim() === "yes",
+    );
+  }
   const token = (await k(paths, "create", "token", sa.name, "-n", ns, "--duration", "1h")).trim();
   const kubeconfig = await Deno.makeTempFile({ prefix: "rbac-kubeconfig-", suffix: ".yaml" });
   await Deno.writeTextFile(

@@ -31,6 +31,7 @@ import {
   type RealNodeCluster,
   removeTestVolumes,
   socketSql,
+  waitServiceRoutes,
 } from "./_real_node.ts";
 import { ANNOTATIONS, type MySQL } from "../api/mysql.ts";
 import { childNames, storeClusterName } from "../templates/names.ts";
@@ -128,7 +129,9 @@ async function storeRoundTrip(rn: RealNodeCluster): Promise<void> {
         "INSERT INTO orders SELECT seq, CONCAT('order ', seq) FROM seq_1_to_5000;\n",
     );
 
-    // A backup on request: streamed to the store, listed there with its manifest.
+    // A backup on request: streamed to the store, listed there with its manifest. It is the first to connect
+    // through the new Service (the restore found nothing without connecting), and it is not retried.
+    await waitServiceRoutes(first.status!.serviceIP!);
     await kubectl(ctx, "annotate", "mysql", NAME, "-n", ns.name, `${ANNOTATIONS.backupNow}=1`, "--overwrite");
     await waitFor(
       "the requested backup to be recorded",

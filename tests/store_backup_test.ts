@@ -309,11 +309,9 @@ Deno.test({
           const removed = await prune(bucket, prefix, 1, new Date(Date.now() + 2 * 60 * 60_000));
           equal(removed.length, 1);
           ok(removed[0].startsWith(`upload:${prefix}`), removed[0]);
+          // The store's own answer, not its folder: a part whose bytes were all sent before the kill may still be
+          // written after the abort (see orphanPart), and only the store's listing tells what it keeps.
           deepStrictEqual(await bucket.pendingUploads(prefix), []);
-          ok(
-            !await exists(await uploadDir(`${root}/s3`, upload)),
-            "the killed upload's parts are still on disk",
-          );
           ok(await exists(orphan), "the part the store left behind is not the operator's to remove");
           deepStrictEqual((await readCatalog(bucket, prefix)).backups.map((b) => b.manifest.seq), [1]);
         },

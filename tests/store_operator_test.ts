@@ -58,7 +58,7 @@ Deno.test("object store: without its Secret no restore, backup or final backup s
       await waitFor("the restore waiting for the store's Secret", async () => {
         const c = condition(await getMySQL(ctx, ns, NAME), "Restored");
         return c?.reason === "RestorePending" && c.message.includes("Secret s3-keys");
-      });
+      }, 90_000); // mysqld's pod is made, scheduled and Ready first
       assertEquals(condition(await getMySQL(ctx, ns, NAME), "Ready")?.status, "False", "started empty");
       await kubectl(ctx, "annotate", "mysql", NAME, "-n", ns, `${ANNOTATIONS.backupNow}=1`);
       await waitFor(
