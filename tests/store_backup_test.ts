@@ -289,8 +289,8 @@ Deno.test({
       await t.step(
         "killed outright mid-upload (every process at once, no trap): never listed; retention aborts the upload",
         async () => {
-          // What an abort can leave behind: CI killed the Job before it began its upload because a part of the
-          // step before had landed after that upload's abort, and this step took the part for its own.
+          // A file under .sgwtmp that is not this upload's: CI once saw one (most likely a part of the step before,
+          // written after that upload's abort), took it for this upload's, and killed the Job before it began.
           const orphan = await orphanPart(`${root}/s3`);
           const job = spawnStoreJob(srv, store, root, {});
           const upload = await uploadUnderway(bucket, `${root}/s3`, prefix);
@@ -527,7 +527,6 @@ Deno.test({
   },
 });
 
-/** True once versitygw holds a multipart upload in progress (its POSIX backend keeps parts under .sgwtmp). */
 /**
  * versitygw's posix backend keeps an unfinished multipart upload's parts in
  * `<bucket>/.sgwtmp/multipart/<sha256 of the key>/<upload id>/<part number>`.
