@@ -11,6 +11,7 @@ import { STORE_BACKUP_SCRIPT } from "../templates/backup_script.ts";
 import { STORE_RESTORE_SCRIPT } from "../templates/restore_script.ts";
 import { parseJobReport } from "../templates/job_report.ts";
 import { startObjectStore } from "../tools/objstore/versitygw.ts";
+import { exists } from "../tools/real_node/host.ts";
 import { type PendingUpload, S3Bucket } from "../storage/s3.ts";
 import { instancePrefix, nextSeq } from "../storage/catalog.ts";
 import { renderBackupJob, renderRestoreJob } from "../templates/jobs.ts";
@@ -567,16 +568,6 @@ async function orphanPart(s3root: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeFile(`${dir}/1`, new Uint8Array(1024));
   return `${dir}/1`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function waitFor(check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
