@@ -176,14 +176,30 @@ export async function freshNamespace(context: string, prefix: string): Promise<T
  * the namespace is deleted (without waiting for its contents), then the PersistentVolumes the operator made for its
  * instances (cluster-scoped, so the namespace does not take them). Data of test instances is not kept.
  */
+/**
+ * Removes every finalizer of `object` (`kind/name`, as `kubectl get -o name` prints it) in `namespace`: what a test
+ * does when no operator will, so the object can go.
+ */
+export function dropFinalizers(context: string, object: string, namespace: string): Promise<string> {
+  return kubectl(
+    context,
+    "patch",
+    object,
+    "-n",
+    namespace,
+    "--type=merge",
+    "-p",
+    '{"metadata":{"finalizers":null}}',
+  );
+}
+
 export async function removeNamespace(context: string, name: string): Promise<void> {
   const objects = await kubectl(context, "get", "mysqls", "-n", name, "-o", "name", "--ignore-not-found")
     .catch(
       () => "", // no CRD in this cluster
     );
   for (const obj of objects.split("\n").filter((l) => l.trim())) {
-    await kubectl(context, "patch", obj, "-n", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
-      .catch(() => {}); // gone meanwhile
+    await dropFinalizers(context, obj, name).catch(() => {}); // gone meanwhile
   }
   await kubectl(context, "delete", "namespace", name, "--ignore-not-found", "--wait=false");
   await kubectl(

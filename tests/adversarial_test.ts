@@ -9,7 +9,7 @@
  * - deleting the namespace leaves the data and backup volumes, and the re-created instance gets its data back.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { applyObject, kubectl, waitFor } from "./_clusters.ts";
+import { applyObject, dropFinalizers, kubectl, waitFor } from "./_clusters.ts";
 import {
   clustersWithCRD,
   condition,
@@ -488,17 +488,7 @@ Deno.test("an object deleted without the operator (finalizer removed by hand) le
     const names = childNames({ namespace: ns, name: "mysql-instance", uid: ready.metadata.uid });
     const pv = await getJson("pv", undefined, names.dataPV);
     await op().kill(); // no operator: nothing re-adds the finalizer or takes a final backup
-    await kubectl(
-      ctx,
-      "patch",
-      "mysql",
-      "mysql-instance",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      '{"metadata":{"finalizers":null}}',
-    );
+    await dropFinalizers(ctx, "mysql/mysql-instance", ns);
     await kubectl(ctx, "delete", "mysql", "mysql-instance", "-n", ns);
     await kubectlApply(ctx, await courseObject(ns));
     await restart();

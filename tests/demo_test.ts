@@ -3,7 +3,7 @@
  * end with every example object Ready, made by this run.
  */
 import { assert, assertStringIncludes } from "./_assert.ts";
-import { ensureNamedClusters, kubectl, waitFor } from "./_clusters.ts";
+import { dropFinalizers, ensureNamedClusters, kubectl, waitFor } from "./_clusters.ts";
 import { clusterState } from "../tools/cluster/state.ts";
 import { clusterPaths, contextName } from "../tools/cluster/paths.ts";
 
@@ -23,18 +23,7 @@ async function removeEarlierExamples(): Promise<void> {
     await ensureNamedClusters([name]); // a stopped one keeps its objects: start it (the demo would) to remove them
     const ctx = contextName(name);
     for (const obj of EXAMPLES) {
-      await kubectl(
-        ctx,
-        "patch",
-        "mysql",
-        obj,
-        "-n",
-        "default",
-        "--type=merge",
-        "-p",
-        '{"metadata":{"finalizers":null}}',
-      )
-        .catch(() => {}); // absent, or no CRD yet
+      await dropFinalizers(ctx, `mysql/${obj}`, "default").catch(() => {}); // absent, or no CRD yet
       await kubectl(ctx, "delete", "mysql", obj, "-n", "default", "--ignore-not-found", "--wait=false").catch(
         () => {},
       );

@@ -12,7 +12,7 @@
  */
 import { relative } from "node:path";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { kubectl, waitFor } from "./_clusters.ts";
+import { dropFinalizers, kubectl, waitFor } from "./_clusters.ts";
 import { getMySQL, kubectlApply, waitCondition } from "./_k8s.ts";
 import { samples, scrape, total } from "./_metrics.ts";
 import {
@@ -140,9 +140,7 @@ function registerTests(rn: RealNodeCluster): void {
   async function resetTestNamespace(uids: string[]): Promise<void> {
     const left = await k("get", "mysql", "-n", NS, "-o", "name", "--ignore-not-found").catch(() => "");
     for (const obj of left.split("\n").filter((l) => l.trim())) {
-      await k("patch", obj, "-n", NS, "--type=merge", "-p", '{"metadata":{"finalizers":null}}').catch(
-        () => {},
-      );
+      await dropFinalizers(ctx, obj, NS).catch(() => {});
     }
     await k("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
     await waitFor(

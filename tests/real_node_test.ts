@@ -14,7 +14,7 @@
  */
 import { MYSQL_RESOURCE } from "../api/resource.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
-import { freshNamespace, kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
+import { dropFinalizers, freshNamespace, kubectl, kubectlWithStdin, waitFor } from "./_clusters.ts";
 import {
   clientFor,
   condition,
@@ -216,18 +216,7 @@ async function cleanup(rn: RealNodeCluster, ns: string, uids: string[], op: Oper
       // The operator is stuck or dead: drop the finalizers so the namespace can go.
       console.error(`cleanup: ${e.message}; removing the finalizers`);
       for (const m of left) {
-        await kubectl(
-          ctx,
-          "patch",
-          "mysql",
-          m.metadata.name,
-          "-n",
-          ns,
-          "--type=merge",
-          "-p",
-          '{"metadata":{"finalizers":null}}',
-        )
-          .catch(() => {});
+        await dropFinalizers(ctx, `mysql/${m.metadata.name}`, ns).catch(() => {});
       }
     });
   } finally {

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert } from "./_assert.ts";
-import { applyObject, ensureClusters, kubectl, waitFor } from "./_clusters.ts";
+import { applyObject, dropFinalizers, ensureClusters, kubectl, waitFor } from "./_clusters.ts";
 import { terminatingNamespaces } from "../tools/test_suite.ts";
 import { clusterPaths } from "../tools/cluster/paths.ts";
 
@@ -31,18 +31,7 @@ Deno.test("the end-of-run check reports a namespace stuck Terminating, and only 
       async () => (await terminatingNamespaces(paths, names[0])).includes(ns),
     );
   } finally {
-    await kubectl(
-      contexts[0],
-      "patch",
-      "configmap",
-      "held",
-      "-n",
-      ns,
-      "--type=merge",
-      "-p",
-      '{"metadata":{"finalizers":null}}',
-    )
-      .catch(() => {});
+    await dropFinalizers(contexts[0], "configmap/held", ns).catch(() => {});
     await kubectl(contexts[0], "delete", "namespace", ns, "--wait=false", "--ignore-not-found");
   }
   await waitFor(
