@@ -123,11 +123,14 @@ async function primaryIp(): Promise<string> {
   return m[1];
 }
 
-async function cgroupProbe(): Promise<string | undefined> {
+/** Why this machine cannot make cgroups for the kubelet, or undefined when it can (a cgroup made and removed). */
+export async function cgroupProbe(): Promise<string | undefined> {
   const v2 = await exists("/sys/fs/cgroup/cgroup.controllers");
   const parent = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
   if (!(await exists(parent))) return `no cgroup hierarchy at ${parent}`;
-  const probe = `${parent}/mysql-operator-probe-${Deno.pid}`;
+  // Unique per call, not per process: test files run as workers of one process and may probe at the same moment
+  // (one of them then saw EEXIST and skipped its tests).
+  const probe = `${parent}/mysql-operator-probe-${Deno.pid}-${crypto.randomUUID()}`;
   try {
     await Deno.mkdir(probe);
     await Deno.remove(probe);
