@@ -9,7 +9,13 @@ import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { relative } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { DENO } from "./_operator.ts";
-import { OPERATOR_ENV, OPERATOR_FLAGS, OPERATOR_PERMISSIONS, OPERATOR_V8_FLAGS } from "../cli/permissions.ts";
+import {
+  OPERATOR_DENO_FLAGS,
+  OPERATOR_ENV,
+  OPERATOR_FLAGS,
+  OPERATOR_PERMISSIONS,
+  OPERATOR_V8_FLAGS,
+} from "../cli/permissions.ts";
 import { parse as parseFlags, RUN_FLAGS } from "../cli/args.ts";
 import { RESOURCES } from "../runtime/kube/resources.ts";
 import { MYSQL_RESOURCE } from "../api/resource.ts";
@@ -229,7 +235,9 @@ Deno.test("deno task compile bakes exactly OPERATOR_PERMISSIONS: no write, no ru
   const args = compileArgs("/tmp/out");
   const permissionFlags = args.filter((a) => /^--(allow|deny)-|^-A$|^--unstable/.test(a));
   assertEquals(permissionFlags, [...OPERATOR_PERMISSIONS]);
-  for (const f of OPERATOR_V8_FLAGS) assert(args.includes(f), `compiled with ${f}`);
+  for (const f of [...OPERATOR_V8_FLAGS, ...OPERATOR_DENO_FLAGS]) {
+    assert(args.includes(f), `compiled with ${f}`);
+  }
   assertEquals(args.at(-1), ENTRY_POINT);
   assert(args.includes("--no-prompt"));
   for (const p of OPERATOR_PERMISSIONS) {
