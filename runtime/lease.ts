@@ -9,6 +9,7 @@
 import { isStatus, type KubeClient, type KubeObject } from "./kube/client.ts";
 import { collectionPath, objectPath, RESOURCES } from "./kube/resources.ts";
 import { sleep } from "./backoff.ts";
+import { fnv1a64 } from "./fnv.ts";
 
 /** Lease settings. */
 export interface LeaseOptions {
@@ -41,19 +42,6 @@ export const DEFAULT_LEASE: Omit<LeaseOptions, "identity" | "namespace"> = {
  */
 export function leaseNameFor(base: string, namespaces: readonly string[]): string {
   return namespaces.length ? `${base}-${fnv1a64([...namespaces].sort().join("\u0000")).slice(0, 8)}` : base;
-}
-
-/**
- * FNV-1a 64-bit as 16 hex digits. The same function as templates/names.ts's (which the runtime may not import): a
- * changed hash would rename the Lease and let two operator versions lead one cluster at once during an upgrade.
- */
-export function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return hash.toString(16).padStart(16, "0");
 }
 
 /** Callbacks of an elector. */

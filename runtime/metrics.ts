@@ -11,7 +11,11 @@ function labelKey(labels: Labels): string {
   return Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k])}"`).join(",");
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escape(v: string): string {
+  // Most values need nothing: no new strings then (this runs for every metric update, several per pass).
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

@@ -79,17 +79,20 @@ function inDomain(key: string, domains: readonly string[]): boolean {
 
 function pickKeys(map: Record<string, string> | undefined, domains: readonly string[]) {
   if (!map) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(map)) if (inDomain(k, domains)) out[k] = v;
-  return Object.keys(out).length ? out : undefined;
+  let out: Record<string, string> | undefined;
+  const keys = Object.keys(map);
+  for (let i = 0; i < keys.length; i++) if (inDomain(keys[i], domains)) (out ??= {})[keys[i]] = map[keys[i]];
+  return out;
 }
 
 /** Copies the listed fields of `from` that are set (undefined when none is). */
 function pick(from: Record<string, unknown> | undefined, fields: readonly string[]) {
   if (!from) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const f of fields) if (from[f] !== undefined) out[f] = from[f];
-  return Object.keys(out).length ? out : undefined;
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    if (from[fields[i]] !== undefined) (out ??= {})[fields[i]] = from[fields[i]];
+  }
+  return out;
 }
 
 const METADATA = [

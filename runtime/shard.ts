@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { fnv1a64 } from "./lease.ts";
+import { fnv1a64 } from "./fnv.ts";
+import { byCodeUnits } from "./order.ts";
 
 /** One process's book of the clusters it leads and the replicas it sees. */
 export class ShardBook {
@@ -117,6 +118,6 @@ export function shardCap(clusters: number, replicas: number): number {
 export function toHandOver(identity: string, held: readonly string[], cap: number): string[] {
   if (held.length <= cap) return [];
   const score = (c: string) => fnv1a64(`${identity}\u0000${c}`);
-  return [...held].sort((a, b) => score(a).localeCompare(score(b)) || a.localeCompare(b))
+  return [...held].sort((a, b) => byCodeUnits(score(a), score(b)) || byCodeUnits(a, b))
     .slice(0, held.length - cap);
 }
