@@ -9,6 +9,7 @@ import type { MySQL } from "../api/mysql.ts";
 import { CONDITIONS } from "../api/status.ts";
 import { KubeClient } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { byCodeUnits } from "../runtime/order.ts";
 import { oneOf, parse, STATUS_FLAGS } from "./args.ts";
 import { resolveSelection, selectedTargets } from "./select.ts";
 import { HELP } from "./help.ts";
@@ -81,7 +82,7 @@ async function operatorLeases(client: KubeClient): Promise<ClusterRow["leases"]>
       holder: l.spec?.holderIdentity ?? "",
       ...(l.spec?.renewTime ? { renewTime: l.spec.renewTime } : {}),
     }))
-    .sort((a, b) => Number(!a.holder) - Number(!b.holder) || a.name.localeCompare(b.name));
+    .sort((a, b) => Number(!a.holder) - Number(!b.holder) || byCodeUnits(a.name, b.name));
 }
 
 /** Runs `status`; resolves with the exit code (1 when a context failed). */

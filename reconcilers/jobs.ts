@@ -5,6 +5,7 @@
  */
 import type { KubeClient, KubeObject } from "../runtime/kube/client.ts";
 import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { byCodeUnits } from "../runtime/order.ts";
 import { type JobReport, parseJobReport } from "../templates/job_report.ts";
 import { JOB_UID_LABEL } from "../templates/jobs.ts";
 import { REASONS } from "../api/status.ts";
@@ -50,7 +51,7 @@ export async function readJobReport(client: KubeClient, job: KubeObject): Promis
     .flatMap((p) => (p.status?.containerStatuses ?? []) as Array<{ state?: { terminated?: KubeObject } }>)
     .map((s) => s.state?.terminated)
     .filter((t): t is KubeObject => Boolean(t?.message))
-    .sort((a, b) => String(a.finishedAt ?? "").localeCompare(String(b.finishedAt ?? "")));
+    .sort((a, b) => byCodeUnits(String(a.finishedAt ?? ""), String(b.finishedAt ?? "")));
   const report = parseJobReport(messages.at(-1)?.message);
   return report?.jobUid === uid ? report : undefined;
 }

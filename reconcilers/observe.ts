@@ -8,6 +8,7 @@
 import { FIELD_MANAGER, type MySQL } from "../api/mysql.ts";
 import type { KubeObject } from "../runtime/kube/client.ts";
 import { objectPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { byCodeUnits } from "../runtime/order.ts";
 import { childNames } from "../templates/names.ts";
 import { objectRef } from "../templates/mod.ts";
 import {
@@ -163,8 +164,6 @@ export function retainedVolume(
         (pv.status?.phase !== "Bound" || a[OWNER_UID_ANNOTATION] === obj.metadata.uid) &&
         !pv.metadata?.deletionTimestamp;
     })
-    .sort((a, b) =>
-      String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp))
-    )
+    .sort((a, b) => byCodeUnits(String(b.metadata?.creationTimestamp), String(a.metadata?.creationTimestamp)))
     .at(0);
 }

@@ -13,6 +13,7 @@ import { CONDITIONS } from "../api/status.ts";
 import type { ClusterContext } from "./context.ts";
 import { readiness, type Stage } from "./readiness.ts";
 import { objectPath } from "../runtime/kube/resources.ts";
+import { byCodeUnits } from "../runtime/order.ts";
 
 /**
  * Longest message the operator writes into status (conditions, last backup failure, restore). Messages carry
@@ -77,7 +78,7 @@ export class StatusBuilder {
       ...(this.#generation !== undefined ? { observedGeneration: this.#generation } : {}),
     };
     this.status.conditions = [...list.filter((c) => c.type !== type), next].sort((a, b) =>
-      a.type.localeCompare(b.type)
+      byCodeUnits(a.type, b.type)
     );
   }
 
@@ -103,16 +104,15 @@ export class StatusBuilder {
   }
 }
 
+/** JSON with every object's keys sorted and undefined fields left out: equal for equal statuses. */
 function canonical(v: unknown): string {
-  return JSON.stringify(
-    v,
-    (_k, val) =>
-      val && typeof val === "object" && !Array.isArray(val)
-        ? Object.fromEntries(
-          Object.entries(val).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)),
-        )
-        : val,
-  );
+  return JSON.stringify(v, (_k, val) => {
+    if (!val || typeof val !== "object" || Array.isArray(val)) return val;
+    // Keys sorted into a new object; no entry arrays (this runs for every object of the status, on every pass).
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(val).sort()) if (val[k] !== undefined) out[k] = val[k];
+    return out;
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import { connectionFor, type KubeConfig, loadKubeconfig } from "./kube/config.ts
 import { Kubeconfig } from "./kube/kubeconfig.ts";
 import type { Connection, KubeClient, KubeObject } from "./kube/client.ts";
 import { collectionPath, RESOURCES } from "./kube/resources.ts";
+import { byCodeUnits } from "./order.ts";
 
 /** A cluster the directory offers. */
 export interface OfferedCluster {
@@ -168,7 +169,7 @@ export async function scanClusterSecrets(
     return scan;
   }
   const seen = new Map<string, string>();
-  const byName = [...items].sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  const byName = [...items].sort((a, b) => byCodeUnits(String(a.metadata?.name), String(b.metadata?.name)));
   for (const secret of byName) {
     const file = `secret/${namespace}/${secret.metadata?.name}`;
     try {

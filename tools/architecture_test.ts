@@ -1,5 +1,12 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { importsOf, overlongFiles, redefinedWords, sourceFiles, violations } from "./architecture.ts";
+import {
+  icuCalls,
+  importsOf,
+  overlongFiles,
+  redefinedWords,
+  sourceFiles,
+  violations,
+} from "./architecture.ts";
 import { CONDITIONS, PHASES, REASONS } from "../api/status.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -135,4 +142,31 @@ Deno.test("the checkers fail a redefined word and an overlong file (fake files)"
   const tool = { path: "tools/long.ts", source: "x;\n".repeat(400) };
   const test = { path: "reconcilers/long_test.ts", source: "x;\n".repeat(400) };
   deepStrictEqual(overlongFiles([long, fine, tool, test]), ["reconcilers/long.ts: 301 lines (at most 300)"]);
+});
+
+Deno.test("product code calls no ICU collation or locale formatting", async () => {
+  const files = await sourceFiles(ROOT);
+  ok(files.some((f) => f.path === "reconcilers/status.ts"), "the product files were read");
+  deepStrictEqual(icuCalls(files), []);
+});
+
+Deno.test("the ICU checker finds each kind of call, and not in comments, tests or tools (fake files)", () => {
+  const files = [
+    { path: "reconcilers/a.ts", source: "xs.sort((a, b) => a.name.localeCompare(b.name));\n" },
+    {
+      path: "cli/b.ts",
+      source: "const t = new Date().toLocaleString();\nconst f = new Intl.NumberFormat();\n",
+    },
+    {
+      path: "runtime/c.ts",
+      source: "// a.localeCompare(b) would touch ICU\n/** Intl.Collator */\nconst x = 1;\n",
+    },
+    { path: "runtime/c_test.ts", source: "a.localeCompare(b);\n" },
+    { path: "tools/d.ts", source: "a.localeCompare(b);\n" },
+  ];
+  deepStrictEqual(icuCalls(files), [
+    "reconcilers/a.ts: .localeCompare( (ICU: use byCodeUnits of runtime/order.ts)",
+    "cli/b.ts: .toLocaleString( (ICU: use byCodeUnits of runtime/order.ts)",
+    "cli/b.ts: Intl.NumberFormat (ICU: use byCodeUnits of runtime/order.ts)",
+  ]);
 });
