@@ -111,14 +111,14 @@ export function mysqlContext(env: ControllerEnv, options: ReconcileOptions): Clu
         const put = (g: Gauge, v: number | undefined) =>
           v === undefined ? g.delete(labels) : g.set(labels, v);
         put(m.lastBackup, s.lastBackupSeconds);
-        if (s.lastBackupBytes === undefined) m.lastBackupSize.deleteMatching(labels);
+        if (s.lastBackupBytes === undefined) m.lastBackupSize.forget(labels);
         else m.lastBackupSize.setOnly(labels, { target: s.backupTarget }, s.lastBackupBytes);
         put(m.instanceCreated, s.createdSeconds);
         put(m.backupInterval, s.backupIntervalSeconds);
       },
       instanceGone: (namespace, name) => {
         const labels = { cluster, namespace, name };
-        for (const g of m.instanceGauges()) g.deleteMatching(labels);
+        for (const g of m.instanceGauges()) g.forget(labels);
       },
     },
   };

@@ -76,9 +76,26 @@ export class Gauge extends Metric {
     this.#owned.set(ownerKey, key);
     this.#values.set(key, { labels, v });
   }
-  /** Removes every series whose labels include all of `labels`. */
+  /**
+   * Removes the series of `owner`: the one set with exactly its labels and the one of {@linkcode Gauge.setOnly}.
+   * Constant work: a deletion of each of 900 instances scanning every series made the deletions quadratic
+   * (490 MB allocated while 300 instances were deleted).
+   */
+  forget(owner: Labels): void {
+    const ownerKey = labelKey(owner);
+    this.#values.delete(ownerKey);
+    const key = this.#owned.get(ownerKey);
+    if (key === undefined) return;
+    this.#values.delete(key);
+    this.#owned.delete(ownerKey);
+  }
+  /** Removes every series whose labels include all of `labels` (a scan: for a whole cluster, rarely). */
   deleteMatching(labels: Labels): void {
-    const match = (l: Labels) => Object.entries(labels).every(([n, v]) => l[n] === v);
+    const names = Object.keys(labels);
+    const match = (l: Labels) => {
+      for (let i = 0; i < names.length; i++) if (l[names[i]] !== labels[names[i]]) return false;
+      return true;
+    };
     for (const [k, s] of this.#values) if (match(s.labels)) this.#values.delete(k);
     for (const [owner, key] of this.#owned) if (!this.#values.has(key)) this.#owned.delete(owner);
   }

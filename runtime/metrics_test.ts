@@ -73,3 +73,29 @@ Deno.test("metrics: setOnly keeps one series per owner as its other labels chang
   m.instanceStatus.setOnly(db, { phase: "Deleting", reason: "FinalBackupRunning" }, 1);
   assertEquals(lines().length, 1);
 });
+
+Deno.test("metrics: forget drops an owner's series of every kind, and no other owner's", () => {
+  const m = new OperatorMetrics();
+  const db = { cluster: "a", namespace: "n", name: "db" }, other = { ...db, name: "db2" };
+  for (const owner of [db, other]) {
+    m.instanceStatus.setOnly(owner, { phase: "Ready", reason: "Available" }, 1);
+    m.lastBackupSize.setOnly(owner, { target: "volume" }, 10);
+    m.lastBackup.set(owner, 5);
+  }
+  for (const g of m.instanceGauges()) g.forget(db);
+  const text = m.render();
+  for (
+    const name of [
+      "instance_status",
+      "last_successful_backup_size_bytes",
+      "last_successful_backup_timestamp_seconds",
+    ]
+  ) {
+    assertEquals(text.includes(`mysql_operator_${name}{cluster="a",name="db",`), false, name);
+    assertStringIncludes(text, `mysql_operator_${name}{cluster="a",name="db2",`);
+  }
+  // Forgetting an owner that has nothing, or twice, is no error; its next series is its only one.
+  m.instanceStatus.forget(db);
+  m.instanceStatus.setOnly(db, { phase: "Deleting", reason: "FinalBackupRunning" }, 1);
+  assertEquals(m.instanceStatus.get({ ...db, phase: "Deleting", reason: "FinalBackupRunning" }), 1);
+});

@@ -14,18 +14,22 @@ export async function* jsonLines<T>(
   signal: AbortSignal,
 ): AsyncGenerator<T> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  // The start of a line that has not ended yet, in pieces. Only each new chunk is searched for the line's end:
+  // appending to one string and searching it copied the whole pending line for every chunk of it (a Job's
+  // event spans several), which was a large share of what a watch allocated.
+  const pending: string[] = [];
   try {
     while (true) {
       const { value, done } = await readOrAbort(reader, signal);
       if (done) break;
-      buffer += value;
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
+      let start = 0, nl: number;
+      while ((nl = value.indexOf("\n", start)) >= 0) {
+        const piece = value.slice(start, nl);
+        const line = (pending.length ? pending.splice(0).join("") + piece : piece).trim();
+        start = nl + 1;
         if (line) yield JSON.parse(line) as T;
       }
+      if (start < value.length) pending.push(value.slice(start));
     }
   } finally {
     // Not awaited: cancelling the body of an aborted stream can wait on the connection.

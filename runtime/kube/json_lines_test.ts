@@ -10,6 +10,20 @@ Deno.test("jsonLines: one object per line, lines split across chunks, blank line
   assertEquals(out, [{ a: 1 }, { b: 2 }, { c: 3 }]);
 });
 
+Deno.test("jsonLines: a line over many chunks, chunks that end or start at a line's end, CRLF, no last newline", async () => {
+  const big = JSON.stringify({ script: "x".repeat(5000), n: "名前" });
+  const text = `${big}\r\n{"a":1}\n\n${big}\n{"tail":true}`;
+  // Every split into chunks of these sizes, some cutting a multi-byte character in two.
+  for (const size of [1, 2, 7, 64, 4096, text.length]) {
+    const bytes = enc.encode(text), chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.slice(i, i + size));
+    const out: unknown[] = [];
+    for await (const o of jsonLines(ReadableStream.from(chunks), new AbortController().signal)) out.push(o);
+    // The last line has no newline: the stream ended inside an event, which is not one.
+    assertEquals(out, [JSON.parse(big), { a: 1 }, JSON.parse(big)], `chunks of ${size}`);
+  }
+});
+
 Deno.test("jsonLines: an abort ends a read that would never return (a stream that neither sends nor ends)", async () => {
   // A body whose pull never settles: without the race, the loop would wait for it forever.
   const body = new ReadableStream<Uint8Array>({
