@@ -5,8 +5,9 @@
  */
 
 /**
- * FNV-1a 64-bit as 16 hex digits. The same function as templates/names.ts's (which the runtime may not import): a
- * changed hash would rename the Lease and let two operator versions lead one cluster at once during an upgrade.
+ * FNV-1a 64-bit as 16 hex digits. The same function as templates/names.ts's, which the runtime may not import
+ * (templates/names_test.ts holds both to the definition): a changed hash would rename the Lease and let two
+ * operator versions lead one cluster at once during an upgrade.
  */
 export function fnv1a64(text: string): string {
   // 64-bit arithmetic on four 16-bit limbs, lowest first. BigInt allocated several objects per byte, the most of

@@ -15,7 +15,11 @@ export interface ObjectRef {
   uid?: string;
 }
 
-/** FNV-1a 64-bit, as 16 hex digits: small, synchronous and stable across runtimes (names only, not security). */
+/**
+ * FNV-1a 64-bit, as 16 hex digits: small, synchronous and stable across runtimes (names only, not security).
+ * runtime/fnv.ts has the same function (templates import no runtime code); names_test.ts holds both to the
+ * definition.
+ */
 export function fnv1a64(text: string): string {
   // 64-bit arithmetic on four 16-bit limbs, lowest first. BigInt allocated several objects per byte, the most of
   // anything a pass allocated (childNames runs on every pass); so do numbers beyond 2^30 in V8's interpreter, which
