@@ -6,6 +6,8 @@
  *   real node is taken down when its cluster is one of them. `--keep-clusters` (or `MO_KEEP_CLUSTERS=1`) leaves
  *   them running; clusters that were running before the run are never touched;
  * - the closing line `tests: N passed, N failed, N skipped`.
+ * The terminal gets a digest of deno test's output (tools/test_output.ts: failures, skips, slow tests, progress);
+ * the whole output goes to `.test-output.log`; `--verbose` shows it all.
  * The exit code is `deno test`'s; in CI (`CI=true`) as root on Linux, where every test can run, a skipped test
  * fails the run too.
  *
@@ -18,6 +20,10 @@ import { stopClustersAndRealNode } from "./cluster/real_node.ts";
 import { compactForStop } from "./cluster/etcd.ts";
 import { downClusters } from "./cluster/clusters.ts";
 import { staleClusters } from "./cluster/settings.ts";
+import { DENO_CLOSING, plain, TerminalView } from "./test_output.ts";
+
+/** Where a run writes deno test's whole output (gitignored); the terminal gets a digest (tools/test_output.ts). */
+export const LOG_FILE = ".test-output.log";
 
 /** What the run's output says about its tests. */
 export interface SuiteSummary {
@@ -27,26 +33,6 @@ export interface SuiteSummary {
   ignored?: number;
   /** `SKIPPED <what>: <why>` lines the test files printed. */
   skipped: string[];
-}
-
-/** Removes ANSI colour codes. */
-function plain(line: string): string {
-  // deno-lint-ignore no-control-regex
-  return line.replace(/\x1b\[[0-9;]*m/g, "");
-}
-
-/** deno test's own closing line, e.g. `ok | 509 passed (8 steps) | 0 failed (11m36s)`, colours removed. */
-const DENO_CLOSING = /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(.*)$/;
-
-/**
- * One output line as the run shows it (pure). deno test's closing line is passed on as `deno test: ok | …`:
- * CI reads a run's closing line in the formats of the runners it knows, deno's is not one of them, and a line
- * opening with `ok` can pass for another runner's (go test's `ok  <package>`) that ran no test. The run's own
- * closing line (`tests: N passed, N failed, N skipped`, the plain format) is the one to read.
- */
-export function shownLine(raw: string): string {
-  const line = plain(raw).trim();
-  return DENO_CLOSING.test(line) ? `deno test: ${line}` : raw;
 }
 
 /** Folds one output line into the summary (pure). */
@@ -77,6 +63,8 @@ export function closingLines(s: SuiteSummary, code: number): string[] {
 async function pump(
   stream: ReadableStream<Uint8Array>,
   out: { write(p: Uint8Array): Promise<number> },
+  log: Deno.FsFile,
+  view: TerminalView,
   summary: SuiteSummary,
 ) {
   const dec = new TextDecoder();
@@ -85,9 +73,11 @@ async function pump(
   let writable = true;
   // A closed stdout (`deno task test | head`) must not end the run before the clusters are stopped.
   const write = async (text: string) => {
-    if (writable) await writeAll(out, enc.encode(text)).catch(() => writable = false);
+    if (writable && text) await writeAll(out, enc.encode(text)).catch(() => writable = false);
   };
+  const take = (l: string) => view.take(l).map((s) => s + "\n").join("");
   for await (const chunk of stream) {
+    await writeAll(log, chunk);
     const text = rest + dec.decode(chunk, { stream: true });
     const lines = text.split("\n");
     rest = lines.pop() ?? "";
@@ -96,11 +86,11 @@ async function pump(
       rest = "";
     }
     for (const l of lines) readLine(summary, l);
-    if (lines.length) await write(lines.map((l) => shownLine(l) + "\n").join(""));
+    await write(lines.map(take).join(""));
   }
   if (rest) {
     readLine(summary, rest);
-    await write(shownLine(rest));
+    await write(take(rest));
   }
 }
 
@@ -211,9 +201,17 @@ async function deleteStaleTestClusters(): Promise<void> {
 
 async function main(args: string[]): Promise<number> {
   const keep = args.includes("--keep-clusters") || Deno.env.get("MO_KEEP_CLUSTERS") === "1";
-  const testArgs = args.filter((a) => a !== "--keep-clusters");
+  const verbose = args.includes("--verbose");
+  const testArgs = args.filter((a) => a !== "--keep-clusters" && a !== "--verbose");
   await deleteStaleTestClusters();
   const before = await runningClusters();
+  const log = await Deno.open(LOG_FILE, { write: true, create: true, truncate: true });
+  if (!verbose) {
+    console.log(
+      `test: deno test's whole output goes to ${LOG_FILE}; shown here: failures, skips, tests running for over ` +
+        "a minute, progress and the summary (`--verbose` shows everything)",
+    );
+  }
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--parallel", ...testArgs],
     env: { DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "4" },
@@ -225,9 +223,15 @@ async function main(args: string[]): Promise<number> {
   const ignore = () => {};
   Deno.addSignalListener("SIGINT", ignore);
   const summary: SuiteSummary = { skipped: [] };
-  await Promise.all([pump(child.stdout, Deno.stdout, summary), pump(child.stderr, Deno.stderr, summary)]);
+  const views = [new TerminalView({ verbose }), new TerminalView({ verbose })];
+  await Promise.all([
+    pump(child.stdout, Deno.stdout, log, views[0], summary),
+    pump(child.stderr, Deno.stderr, log, views[1], summary),
+  ]);
   const { code } = await child.status;
   Deno.removeSignalListener("SIGINT", ignore);
+  log.close();
+  for (const l of views.flatMap((v) => v.finish(code !== 0, LOG_FILE))) console.log(l);
   if (!keep) await stopStarted(before);
   for (const l of closingLines(summary, code)) console.log(l);
   if (code === 0 && mustRunEverything() && (summary.skipped.length || summary.ignored)) {

@@ -1,5 +1,5 @@
 import { deepStrictEqual } from "node:assert/strict";
-import { closingLines, readLine, shownLine, type SuiteSummary } from "./test_suite.ts";
+import { closingLines, readLine, type SuiteSummary } from "./test_suite.ts";
 
 function summarise(lines: string[]): SuiteSummary {
   const s: SuiteSummary = { skipped: [] };
@@ -28,20 +28,4 @@ Deno.test("skip reasons are listed once each; a run without a summary says so", 
     "skipped: tests/real_node_test.ts: not root; tests/in_cluster_test.ts: no cgroups",
     "tests: deno test printed no summary (exit code 137)",
   ]);
-});
-
-Deno.test("deno test's closing line is shown as `deno test: …`; every other line is passed on as it is", () => {
-  deepStrictEqual(
-    shownLine(
-      "\x1b[0m\x1b[32mok\x1b[0m | 509 passed (8 steps) | 0 failed \x1b[0m\x1b[38;5;245m(11m36s)\x1b[0m",
-    ),
-    "deno test: ok | 509 passed (8 steps) | 0 failed (11m36s)",
-  );
-  deepStrictEqual(
-    shownLine("FAILED | 1 passed | 2 failed | 3 ignored (3s)"),
-    "deno test: FAILED | 1 passed | 2 failed | 3 ignored (3s)",
-  );
-  const test = "\x1b[0m\x1b[38;5;245m./a_test.ts => \x1b[0mx ... \x1b[0m\x1b[32mok\x1b[0m";
-  deepStrictEqual(shownLine(test), test);
-  deepStrictEqual(shownLine("ok | not a summary"), "ok | not a summary");
 });
