@@ -32,17 +32,31 @@ export const OPERATOR_V8_FLAGS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * jemalloc's settings (`MALLOC_CONF`): one arena, no per-thread caches, and freed pages handed back to the kernel
+ * at once (no decay delay), so a burst's buffers do not stay resident.
+ */
+export const JEMALLOC_CONF = "narenas:1,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0";
+
+/**
  * Environment of the operator process, everywhere it runs for long (`deno task start` and `dev`, the container
- * image, the tests' and the benchmark's operators): glibc's allocator with two arenas and fixed 128 KiB mmap and
- * trim thresholds. glibc raises both thresholds after freeing a large block (up to 32 MiB), so the response bodies
- * and buffers of a burst stay on its heap, and each thread that allocates gets an arena of its own. At 3 x 300 peak
- * RSS over creation, idle and deletion went 142.1 → 131.8 MB (bench/results/20261204-085237-3x300 against
- * 20261204-085954-3x300). The compiled binary reads it from its environment like any glibc program: the image sets
- * it; the README says to set it where the binary is run by hand.
+ * image, the tests' and the benchmark's operators).
+ *
+ * jemalloc (Debian's libjemalloc2, preloaded by its soname, found wherever the distribution keeps it) serves
+ * every allocation outside V8's heap: response bodies, TLS and HTTP/2 buffers, V8's own zones. glibc's allocator
+ * keeps freed blocks of many sizes spread over its heap, and the pages that hold them stay resident. At 3 x 300
+ * peak RSS over creation, idle and deletion went 118.2 → 111.6 MB, the creation's peak 118.2 → 105.7 MB and idle
+ * RSS 98.7 → 87.8 MB (bench/results/20261205-054334-3x300 against 20261205-055203-3x300). Where the library is missing the loader
+ * says so once on stderr (`cannot be preloaded … ignored`) and glibc's allocator runs with `GLIBC_TUNABLES`:
+ * two arenas and fixed 128 KiB mmap and trim thresholds (glibc raises both after freeing a large block, up to
+ * 32 MiB, so a burst's buffers would stay on its heap; at 3 x 300 that setting took peak RSS 142.1 → 131.8 MB,
+ * bench/results/20261204-085237-3x300 against 20261204-085954-3x300). The compiled binary reads both from its
+ * environment like any program: the image sets them; the README says to set them where the binary is run by hand.
  */
 export const OPERATOR_ENV: Readonly<Record<string, string>> = Object.freeze({
   GLIBC_TUNABLES:
     "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072",
+  LD_PRELOAD: "libjemalloc.so.2",
+  MALLOC_CONF: JEMALLOC_CONF,
 });
 
 /**

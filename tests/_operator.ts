@@ -5,6 +5,7 @@
  * @module
  */
 import { OPERATOR_ENV, OPERATOR_FLAGS } from "../cli/permissions.ts";
+import { ensureJemalloc } from "../tools/allocator.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -64,6 +65,7 @@ export async function startOperatorProcess(
   source: OperatorSource = {},
 ): Promise<OperatorProcess> {
   const root = source.root ? (source.root.endsWith("/") ? source.root : `${source.root}/`) : ROOT;
+  await ensureJemalloc(); // the allocator OPERATOR_ENV preloads, as in the image
   const logFile = await Deno.makeTempFile({ prefix: source.logPrefix ?? "mysql-operator-", suffix: ".log" });
   const out = await Deno.open(logFile, { write: true, append: true });
   const child = new Deno.Command(DENO, {

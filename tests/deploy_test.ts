@@ -225,6 +225,18 @@ Deno.test("Dockerfile: multi-stage, pinned bases, the pinned Deno, compile task,
     final.lines.filter((l) => l.startsWith("ENV ")).map((l) => l.slice(4).trim().split(/=(.*)/s).slice(0, 2)),
   );
   assertEquals(env, { ...OPERATOR_ENV }, "the image's environment is OPERATOR_ENV");
+  // What OPERATOR_ENV preloads is in the image, where the loader looks for a soname.
+  assert(
+    build.lines.some((l) => /apt-get install [^&]*\blibjemalloc2\b/.test(l)),
+    "the build stage has jemalloc",
+  );
+  assert(
+    final.lines.includes(
+      `COPY --from=${build.name} /opt/${OPERATOR_ENV.LD_PRELOAD} /usr/lib/${OPERATOR_ENV.LD_PRELOAD}`,
+    ),
+    "the runtime stage has jemalloc in /usr/lib",
+  );
+  assert(build.lines.some((l) => l.includes(`cp /usr/lib/*-linux-gnu/${OPERATOR_ENV.LD_PRELOAD} /opt/`)));
   // The locally assembled test image runs the same entry point with the same flags, uncompiled.
   assertEquals(IMAGE_ENTRYPOINT.slice(1, -1), ["run", ...OPERATOR_FLAGS]);
   const ignore = await Deno.readTextFile(`${ROOT}.dockerignore`);

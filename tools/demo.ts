@@ -12,7 +12,8 @@ import { stderrLogger, upClusters } from "./cluster/clusters.ts";
 import { clusterPaths, contextName } from "./cluster/paths.ts";
 import { defaultNames } from "./cluster/main.ts";
 import { run } from "./cluster/run.ts";
-import { OPERATOR_FLAGS } from "../cli/permissions.ts";
+import { OPERATOR_ENV, OPERATOR_FLAGS } from "../cli/permissions.ts";
+import { ensureJemalloc } from "./allocator.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const say = (m: string) => console.log(`\x1b[1mdemo:\x1b[0m ${m}`);
@@ -73,6 +74,7 @@ const logFile = `${ROOT}.cache/demo-operator.log`;
 await Deno.mkdir(`${ROOT}.cache`, { recursive: true });
 const log = await Deno.open(logFile, { create: true, write: true, truncate: true });
 say(`starting the operator over ${contexts.join(" and ")} (log: ${logFile})`);
+await ensureJemalloc(); // the allocator OPERATOR_ENV preloads, as in the image
 const operator = main([
   "run",
   "--kubeconfig",
@@ -82,7 +84,7 @@ const operator = main([
   "pretty",
   "--http-addr",
   "127.0.0.1:0",
-], { stdout: "piped", stderr: "piped" }).spawn();
+], { stdout: "piped", stderr: "piped", env: { ...OPERATOR_ENV } }).spawn();
 Promise.all([operator.stdout, operator.stderr].map(async (s) => {
   for await (const chunk of s) await log.write(chunk);
 })).catch(() => {});

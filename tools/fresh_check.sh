@@ -38,10 +38,10 @@ log() { printf 'fresh check: %s\n' "$*" >&2; }
 
 # The Debian packages the project's tests and tools install (tools/real_node/host.ts, tests/_mariadb.ts,
 # templates/_script_lint.ts, tools/shell_scripts_test.ts, deploy/argocd/health_test.ts (lua5.1),
-# deploy/monitoring/rules_test.ts (prometheus: promtool), tests/store_backup_test.ts (rclone)) that a new machine
-# of this kind does not have.
+# deploy/monitoring/rules_test.ts (prometheus: promtool), tests/store_backup_test.ts (rclone), tools/allocator.ts
+# (libjemalloc2, for every operator the tests start)) that a new machine of this kind does not have.
 packages=(mariadb-server mariadb-server-core mariadb-client mariadb-client-core containerd runc
-  containernetworking-plugins iptables debootstrap posh busybox shellcheck lua5.1 prometheus rclone)
+  containernetworking-plugins iptables debootstrap posh busybox shellcheck lua5.1 prometheus rclone libjemalloc2)
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 restore() {

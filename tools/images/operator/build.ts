@@ -17,6 +17,7 @@ import { containerdUp, importImage } from "../../real_node/containerd.ts";
 import { imagesDir, inputsHash, sha256Hex, withLock } from "../cache.ts";
 import { type ImageRuntimeConfig, type Layer, ociArch, writeLayer, writeOciArchive } from "../oci.ts";
 import type { BuiltImage } from "../pause.ts";
+import { ensureJemalloc, JEMALLOC } from "../../allocator.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 
@@ -120,7 +121,7 @@ async function copyInto(src: string, dest: string): Promise<void> {
   await run("cp", ["-a", "--no-preserve=ownership", src, dest]);
 }
 
-/** Base layer: glibc (from this Debian host, what `ldd deno` names), /etc basics, /tmp, the deno binary. */
+/** Base layer: glibc and jemalloc (from this Debian host, what `ldd` names), /etc basics, /tmp, the deno binary. */
 function baseLayer(blobs: string, deno: string, libs: string[], denoSha: string): Promise<Layer> {
   const inputs = { denoSha, libs, arch: ociArch(), v: 1 };
   return inputsHash(inputs).then((hash) =>
@@ -241,7 +242,14 @@ export async function buildOperatorImage(): Promise<BuiltImage> {
   const blobs = `${imagesDir()}/blobs`;
   return await withLock("operator", async () => {
     const denoSha = (await run("sha256sum", [deno])).stdout.split(" ")[0];
-    const libs = await sharedLibraries(deno);
+    // The allocator OPERATOR_ENV preloads goes in with the libraries it needs, like the Dockerfile's image.
+    if (!(await ensureJemalloc())) {
+      throw new Error(`${JEMALLOC.file} is missing (Debian package ${JEMALLOC.pkg})`);
+    }
+    const libs = [
+      ...new Set([...await sharedLibraries(deno), JEMALLOC.file, ...await sharedLibraries(JEMALLOC.file)]),
+    ]
+      .sort();
     const base = await baseLayer(blobs, deno, libs, denoSha);
     const deps = await depsLayer(blobs);
     const app = await appLayer(blobs, deno, deps.digest);
