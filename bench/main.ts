@@ -21,7 +21,7 @@ import {
   removeNamespace,
   type RunningOperator,
 } from "./phases.ts";
-import { ProcSampler } from "./proc.ts";
+import { highestSample, ProcSampler } from "./proc.ts";
 import { MemorySampler } from "./memory.ts";
 import { removeLeftovers } from "./workload.ts";
 import { httpClients } from "./http_clients.ts";
@@ -202,6 +202,7 @@ async function runProfile(
     await r.memory.sample();
     result.operatorProcess = {
       peakRssMB: Math.round(r.sampler.peakRssBytes / 1024 / 102.4) / 10,
+      highestSample: highestSample(r.sampler),
       memory: r.memory.stop(),
       cpuSeconds: r.sampler.last?.cpuSeconds,
       connectionsOpened: r.sampler.connectionsOpened,

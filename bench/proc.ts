@@ -15,6 +15,10 @@ export interface ProcSnapshot {
   peakRssBytes: number;
   /** User + system CPU time, seconds. */
   cpuSeconds: number;
+  /** Of `rssBytes`: anonymous memory (heaps, stacks, the allocator's arenas), bytes (RssAnon). */
+  rssAnonBytes: number;
+  /** Of `rssBytes`: pages of mapped files (the Deno binary's code and data, libraries), bytes (RssFile). */
+  rssFileBytes: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
@@ -30,7 +34,13 @@ export function readProc(pid: number): ProcSnapshot | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
-    return { rssBytes: kb("VmRSS"), peakRssBytes: kb("VmHWM"), cpuSeconds };
+    return {
+      rssBytes: kb("VmRSS"),
+      peakRssBytes: kb("VmHWM"),
+      cpuSeconds,
+      rssAnonBytes: kb("RssAnon"),
+      rssFileBytes: kb("RssFile"),
+    };
   } catch {
     return undefined;
   }
@@ -79,6 +89,7 @@ export class ProcSampler {
   #maxOpen = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #last: ProcSnapshot | undefined;
+  #highest: ProcSnapshot | undefined;
   #maxRss = 0;
 
   /** Samples `pid` every `intervalMs`, counting its connections to `ports`. */
@@ -94,6 +105,7 @@ export class ProcSampler {
     const snap = readProc(this.pid);
     if (snap) {
       this.#last = snap;
+      this.#highest = higherRss(this.#highest, snap);
       this.#maxRss = Math.max(this.#maxRss, snap.peakRssBytes, snap.rssBytes);
     }
     const inodes = socketInodes(this.pid);
@@ -115,6 +127,14 @@ export class ProcSampler {
   /** The latest snapshot. */
   get last(): ProcSnapshot | undefined {
     return this.#last;
+  }
+
+  /**
+   * The sample with the highest RSS, with its anonymous and file-backed parts (the peak itself, VmHWM, can fall
+   * between samples and comes without them).
+   */
+  get highest(): ProcSnapshot | undefined {
+    return this.#highest;
   }
 
   /** Distinct connections to the ports seen so far. */
@@ -140,7 +160,23 @@ export class ProcSampler {
   }
 }
 
+/** Of two snapshots, the one with the higher RSS (the earlier on a tie); either may be missing. */
+export function higherRss(
+  a: ProcSnapshot | undefined,
+  b: ProcSnapshot | undefined,
+): ProcSnapshot | undefined {
+  if (!a || !b) return a ?? b;
+  return b.rssBytes > a.rssBytes ? b : a;
+}
+
 /** Bytes as MB with one decimal. */
 export function mb(bytes: number | undefined): number | undefined {
   return bytes === undefined ? undefined : Math.round(bytes / 1024 / 102.4) / 10;
+}
+
+/** The sampler's highest-RSS sample in MB, split into anonymous and file-backed pages; undefined before any. */
+export function highestSample(s: ProcSampler): { rssMB: number; anonMB: number; fileMB: number } | undefined {
+  const h = s.highest;
+  if (!h) return undefined;
+  return { rssMB: mb(h.rssBytes)!, anonMB: mb(h.rssAnonBytes)!, fileMB: mb(h.rssFileBytes)! };
 }

@@ -41,6 +41,8 @@ export interface ProfileResult {
   /** The operator process over the whole profile. */
   operatorProcess?: {
     peakRssMB: number;
+    /** The /proc sample (every 250 ms) with the highest RSS, split into anonymous and file-backed pages. */
+    highestSample?: { rssMB: number; anonMB: number; fileMB: number };
     /** RSS split from the operator's /metrics, sampled every second (bench/memory.ts). */
     memory?: MemoryReport;
     cpuSeconds?: number;
@@ -329,15 +331,17 @@ export function markdown(r: BenchResult): string {
       "",
       "## The operator process over the whole cluster set",
       "",
-      "| cluster set | peak RSS MB | CPU s | TCP connections opened | most open at once |",
-      "|---|---|---|---|---|",
+      "| cluster set | peak RSS MB | highest sample: RSS / anonymous / file-backed MB | CPU s | TCP connections opened | most open at once |",
+      "|---|---|---|---|---|---|",
     );
     for (const p of procs) {
       const o = p.operatorProcess!;
       out.push(
         `| ${limits(p)} | ${o.peakRssMB} | ${
-          n(o.cpuSeconds)
-        } | ${o.connectionsOpened} | ${o.maxOpenConnections} |`,
+          o.highestSample
+            ? `${o.highestSample.rssMB} / ${o.highestSample.anonMB} / ${o.highestSample.fileMB}`
+            : "–"
+        } | ${n(o.cpuSeconds)} | ${o.connectionsOpened} | ${o.maxOpenConnections} |`,
       );
     }
     const split = procs.filter((p) => p.operatorProcess!.memory);
