@@ -5,6 +5,7 @@
  * @module
  */
 import { jsonLines } from "./json_lines.ts";
+import { withoutManagedFields } from "./managed_fields.ts";
 
 /** A JSON object as the API server returns it. */
 // deno-lint-ignore no-explicit-any
@@ -195,7 +196,7 @@ export class KubeClient {
   ): Promise<T> {
     const res = await this.#fetch(method, path, opts, verb ?? method.toLowerCase());
     const text = await res.text();
-    return (text ? JSON.parse(text) : {}) as T;
+    return withoutManagedFields(text ? JSON.parse(text) : {}) as T;
   }
 
   /** GET an object. */
