@@ -14,6 +14,7 @@ import type { ClusterContext } from "./context.ts";
 import { readiness, type Stage } from "./readiness.ts";
 import { objectPath } from "../runtime/kube/resources.ts";
 import { byCodeUnits } from "../runtime/order.ts";
+import { jsonEqual } from "../runtime/json_equal.ts";
 
 /**
  * Longest message the operator writes into status (conditions, last backup failure, restore). Messages carry
@@ -50,14 +51,15 @@ export class StatusBuilder {
   readonly status: MySQLStatus;
   readonly #generation: number | undefined;
   readonly #now: string;
-  readonly #before: string;
+  /** The status the object had: the cache's, never written to (the pass works on a copy). */
+  readonly #before: MySQLStatus;
 
   /** Starts from the object's current status. */
   constructor(obj: MySQL, now: Date) {
     this.status = structuredClone(obj.status ?? {});
     this.#generation = obj.metadata.generation;
     this.#now = now.toISOString().replace(/\.\d{3}Z$/, "Z");
-    this.#before = canonical(obj.status ?? {});
+    this.#before = obj.status ?? {};
   }
 
   /** The pass's time, RFC 3339 without fractions. */
@@ -100,19 +102,8 @@ export class StatusBuilder {
 
   /** Whether anything differs from what the object had. */
   get changed(): boolean {
-    return canonical(boundStatus(this.status)) !== this.#before;
+    return !jsonEqual(boundStatus(this.status), this.#before);
   }
-}
-
-/** JSON with every object's keys sorted and undefined fields left out: equal for equal statuses. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) => {
-    if (!val || typeof val !== "object" || Array.isArray(val)) return val;
-    // Keys sorted into a new object; no entry arrays (this runs for every object of the status, on every pass).
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(val).sort()) if (val[k] !== undefined) out[k] = val[k];
-    return out;
-  });
 }
 
 /**

@@ -10,9 +10,9 @@ Deno.test("jsonLines: one object per line, lines split across chunks, blank line
   assertEquals(out, [{ a: 1 }, { b: 2 }, { c: 3 }]);
 });
 
-Deno.test("jsonLines: a line over many chunks, chunks that end or start at a line's end, CRLF, no last newline", async () => {
+Deno.test("jsonLines: a line over many chunks, chunks that end or start at a line's end, CRLF, a line of blanks, no last newline", async () => {
   const big = JSON.stringify({ script: "x".repeat(5000), n: "名前" });
-  const text = `${big}\r\n{"a":1}\n\n${big}\n{"tail":true}`;
+  const text = `${big}\r\n{"a":1}\n\n \t\r\n${big}\n{"tail":true}`;
   // Every split into chunks of these sizes, some cutting a multi-byte character in two.
   for (const size of [1, 2, 7, 64, 4096, text.length]) {
     const bytes = enc.encode(text), chunks: Uint8Array[] = [];
