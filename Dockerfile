@@ -41,11 +41,12 @@ COPY --from=build /src/dist/mysql-operator /usr/local/bin/mysql-operator
 # jemalloc, preloaded by its soname from /usr/lib (it needs only libc, libm, libstdc++ and libgcc_s: all in this base).
 COPY --from=build /opt/libjemalloc.so.2 /usr/lib/libjemalloc.so.2
 USER 65532:65532
-# The allocator: jemalloc with its settings; glibc's settings where it could not be loaded (cli/permissions.ts
-# OPERATOR_ENV says why).
+# The allocator: jemalloc with its settings; glibc's settings where it could not be loaded; and no release check
+# (the compiled binary makes none; the variable is there to keep this environment OPERATOR_ENV's, which says why).
 ENV GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072
 ENV LD_PRELOAD=libjemalloc.so.2
 ENV MALLOC_CONF=narenas:1,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0
+ENV DENO_NO_UPDATE_CHECK=1
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/mysql-operator"]
 CMD ["run", "--in-cluster", "--log-format", "json", "--http-addr", ":8080"]
