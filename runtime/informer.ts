@@ -10,6 +10,7 @@ import { ApiError, type KubeClient, type KubeList, type KubeObject } from "./kub
 import { backoffDelay, sleep } from "./backoff.ts";
 import { apiVersionOf, collectionPath, keyOf, objectPath, type Resource } from "./kube/resources.ts";
 import { type Projection, slim } from "./projection.ts";
+import { CACHE_STRINGS } from "./intern.ts";
 
 /** Informer settings. */
 export interface InformerOptions {
@@ -63,6 +64,8 @@ export class Informer {
     & InformerOptions;
   readonly #cache = new Map<string, KubeObject>();
   readonly #project: Projection;
+  /** The projection of an object the cache keeps, its strings shared with the other cached objects (intern.ts). */
+  readonly #keep: Projection;
   #resourceVersion = "";
   #state: InformerState = { synced: false, connected: false };
   #current?: AbortController;
@@ -72,7 +75,8 @@ export class Informer {
   constructor(client: KubeClient, opts: InformerOptions) {
     this.#client = client;
     this.#opts = { watchTimeoutSeconds: 300, idleTimeoutMs: 90_000, pageSize: 500, ...opts };
-    this.#project = opts.project ?? slim;
+    const project = this.#project = opts.project ?? slim;
+    this.#keep = (obj) => CACHE_STRINGS.intern(project(obj));
   }
 
   /** The cached object with this key (`ns/name` or `name`). */
@@ -132,7 +136,7 @@ export class Informer {
       for (const item of page.items ?? []) {
         const obj = this.#typed(item);
         if (this.#opts.metadataOnly?.whole(obj)) wholes.push(obj);
-        else fresh.set(keyOf(obj), this.#project(obj));
+        else fresh.set(keyOf(obj), this.#keep(obj));
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
@@ -233,12 +237,12 @@ export class Informer {
 
   /** The projection of an object, read whole first when metadata-only and `whole` accepts it; undefined: gone. */
   async #complete(item: KubeObject): Promise<KubeObject | undefined> {
-    if (!this.#opts.metadataOnly?.whole(item)) return this.#project(item);
+    if (!this.#opts.metadataOnly?.whole(item)) return this.#keep(item);
     const cached = this.#cache.get(keyOf(item));
     if (cached && cached.metadata?.resourceVersion === item.metadata?.resourceVersion) return cached;
     const path = objectPath(this.#opts.resource, item.metadata?.namespace, item.metadata!.name!);
     const whole = await this.#client.getOrUndefined(path);
-    return whole && this.#project(whole);
+    return whole && this.#keep(whole);
   }
 
   /** Runs until `signal` aborts. Never throws. */
