@@ -17,10 +17,60 @@ Deno.test("jsonLines: a line over many chunks, chunks that end or start at a lin
   for (const size of [1, 2, 7, 64, 4096, text.length]) {
     const bytes = enc.encode(text), chunks: Uint8Array[] = [];
     for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.slice(i, i + size));
+    // The last line has no newline: the stream ended inside an event, which is not one.
+    const want = [JSON.parse(big), { a: 1 }, JSON.parse(big)];
     const out: unknown[] = [];
     for await (const o of jsonLines(ReadableStream.from(chunks), new AbortController().signal)) out.push(o);
-    // The last line has no newline: the stream ended inside an event, which is not one.
-    assertEquals(out, [JSON.parse(big), { a: 1 }, JSON.parse(big)], `chunks of ${size}`);
+    assertEquals(out, want, `chunks of ${size}`);
+    // A byte stream (as a fetch body is) is read into one buffer, here also of sizes that cut characters.
+    for (const buffer of [1, 3, 4096]) {
+      const read: unknown[] = [];
+      for await (const o of jsonLines(byteStream(chunks), new AbortController().signal, buffer)) read.push(o);
+      assertEquals(read, want, `chunks of ${size} read into a buffer of ${buffer}`);
+    }
+  }
+});
+
+function byteStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull: (c) => {
+      if (i < chunks.length) return c.enqueue(chunks[i++].slice());
+      c.close();
+      c.byobRequest?.respond(0); // a pending BYOB read ends only when told so
+    },
+  });
+}
+
+Deno.test("jsonLines reads a fetch body into its one buffer, never into a new one per read", async () => {
+  const ac = new AbortController();
+  const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i, pad: "p".repeat(i * 100) }) + "\n");
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: () => {} },
+    () => new Response(ReadableStream.from(lines.map((l) => enc.encode(l)))),
+  );
+  const views: number[] = [];
+  const read = ReadableStreamBYOBReader.prototype.read;
+  ReadableStreamBYOBReader.prototype.read = function <V extends ArrayBufferView>(
+    this: ReadableStreamBYOBReader,
+    view: V,
+  ) {
+    views.push(view.byteLength);
+    return read.call(this, view) as Promise<ReadableStreamReadResult<V>>;
+  } as typeof read;
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    const out: unknown[] = [];
+    for await (const o of jsonLines(res.body!, new AbortController().signal, 1024)) out.push(o);
+    assertEquals(out, lines.map((l) => JSON.parse(l)));
+    // 125 KB through a 1 KiB buffer: every read was into it, whole.
+    assert(views.length > 100, `${views.length} reads`);
+    assertEquals(new Set(views), new Set([1024]));
+  } finally {
+    ReadableStreamBYOBReader.prototype.read = read;
+    ac.abort();
+    await server.finished;
   }
 });
 
