@@ -117,7 +117,10 @@ export async function startBackup(
     ctx.options.render,
   );
   try {
-    await ctx.client.create(collectionPath(RESOURCES.job, obj.metadata.namespace), job, FIELD_MANAGER);
+    // Its answer is not read: metadata alone, not the Job back with its script (900 final backups at once).
+    await ctx.client.create(collectionPath(RESOURCES.job, obj.metadata.namespace), job, FIELD_MANAGER, {
+      metadataOnly: true,
+    });
     await ctx.events.emit(obj, "Normal", REASONS.backupStarted, `${reason} backup Job ${jobName} started`);
   } catch (err) {
     if ((err as { status?: number }).status !== 409) throw err;

@@ -131,6 +131,7 @@ export async function reconcileRestore(
         collectionPath(RESOURCES.job, ns),
         renderRestoreJob(obj, { host: input.host!, store: { cluster: ctx.cluster } }, ctx.options.render),
         FIELD_MANAGER,
+        { metadataOnly: true }, // the answer is not read: not the Job back with its script
       );
     } catch (err) {
       if ((err as { status?: number }).status !== 409) throw err;

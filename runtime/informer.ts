@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ApiError, type KubeClient, type KubeList, type KubeObject } from "./kube/client.ts";
+import { ApiError, type KubeClient, type KubeList, type KubeObject, METADATA_ONLY } from "./kube/client.ts";
 import { backoffDelay, sleep } from "./backoff.ts";
 import { apiVersionOf, collectionPath, keyOf, objectPath, type Resource } from "./kube/resources.ts";
 import { type Projection, slim } from "./projection.ts";
@@ -189,7 +189,7 @@ export class Informer {
         },
         ctl.signal,
         () => this.#setState({ connected: true, lastError: undefined }),
-        this.#opts.metadataOnly ? METADATA_WATCH : undefined,
+        this.#opts.metadataOnly ? METADATA_ONLY : undefined,
       );
       for await (const ev of events) {
         arm();
@@ -279,7 +279,6 @@ export class Informer {
 
 /** Accept headers of metadata-only lists and watches (what client-go's metadata informers ask for). */
 const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-const METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 /** The watch was silent for longer than the idle timeout. */
 class IdleWatch extends Error {

@@ -89,6 +89,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The Accept header of an answer that carries an object's metadata alone. */
+export const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+
 /** A client for one API server. */
 export class KubeClient {
   readonly #conn: Connection;
@@ -246,9 +249,18 @@ export class KubeClient {
     }, "patch");
   }
 
-  /** POST a new object. */
-  create<T = KubeObject>(path: string, obj: unknown, fieldManager: string): Promise<T> {
-    return this.request<T>("POST", path, { body: obj, query: { fieldManager } }, "create");
+  /**
+   * POST a new object. With `metadataOnly` the answer carries the new object's metadata alone (the API server's
+   * `PartialObjectMetadata`): for objects whose answer nothing reads, such as a Job with its 21 KB script.
+   */
+  create<T = KubeObject>(
+    path: string,
+    obj: unknown,
+    fieldManager: string,
+    opts: { metadataOnly?: boolean } = {},
+  ): Promise<T> {
+    const accept = opts.metadataOnly ? METADATA_ONLY : undefined;
+    return this.request<T>("POST", path, { body: obj, query: { fieldManager }, accept }, "create");
   }
 
   /** DELETE; a missing object is not an error. Background propagation unless told otherwise. */
