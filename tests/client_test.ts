@@ -5,7 +5,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { ensureClusters, freshNamespace, kubectl } from "./_clusters.ts";
 import { connectionFor, loadKubeconfig } from "../runtime/kube/config.ts";
 import { KubeClient, type KubeObject } from "../runtime/kube/client.ts";
-import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
+import { collectionPath } from "../runtime/kube/resources.ts";
 
 Deno.test("a create with metadataOnly is answered with the new object's metadata alone, and creates it whole", async () => {
   const { kubeconfig, contexts } = await ensureClusters(1);
@@ -14,7 +14,14 @@ Deno.test("a create with metadataOnly is answered with the new object's metadata
   const client = new KubeClient(await connectionFor(loadKubeconfig({ path: kubeconfig }), ctx));
   try {
     const big = "s".repeat(20_000); // a Job's script is about this long
-    const path = collectionPath({ ...RESOURCES.secret, plural: "configmaps", kind: "ConfigMap" }, ns.name);
+    const configMaps = {
+      group: "",
+      version: "v1",
+      plural: "configmaps",
+      kind: "ConfigMap",
+      namespaced: true,
+    };
+    const path = collectionPath(configMaps, ns.name);
     const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "big", namespace: ns.name } };
     const answer = await client.create<KubeObject>(path, { ...object, data: { big } }, "test", {
       metadataOnly: true,
