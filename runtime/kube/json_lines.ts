@@ -7,8 +7,8 @@
 /**
  * Bytes read at a time from a byte stream such as a fetch body: one buffer per stream, reused for every read.
  * Read with a default reader, Deno's fetch body puts every chunk, even an 8-byte one, in a new 64 KiB ArrayBuffer
- * that lives outside V8's heap until a GC finds it dead: with the operator's 8 watches per cluster, one 64 KiB buffer per
- * waiting read and one more per event.
+ * that lives outside V8's heap until a GC finds it dead: with the operator's 8 watches per cluster, one 64 KiB
+ * buffer per waiting read and one more per event.
  */
 export const READ_BUFFER_BYTES = 16 * 1024;
 
