@@ -4,7 +4,6 @@
  *
  * @module
  */
-import "./quiet_node.ts";
 import { parseArgs } from "node:util";
 
 /** Flags that select clusters and namespaces (run and status). */

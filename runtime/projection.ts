@@ -20,7 +20,9 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+// SHA-256 from @noble/hashes, not node:crypto: node:crypto loads Deno's Node compatibility layer, 2.1 MB of resident
+// memory for the life of the operator process (README, "Memory": modules the operator loads).
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { KubeObject } from "./kube/client.ts";
 
 /** A projection: returns what to cache of an object (the child kinds build a new object and leave the input alone). */
@@ -43,12 +45,19 @@ export const DIGEST_PREFIX = "sha256:";
 
 /** Digest of a Secret `data` value (base64): of the decoded bytes, so it matches {@linkcode digestText} of the text. */
 export function digestBase64(value: string): string {
-  return DIGEST_PREFIX + createHash("sha256").update(value, "base64").digest("hex");
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(value);
+  } catch {
+    // Not base64 (the API server never stores such a value): digested as text, so it still compares as itself.
+    bytes = new TextEncoder().encode(value);
+  }
+  return DIGEST_PREFIX + sha256(bytes).toHex();
 }
 
 /** Digest of a `stringData` value: of its UTF-8 bytes, as the API server stores it in `data`. */
 export function digestText(value: string): string {
-  return DIGEST_PREFIX + createHash("sha256").update(value, "utf8").digest("hex");
+  return DIGEST_PREFIX + sha256(new TextEncoder().encode(value)).toHex();
 }
 
 /** True when a `data` value is already a digest (a digest has a `:`, which base64 never has). */

@@ -243,6 +243,18 @@ Deno.test("Secret digests: of the decoded bytes; data and stringData agree; a di
   assertEquals(secretDigests({ type: "Opaque" }), undefined);
 });
 
+Deno.test("Secret digests: SHA-256 itself (FIPS 180-2 vectors), and a value that is not base64 does not throw", () => {
+  const abc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  assertEquals(digestText("abc"), abc);
+  assertEquals(digestBase64(btoa("abc")), abc);
+  assertEquals(
+    digestText("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+    "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  );
+  assertEquals(digestText(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assertEquals(digestBase64("not base64!"), digestText("not base64!"));
+});
+
 Deno.test("other kinds (the MySQL informers) keep everything but managedFields", () => {
   const obj: KubeObject = { kind: "MySQL", metadata: meta(), spec: { image: "mysql:8.4" } };
   const projected = projectionFor("MySQL", DOMAINS)(obj);

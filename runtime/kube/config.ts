@@ -175,6 +175,7 @@ async function clientNodeHeaders(
   cluster: KubeconfigCluster,
   user: KubeconfigUser,
 ): Promise<NonNullable<Connection["authHeaders"]>> {
+  await import("./quiet_node.ts"); // first: client-node's dependencies print deprecation warnings as they load
   const { KubeConfig: ClientNodeConfig } = await import("@kubernetes/client-node");
   const single = new ClientNodeConfig();
   const token = user.token ?? (user.tokenFile ? Deno.readTextFileSync(user.tokenFile).trim() : undefined);
