@@ -161,3 +161,56 @@ Deno.test("requeueAfter re-adds later; a paused queue starts nothing; close drop
   assertEquals(q.delayed, 0);
   assert(q.paused);
 });
+
+Deno.test("delayed keys share one timer; each runs once when due, earliest first; add() runs one at once", async () => {
+  // Counts the timers alive at once: the queue's (the test itself waits on the real setTimeout).
+  const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
+  const live = new Set<number>();
+  let most = 0;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    const id = realSet(() => {
+      live.delete(id);
+      fn();
+    }, ms) as unknown as number;
+    live.add(id);
+    most = Math.max(most, live.size);
+    return id;
+  }) as unknown as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: number) => {
+    if (id !== undefined) live.delete(id);
+    realClear(id);
+  }) as unknown as typeof clearTimeout;
+  const ran: string[] = [];
+  const q = new WorkQueue({
+    concurrency: 4,
+    errorPolicy: () => 10,
+    handler: (key) => {
+      ran.push(key);
+      return Promise.resolve();
+    },
+  });
+  try {
+    q.resume();
+    for (let i = 0; i < 200; i++) q.addAfter(`k${i}`, 40 + (199 - i) % 7); // due in 40–46 ms
+    q.addAfter("first", 5);
+    q.addAfter("k0", 500); // a later delay does not replace an earlier one
+    q.addAfter("now", 60_000);
+    q.add("now"); // runs at once; its delay is gone
+    assertEquals(q.delayed, 201);
+    assert(most <= 1, `${most} timers at once`);
+    const deadline = Date.now() + 10_000;
+    while (ran.length < 202) {
+      if (Date.now() > deadline) throw new Error(`ran ${ran.length}`);
+      await new Promise<void>((r) => realSet(r, 1));
+    }
+    assertEquals(ran.slice(0, 2), ["now", "first"]);
+    assertEquals(new Set(ran).size, 202, "each key once");
+    assertEquals(q.delayed, 0);
+    assert(most <= 1, `${most} timers at once`);
+  } finally {
+    await q.close();
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+  assertEquals(live.size, 0, "close leaves no timer");
+});
