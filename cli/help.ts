@@ -54,7 +54,7 @@ ${SELECTION}
 Operation:
   --concurrency N          objects reconciled at once per cluster (default 32)
   --total-concurrency N    objects reconciled at once in the whole process, split evenly between the clusters
-                           (default 96: 32 each up to 3 clusters, 9 each at 10; never below 2 per cluster)
+                           (default 64: 32 each up to 2 clusters, 21 each at 3, 6 each at 10; never below 2)
   --hostpath-root DIR      node directory of operator-made hostPath volumes (default /tmp/hostpath_pv)
   --image-pull-policy P    Always | IfNotPresent | Never for every pod (default: the cluster's)
   --resync-seconds N       re-check every object at least this often (default 600)

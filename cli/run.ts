@@ -43,9 +43,10 @@ export async function runCommand(args: string[]): Promise<number> {
   // peak memory. A pass at rest reads only the caches, so idle clusters cost nothing more.
   const concurrency = intFlag(f.concurrency, "concurrency", 32);
   // In-flight passes are what a burst costs in memory: at 10 x 100, 32 per cluster peaked at 199.6 MB and 10 at
-  // 163.1 MB, in the same time (179.8 and 195.5 s; bench/results/20261204-090857-10x100, -093308-10x100). 96 keeps
-  // 32 for up to 3 clusters, as measured before.
-  const totalConcurrency = intFlag(f["total-concurrency"], "total-concurrency", 96);
+  // 163.1 MB, in the same time (179.8 and 195.5 s; bench/results/20261204-090857-10x100, -093308-10x100). 64 keeps
+  // 32 for up to 2 clusters; at 3 x 300 (21 each) it took the peak 99.3 / 103.8 -> 97.0 MB, for all Ready after
+  // 148.9 s against 133.5 / 146.1 (bench/results/20261205-171259-3x300; README, "Memory").
+  const totalConcurrency = intFlag(f["total-concurrency"], "total-concurrency", 64);
   const resync = intFlag(f["resync-seconds"], "resync-seconds", 600, 10);
   await setupLogging(logFormat, logLevel);
   const log = getLogger([LOG_CATEGORY]);
