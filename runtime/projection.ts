@@ -20,8 +20,8 @@
  *
  * @module
  */
-// SHA-256 from @noble/hashes, not node:crypto: node:crypto loads Deno's Node compatibility layer, 2.1 MB of resident
-// memory for the life of the operator process (README, "Memory": modules the operator loads).
+// SHA-256 from @noble/hashes, not node:crypto: node:crypto loads Deno's Node compatibility layer, 2.1 MB of
+// resident memory for the life of the operator process (README, "Node compatibility at start").
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { KubeObject } from "./kube/client.ts";
 

@@ -1,9 +1,9 @@
 /**
  * A keyed work queue: a key is never processed by two workers at once (per-object serial work), different keys run
  * concurrently up to a limit, a key added while it is being processed runs once more afterwards, and delayed
- * re-adds (requeue after a wait, backoff after an error) wait on a timer, never in a blocked worker: one timer per
- * queue, set for the earliest due key. A timer per key was 900 timers at 3 x 300 objects, with their closures
- * 0.4 MB of the idle operator's heap (README, "Memory").
+ * re-adds (requeue after a wait, backoff after an error) wait on a timer, never in a blocked worker: one timer
+ * per queue, set for the earliest due key. A timer per key was 900 timers at 3 x 300 objects, with their closures
+ * 0.4 MB of the idle operator's heap (README, "One timer per work queue").
  *
  * @module
  */

@@ -6,9 +6,9 @@
  *
  * @module
  */
-// yaml's ES module build (its `browser` files: the same code). Deno resolves `yaml` under the `node` condition to
-// the CommonJS build, and loading CommonJS costs 3.6 MB of resident memory for the operator's life (README,
-// "Memory"); the package's exports name no other path, hence the import map's `yaml/esm` entry.
+// yaml's ES module build (its `browser` files: the same code). Deno resolves `yaml` under the `node` condition
+// to the CommonJS build, and loading CommonJS costs 3.6 MB of resident memory for the operator's life (README,
+// "Node compatibility at start"); the package's exports name no other path, hence the import map's `yaml/esm`.
 // @ts-types="yaml"
 import { parse } from "yaml/esm";
 
