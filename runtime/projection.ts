@@ -40,6 +40,8 @@ export interface CachePolicy {
   wholeSecret: (obj: KubeObject) => boolean;
 }
 
+const UTF8 = new TextEncoder();
+
 /** Prefix of a digest that stands for a Secret value in the cache. */
 export const DIGEST_PREFIX = "sha256:";
 
@@ -50,14 +52,14 @@ export function digestBase64(value: string): string {
     bytes = Uint8Array.fromBase64(value);
   } catch {
     // Not base64 (the API server never stores such a value): digested as text, so it still compares as itself.
-    bytes = new TextEncoder().encode(value);
+    bytes = UTF8.encode(value);
   }
   return DIGEST_PREFIX + sha256(bytes).toHex();
 }
 
 /** Digest of a `stringData` value: of its UTF-8 bytes, as the API server stores it in `data`. */
 export function digestText(value: string): string {
-  return DIGEST_PREFIX + sha256(new TextEncoder().encode(value)).toHex();
+  return DIGEST_PREFIX + sha256(UTF8.encode(value)).toHex();
 }
 
 /** True when a `data` value is already a digest (a digest has a `:`, which base64 never has). */

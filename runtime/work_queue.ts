@@ -91,7 +91,8 @@ export class WorkQueue {
   /** Adds a key to run as soon as a worker is free. */
   add(key: string): void {
     if (this.#closed) return;
-    this.#due.delete(key); // the timer stays set: it finds nothing due then, or another key
+    // The timer stays set while other keys wait (when it fires it finds this one gone); with none, it goes.
+    if (this.#due.delete(key) && this.#due.size === 0) this.#disarm();
     if (this.#active.has(key)) {
       this.#dirty.add(key);
       return;
@@ -119,18 +120,29 @@ export class WorkQueue {
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
   }
 
-  /** Adds every key now due and sets the timer for the earliest of the rest. */
+  /** Clears the one timer. */
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /**
+   * Adds every key now due, earliest first (a timer that fires late finds several due), and sets the timer for
+   * the earliest of the rest.
+   */
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = performance.now();
     let next = Infinity;
-    const due: string[] = [];
-    for (const [key, at] of this.#due) {
-      if (at <= now) due.push(key);
-      else if (at < next) next = at;
+    const due: Array<[string, number]> = [];
+    for (const entry of this.#due) {
+      if (entry[1] <= now) due.push(entry);
+      else if (entry[1] < next) next = entry[1];
     }
-    for (const key of due) this.add(key);
+    due.sort((a, b) => a[1] - b[1]);
+    for (const [key] of due) this.add(key);
     if (next < this.#timerAt) this.#arm(next);
   }
 
@@ -155,9 +167,7 @@ export class WorkQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#paused = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
+    this.#disarm();
     this.#due.clear();
     await this.idle();
   }

@@ -162,7 +162,7 @@ Deno.test("requeueAfter re-adds later; a paused queue starts nothing; close drop
   assert(q.paused);
 });
 
-Deno.test("delayed keys share one timer; each runs once when due, earliest first; add() runs one at once", async () => {
+Deno.test("delayed keys share one timer; each runs once when due, earliest first; add() cancels a delay", async () => {
   // Counts the timers alive at once: the queue's (the test itself waits on the real setTimeout).
   const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
   const live = new Set<number>();
@@ -207,10 +207,45 @@ Deno.test("delayed keys share one timer; each runs once when due, earliest first
     assertEquals(new Set(ran).size, 202, "each key once");
     assertEquals(q.delayed, 0);
     assert(most <= 1, `${most} timers at once`);
+    assertEquals(live.size, 0, "no timer while no key waits");
+    // A delay cancelled by add() takes its timer with it (a 5-minute backoff would otherwise stay armed).
+    q.addAfter("later", 300_000);
+    assertEquals(live.size, 1);
+    q.add("later");
+    assertEquals(live.size, 0, "no timer after the only delay was cancelled");
   } finally {
     await q.close();
     globalThis.setTimeout = realSet;
     globalThis.clearTimeout = realClear;
   }
   assertEquals(live.size, 0, "close leaves no timer");
+});
+
+Deno.test("delayed keys found due together run earliest first", async () => {
+  const ran: string[] = [];
+  const q = new WorkQueue({
+    concurrency: 1,
+    errorPolicy: () => 10,
+    handler: (key) => {
+      ran.push(key);
+      return Promise.resolve();
+    },
+  });
+  try {
+    q.resume();
+    q.addAfter("late", 30);
+    q.addAfter("middle", 20);
+    q.addAfter("early", 10);
+    // A busy event loop (a loaded machine): when the timer fires, all three are due at once.
+    const until = performance.now() + 50;
+    while (performance.now() < until) { /* block the event loop */ }
+    const deadline = Date.now() + 10_000;
+    while (ran.length < 3) {
+      if (Date.now() > deadline) throw new Error(`ran ${ran}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assertEquals(ran, ["early", "middle", "late"]);
+  } finally {
+    await q.close();
+  }
 });
