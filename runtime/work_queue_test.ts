@@ -162,6 +162,21 @@ Deno.test("requeueAfter re-adds later; a paused queue starts nothing; close drop
   assert(q.paused);
 });
 
+/** A running queue whose handler records the keys it processed, in order. */
+function recordingQueue(concurrency: number): { q: WorkQueue; ran: string[] } {
+  const ran: string[] = [];
+  const q = new WorkQueue({
+    concurrency,
+    errorPolicy: () => 10,
+    handler: (key) => {
+      ran.push(key);
+      return Promise.resolve();
+    },
+  });
+  q.resume();
+  return { q, ran };
+}
+
 Deno.test("delayed keys share one timer; each runs once when due, earliest first; add() cancels a delay", async () => {
   // Counts the timers alive at once: the queue's (the test itself waits on the real setTimeout).
   const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
@@ -180,17 +195,8 @@ Deno.test("delayed keys share one timer; each runs once when due, earliest first
     if (id !== undefined) live.delete(id);
     realClear(id);
   }) as unknown as typeof clearTimeout;
-  const ran: string[] = [];
-  const q = new WorkQueue({
-    concurrency: 4,
-    errorPolicy: () => 10,
-    handler: (key) => {
-      ran.push(key);
-      return Promise.resolve();
-    },
-  });
+  const { q, ran } = recordingQueue(4);
   try {
-    q.resume();
     for (let i = 0; i < 200; i++) q.addAfter(`k${i}`, 40 + (199 - i) % 7); // due in 40–46 ms
     q.addAfter("first", 5);
     q.addAfter("k0", 500); // a later delay does not replace an earlier one
@@ -222,17 +228,8 @@ Deno.test("delayed keys share one timer; each runs once when due, earliest first
 });
 
 Deno.test("delayed keys found due together run earliest first", async () => {
-  const ran: string[] = [];
-  const q = new WorkQueue({
-    concurrency: 1,
-    errorPolicy: () => 10,
-    handler: (key) => {
-      ran.push(key);
-      return Promise.resolve();
-    },
-  });
+  const { q, ran } = recordingQueue(1);
   try {
-    q.resume();
     q.addAfter("late", 30);
     q.addAfter("middle", 20);
     q.addAfter("early", 10);
