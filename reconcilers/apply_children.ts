@@ -20,7 +20,7 @@ import { ownership } from "./ownership.ts";
 import type { ClusterContext } from "./context.ts";
 import { childNames } from "../templates/names.ts";
 import { backupStorageClass } from "../templates/volumes.ts";
-import { type Action, ensureApplied, ensureCreated, rebindReleasedPV } from "./children.ts";
+import { type Action, claimsToWaitFor, ensureApplied, ensureCreated, rebindReleasedPV } from "./children.ts";
 import {
   adoptLegacy,
   conflicts,
@@ -41,6 +41,8 @@ export interface Applied {
   available: boolean;
   host?: string;
   backupPVC?: KubeObject;
+  /** Claims of the mysqld pod the first Deployment waits for (children.ts `claimsToWaitFor`); none: not waiting. */
+  waitingFor?: string[];
 }
 
 /** The object as the renderers should see it: with the status this pass built (e.g. the data volume's name). */
@@ -198,13 +200,18 @@ async function writeChildren(
   }
   await Promise.all([retainVolume(ctx, obj, dataPVC, "data"), retainVolume(ctx, obj, backupPVC, "backup")]);
   checkStorageSize(obj, sb, seen.dataPVC.obj);
-  const dep = await apply(children.deployment!.desired, seen.deployment);
-
-  const available = dep.action === "none" && deploymentAvailable(dep.obj);
   const host = svc.obj.spec?.clusterIP && svc.obj.spec.clusterIP !== "None"
     ? svc.obj.spec.clusterIP
     : undefined;
   if (host) sb.status.serviceIP = host;
+  // mysqld's pod mounts the data claim only; the claim's Bound event wakes the pass that creates the Deployment.
+  const waitingFor = claimsToWaitFor(seen.deployment.obj !== undefined, [
+    { name: dataPVC.metadata!.name!, ownVolume: children.dataPV !== undefined, phase: dataPVC.status?.phase },
+  ]);
+  if (waitingFor.length) return { conflicts: [], available: false, host, backupPVC, waitingFor };
+  const dep = await apply(children.deployment!.desired, seen.deployment);
+
+  const available = dep.action === "none" && deploymentAvailable(dep.obj);
   return { conflicts: [], available, host, backupPVC };
 }
 

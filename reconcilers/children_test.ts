@@ -1,7 +1,7 @@
 /** What a child needs, as a table: absent → create; ours and drifted → apply (mutable kinds only); else nothing. */
 import { deepStrictEqual } from "node:assert/strict";
 import type { KubeObject } from "../runtime/kube/client.ts";
-import { type ChildWrite, childWrite } from "./children.ts";
+import { type ChildWrite, childWrite, claimsToWaitFor, type PodClaim } from "./children.ts";
 
 const desired: KubeObject = {
   apiVersion: "v1",
@@ -32,4 +32,32 @@ const ROWS: Array<[string, KubeObject | undefined, boolean, ChildWrite]> = [
 
 for (const [name, live, mutable, want] of ROWS) {
   Deno.test(`childWrite: ${name}`, () => deepStrictEqual(childWrite(desired, live, mutable), want));
+}
+
+const data = (phase?: string, ownVolume = true): PodClaim => ({ name: "data", ownVolume, phase });
+const backup = (phase?: string, ownVolume = true): PodClaim => ({ name: "backup", ownVolume, phase });
+
+const WAITS: Array<[string, boolean, PodClaim[], string[]]> = [
+  ["own volumes, both claims just created: both waited for", false, [data("Pending"), backup("Pending")], [
+    "data",
+    "backup",
+  ]],
+  ["own volumes, a claim with no status yet: waited for", false, [data(), backup("Bound")], ["data"]],
+  ["own volumes, both Bound: the Deployment is created", false, [data("Bound"), backup("Bound")], []],
+  ["storage-class claims (maybe WaitForFirstConsumer): never waited for", false, [
+    data("Pending", false),
+    backup("Pending", false),
+  ], []],
+  ["own data volume, storage-class backup: only the data claim", false, [
+    data("Pending"),
+    backup("Pending", false),
+  ], [
+    "data",
+  ]],
+  ["the Deployment exists (a claim re-created by hand): nothing held back", true, [data("Pending")], []],
+  ["a claim Lost: still waited for, never a pod on it", false, [data("Lost"), backup("Bound")], ["data"]],
+];
+
+for (const [name, exists, claims, want] of WAITS) {
+  Deno.test(`claimsToWaitFor: ${name}`, () => deepStrictEqual(claimsToWaitFor(exists, claims), want));
 }

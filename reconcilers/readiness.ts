@@ -17,8 +17,8 @@ export type Stage =
   | { stage: "passwordMissing"; message: string }
   /** A child's name is held by an object that is not this MySQL's: nothing was written. */
   | { stage: "nameConflict"; message: string }
-  /** mysqld is not available yet. */
-  | { stage: "provisioning" }
+  /** mysqld is not available yet; `waitingFor`: claims its first Deployment waits to see Bound. */
+  | { stage: "provisioning"; waitingFor?: string[] }
   /** mysqld serves; the restore at first creation waits or runs. */
   | { stage: "restoring" }
   /** mysqld serves; the restore failed (not retried by itself). */
@@ -144,7 +144,10 @@ function readyAndPhase(
       return notReady(
         PHASES.provisioning,
         REASONS.mysqlNotReady,
-        "waiting for the mysqld Deployment to become available",
+        s.waitingFor?.length
+          ? `waiting for claim ${s.waitingFor.join(", ")} to bind to the volume the operator made; ` +
+            "the mysqld Deployment is created then"
+          : "waiting for the mysqld Deployment to become available",
       );
     case "restoring":
       return notReady(PHASES.restoring, REASONS.restoring, "restoring the newest backup of this instance");
@@ -180,6 +183,8 @@ export interface LiveFacts {
   conflict?: string;
   /** The mysqld Deployment is available (and was not changed by this pass). */
   available?: boolean;
+  /** Claims the first mysqld Deployment waits for (reconcilers/children.ts `claimsToWaitFor`). */
+  waitingFor?: string[];
   /** Where the restore stands. */
   restore?: RestoreProgress;
   /** `status.restore.message`, for a failed restore. */
@@ -191,7 +196,11 @@ export function liveStage(f: LiveFacts): Stage {
   if (f.invalidSpec !== undefined) return { stage: "invalidSpec", message: f.invalidSpec };
   if (f.passwordProblem !== undefined) return { stage: "passwordMissing", message: f.passwordProblem };
   if (f.conflict !== undefined) return { stage: "nameConflict", message: f.conflict };
-  if (!f.available) return { stage: "provisioning" };
+  if (!f.available) {
+    return f.waitingFor?.length
+      ? { stage: "provisioning", waitingFor: f.waitingFor }
+      : { stage: "provisioning" };
+  }
   if (f.restore === "waiting" || f.restore === "running") return { stage: "restoring" };
   if (f.restore === "failed") return { stage: "restoreFailed", message: f.restoreMessage ?? "" };
   return { stage: "serving" };

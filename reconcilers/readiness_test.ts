@@ -201,11 +201,23 @@ const LIVE: Array<[string, LiveFacts, Stage["stage"]]> = [
   ["password beats a conflict", { passwordProblem: "p", conflict: "c", available: true }, "passwordMissing"],
   ["conflict beats availability", { conflict: "c", available: true, restore: "done" }, "nameConflict"],
   ["not available, restore waiting", { available: false, restore: "waiting" }, "provisioning"],
+  ["the first Deployment waits for its claim", { available: false, waitingFor: ["db-data"] }, "provisioning"],
   ["available, restore waiting", { available: true, restore: "waiting" }, "restoring"],
   ["available, restore running", { available: true, restore: "running" }, "restoring"],
   ["available, restore failed", { available: true, restore: "failed", restoreMessage: "x" }, "restoreFailed"],
   ["available, restore done", { available: true, restore: "done" }, "serving"],
 ];
+
+Deno.test("readiness: the first Deployment's wait names the claim", () => {
+  const r = readiness(liveStage({ available: false, waitingFor: ["data-db"] }), false);
+  deepStrictEqual([r.phase, r.ready?.reason, r.reconciling.status], [
+    PHASES.provisioning,
+    REASONS.mysqlNotReady,
+    "True",
+  ]);
+  deepStrictEqual(r.ready?.message.startsWith("waiting for claim data-db to bind"), true, r.ready?.message);
+  deepStrictEqual(readiness({ stage: "provisioning" }, false).ready?.message.includes("claim"), false);
+});
 
 for (const [name, facts, want] of LIVE) {
   Deno.test(`liveStage: ${name} → ${want}`, () => deepStrictEqual(liveStage(facts).stage, want));

@@ -124,11 +124,13 @@ async function converge(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder, afte
     requeueAfterMs = RECHECK_MS;
   } else if (seen) {
     facts.available = seen.available;
+    facts.waitingFor = seen.waitingFor;
     facts.restore = await reconcileRestore(ctx, obj, sb, { ...seen, blocked: storeProblem }, after);
     facts.restoreMessage = sb.status.restore?.message;
     const busy = await settleBackupJobs(ctx, obj, sb, after);
     const restoring = facts.restore === "running" || facts.restore === "waiting";
-    if (busy) requeueAfterMs = RECHECK_MS;
+    // The claim's Bound event wakes the pass that creates the Deployment; the recheck is for a missed one.
+    if (busy || seen.waitingFor?.length) requeueAfterMs = RECHECK_MS;
     else if (facts.restore === "waiting" && seen.available) requeueAfterMs = 5_000;
     if (seen.available && seen.host && !restoring && !busy && !storeProblem) {
       const trigger = backupTrigger({
