@@ -19,8 +19,15 @@ import {
 import { ownership } from "./ownership.ts";
 import type { ClusterContext } from "./context.ts";
 import { childNames } from "../templates/names.ts";
-import { backupStorageClass } from "../templates/volumes.ts";
-import { type Action, claimsToWaitFor, ensureApplied, ensureCreated, rebindReleasedPV } from "./children.ts";
+import { backupStorageClass, renderDataPV } from "../templates/volumes.ts";
+import {
+  type Action,
+  claimsToWaitFor,
+  deploymentFromCache,
+  ensureApplied,
+  ensureCreated,
+  rebindReleasedPV,
+} from "./children.ts";
 import {
   adoptLegacy,
   conflicts,
@@ -129,7 +136,12 @@ async function takeBackKeptData(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
 export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<Applied> {
   const taken = obj.metadata.deletionTimestamp ? [] : await takeBackKeptData(ctx, obj, sb);
   const desired = withStatus(obj, sb);
-  const seen = await observeChildren(ctx, desired, taken);
+  const claim = ctx.cache.child(
+    "PersistentVolumeClaim",
+    `${obj.metadata.namespace}/${childNames(objectRef(obj)).dataPVC}`,
+  );
+  const waiting = deploymentFromCache(renderDataPV(desired, ctx.options.render) !== undefined, claim);
+  const seen = await observeChildren(ctx, desired, taken, new Set(waiting ? ["Deployment"] as const : []));
   const found = conflicts(seen);
   if (found.length) return { conflicts: found, available: false };
   await adoptLegacy(ctx, desired, seen);

@@ -132,3 +132,16 @@ export function claimsToWaitFor(deploymentExists: boolean, claims: readonly PodC
   if (deploymentExists) return [];
   return claims.filter((c) => c.ownVolume && c.phase !== "Bound").map((c) => c.name);
 }
+
+/**
+ * Whether a pass takes the Deployment from the cache alone (no live read of its name when the cache misses): only
+ * while the first Deployment waits for a data claim the cache already holds, so never in the first pass, whose live
+ * reads prove every name free before anything is written. A waiting pass does not write the Deployment, and the pass
+ * that does reads its name live first; without this, every waiting pass cost a GET answered 404. Pure.
+ */
+export function deploymentFromCache(
+  ownDataVolume: boolean,
+  cachedDataClaim: KubeObject | undefined,
+): boolean {
+  return ownDataVolume && cachedDataClaim !== undefined && cachedDataClaim.status?.phase !== "Bound";
+}

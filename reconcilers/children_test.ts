@@ -1,7 +1,13 @@
 /** What a child needs, as a table: absent → create; ours and drifted → apply (mutable kinds only); else nothing. */
 import { deepStrictEqual } from "node:assert/strict";
 import type { KubeObject } from "../runtime/kube/client.ts";
-import { type ChildWrite, childWrite, claimsToWaitFor, type PodClaim } from "./children.ts";
+import {
+  type ChildWrite,
+  childWrite,
+  claimsToWaitFor,
+  deploymentFromCache,
+  type PodClaim,
+} from "./children.ts";
 
 const desired: KubeObject = {
   apiVersion: "v1",
@@ -60,4 +66,25 @@ const WAITS: Array<[string, boolean, PodClaim[], string[]]> = [
 
 for (const [name, exists, claims, want] of WAITS) {
   Deno.test(`claimsToWaitFor: ${name}`, () => deepStrictEqual(claimsToWaitFor(exists, claims), want));
+}
+
+const claimIn = (phase?: string): KubeObject => ({
+  kind: "PersistentVolumeClaim",
+  status: phase ? { phase } : {},
+});
+const FROM_CACHE: Array<[string, boolean, KubeObject | undefined, boolean]> = [
+  ["first pass (no claim cached): every name read live", true, undefined, false],
+  ["own volume, claim Pending: the Deployment waits, from the cache alone", true, claimIn("Pending"), true],
+  ["own volume, claim without status yet: from the cache alone", true, claimIn(), true],
+  [
+    "own volume, claim Bound: the Deployment is about to be written, read live",
+    true,
+    claimIn("Bound"),
+    false,
+  ],
+  ["storage-class volume (never waited for): read live", false, claimIn("Pending"), false],
+];
+
+for (const [name, own, claim, want] of FROM_CACHE) {
+  Deno.test(`deploymentFromCache: ${name}`, () => deepStrictEqual(deploymentFromCache(own, claim), want));
 }

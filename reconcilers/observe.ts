@@ -43,7 +43,7 @@ export interface ObservedChildren {
   backupPV?: ObservedChild;
 }
 
-type CachedKind = "Deployment" | "Service" | "PersistentVolumeClaim" | "Secret";
+export type CachedKind = "Deployment" | "Service" | "PersistentVolumeClaim" | "Secret";
 
 /** The object named `name` of `kind`: from the cache, else read live. */
 export async function readChild(
@@ -66,18 +66,22 @@ export async function readChild(
 
 /**
  * Reads and judges every child name of `obj` (in parallel; most come from the cache). `fresh` holds objects this
- * pass just wrote, newer than the cache.
+ * pass just wrote, newer than the cache; the kinds in `cacheOnly` are taken from the cache alone (a miss is read as
+ * absent, so the caller must not write them on that account).
  */
 export async function observeChildren(
   ctx: ClusterContext,
   obj: MySQL,
   fresh: KubeObject[] = [],
+  cacheOnly: ReadonlySet<CachedKind> = new Set(),
 ): Promise<ObservedChildren> {
   const ns = obj.metadata.namespace;
   const names = childNames(objectRef(obj));
   const one = async (kind: CachedKind | "PersistentVolume", name: string, role: ChildRole) => {
     const live = fresh.find((o) => o.kind === kind && o.metadata?.name === name) ??
-      await readChild(ctx, kind, ns, name);
+      (kind !== "PersistentVolume" && cacheOnly.has(kind)
+        ? ctx.cache.child(kind, `${ns}/${name}`)
+        : await readChild(ctx, kind, ns, name));
     return { kind, name, role, obj: live, owner: ownership(obj, role, live) };
   };
   const dataPV = dataVolumeName(obj);
