@@ -23,7 +23,10 @@ const { kubeconfig, contexts } = await clustersWithCRD();
 const ctx = contexts[0];
 const NAME = "mysql-instance";
 
-Deno.test("the first mysqld Deployment is created after its data claim is Bound, and no pod fails to schedule", async () => {
+const TITLE =
+  "the first mysqld Deployment is created after its data claim is Bound, and no pod fails to schedule";
+
+Deno.test(TITLE, async () => {
   await withOperator({ kubeconfig, context: ctx, prefix: "volume-first" }, async (ns) => {
     const client = await clientFor(kubeconfig, ctx);
     const claims = recordWatch(client, RESOURCES.pvc, ns);
