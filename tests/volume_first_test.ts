@@ -5,7 +5,6 @@
  * Seen failing with the wait removed: the Deployment's creation came before the claim's Bound in etcd's order.
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { kubectl } from "./_clusters.ts";
 import {
   clientFor,
   clustersWithCRD,
@@ -16,7 +15,7 @@ import {
   waitCondition,
 } from "./_k8s.ts";
 import { withOperator } from "./_operator.ts";
-import { RESOURCES } from "../runtime/kube/resources.ts";
+import { collectionPath, RESOURCES } from "../runtime/kube/resources.ts";
 import { childNames } from "../templates/names.ts";
 
 const { kubeconfig, contexts } = await clustersWithCRD();
@@ -49,18 +48,10 @@ Deno.test(TITLE, async () => {
         created.rv > bound.rv,
         `Deployment created at revision ${created.rv}, claim Bound at ${bound.rv}`,
       );
-      const failed = await kubectl(
-        ctx,
-        "get",
-        "events",
-        "-n",
-        ns,
-        "--field-selector",
-        "reason=FailedScheduling",
-        "-o",
-        "name",
-      );
-      assertEquals(failed.trim(), "", "no pod of this instance failed to schedule");
+      const failed = await client.list(collectionPath(RESOURCES.event, ns), {
+        fieldSelector: "reason=FailedScheduling",
+      });
+      assertEquals(failed.items.map((e) => e.message), [], "no pod of this instance failed to schedule");
     } finally {
       await claims.stop();
       await deployments.stop();
