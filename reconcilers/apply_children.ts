@@ -19,7 +19,7 @@ import {
 import { ownership } from "./ownership.ts";
 import type { ClusterContext } from "./context.ts";
 import { childNames } from "../templates/names.ts";
-import { backupStorageClass, renderDataPV } from "../templates/volumes.ts";
+import { backupStorageClass } from "../templates/volumes.ts";
 import {
   type Action,
   claimsToWaitFor,
@@ -39,7 +39,7 @@ import {
 import type { Conflict } from "./ownership.ts";
 import type { StatusBuilder } from "./status.ts";
 import { CONDITIONS, REASONS } from "../api/status.ts";
-import { renderChildren, storageMismatch } from "./child_plan.ts";
+import { renderChildren, type RenderedChildren, storageMismatch } from "./child_plan.ts";
 import { deploymentAvailable } from "./progress_due.ts";
 
 /** Facts about the running instance that later steps need, or the conflicts that stopped every write. */
@@ -136,11 +136,12 @@ async function takeBackKeptData(ctx: ClusterContext, obj: MySQL, sb: StatusBuild
 export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusBuilder): Promise<Applied> {
   const taken = obj.metadata.deletionTimestamp ? [] : await takeBackKeptData(ctx, obj, sb);
   const desired = withStatus(obj, sb);
+  const children = renderChildren(desired, ctx.options.render);
   const claim = ctx.cache.child(
     "PersistentVolumeClaim",
-    `${obj.metadata.namespace}/${childNames(objectRef(obj)).dataPVC}`,
+    `${obj.metadata.namespace}/${children.dataPVC!.desired.metadata!.name}`,
   );
-  const waiting = deploymentFromCache(renderDataPV(desired, ctx.options.render) !== undefined, claim);
+  const waiting = deploymentFromCache(children.dataPV !== undefined, claim);
   const seen = await observeChildren(ctx, desired, taken, new Set(waiting ? ["Deployment"] as const : []));
   const found = conflicts(seen);
   if (found.length) return { conflicts: found, available: false };
@@ -153,7 +154,7 @@ export async function applyChildren(ctx: ClusterContext, obj: MySQL, sb: StatusB
     ctx.log.info("{action} {kind} {child}", { action, kind, child: name });
   };
   try {
-    return await writeChildren(ctx, desired, sb, seen, report);
+    return await writeChildren(ctx, desired, sb, children, seen, report);
   } finally {
     for (const [reason, list] of Object.entries(done)) {
       if (list.length) {
@@ -167,10 +168,10 @@ async function writeChildren(
   ctx: ClusterContext,
   obj: MySQL,
   sb: StatusBuilder,
+  children: RenderedChildren,
   seen: Awaited<ReturnType<typeof observeChildren>>,
   report: (kind: string, name: string, action: Action) => void,
 ): Promise<Applied> {
-  const children = renderChildren(obj, ctx.options.render);
   const apply = async (desired: KubeObject, c: ObservedChild) => {
     const r = await ensureApplied(ctx, desired, c.obj);
     report(c.kind, c.name, r.action);
